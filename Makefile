@@ -1,0 +1,47 @@
+# facestream: `make run` and `make test` do all the set-up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+PROTOS := $(wildcard protos/facestream/v1/*.proto)
+STUBS_STAMP := facestream/v1/.generated
+MODELS := models/emotion_model.hdf5 models/face_detection_short_range.tflite
+SAMPLES := samples/sample_clip.mp4 samples/group.jpg
+
+.PHONY: run serve test protos models samples setup clean
+
+run: setup ## stream the sample clip through local services into out/
+	$(PY) tools/local_services.py demo
+
+serve: setup ## run the classifier and the detector in the foreground
+	$(PY) tools/local_services.py serve
+
+test: setup ## unit, integration and end-to-end tests
+	$(PY) -m pytest
+
+setup: $(VENV_STAMP) $(STUBS_STAMP) $(MODELS) $(SAMPLES)
+
+# The environment is rebuilt when any requirements or constraints file changes.
+$(VENV_STAMP): requirements.txt requirements-classifier.txt requirements-dev.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check \
+		-r requirements.txt -r requirements-classifier.txt -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+protos: $(STUBS_STAMP) ## generate the Python stubs from protos/ (never edit them)
+$(STUBS_STAMP): $(PROTOS) $(VENV_STAMP)
+	rm -rf facestream && mkdir -p facestream/v1
+	$(PY) -m grpc_tools.protoc -Iprotos --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
+	touch $@
+
+models: $(MODELS) ## fetch the pinned, checksummed model files
+$(MODELS) samples/astronaut.png &: tools/fetch_models.py $(VENV_STAMP)
+	$(PY) tools/fetch_models.py
+	touch $(MODELS) samples/astronaut.png
+
+samples: $(SAMPLES) ## build the sample clip from the public-domain astronaut photo
+$(SAMPLES) &: samples/astronaut.png tools/make_sample_clip.py
+	$(PY) tools/make_sample_clip.py
+
+clean:
+	rm -rf facestream out

@@ -1,0 +1,31 @@
+"""Responses as plain data: the JSONL line format and what the overlay draws."""
+
+from __future__ import annotations
+
+from typing import Any
+
+EMOTION_STATUS_OK = 1
+
+
+def face_to_dict(face, labels: list[str]) -> dict[str, Any]:
+    """One face as in the JSONL file: box [x, y, w, h], score, keypoints, emotion, scores."""
+    ok = face.emotion_status == EMOTION_STATUS_OK and len(face.emotion_scores) == len(labels)
+    return {
+        "box": [round(face.box.x, 1), round(face.box.y, 1),
+                round(face.box.width, 1), round(face.box.height, 1)],
+        "score": round(face.score, 4),
+        "keypoints": [[round(p.x, 1), round(p.y, 1)] for p in face.keypoints],
+        "emotion": face.emotion if ok else None,
+        "scores": {label: round(p, 4) for label, p in zip(labels, face.emotion_scores)} if ok else {},
+    }
+
+
+def response_to_record(source: str, index: int, response) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "source": source,
+        "frame": index,
+        "faces": [face_to_dict(f, list(response.emotion_labels)) for f in response.faces],
+    }
+    if response.HasField("error"):
+        record["error"] = {"code": response.error.code, "message": response.error.message}
+    return record

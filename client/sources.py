@@ -1,0 +1,91 @@
+"""Frame sources: a camera, a video file or URL, one image, or a directory of images."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg"}
+
+
+class SourceError(Exception):
+    """The source cannot be opened; the message says what to do."""
+
+
+@dataclass
+class Frame:
+    source: str  # file name for images, the path or URL for video, "camera:N"
+    index: int  # frame number within that source
+    image: np.ndarray  # BGR
+    captured_at: float  # time.monotonic() when read
+
+
+class FrameSource:
+    """Iterates frames. `live` sources (cameras, URLs) produce frames on their own clock,
+    so a client that falls behind must drop frames rather than queue them."""
+
+    def __init__(self, name: str, live: bool, fps: float, frames: Iterator[Frame]) -> None:
+        self.name, self.live, self.fps = name, live, fps
+        self._frames = frames
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self._frames
+
+
+def _capture_frames(capture: cv2.VideoCapture, name: str) -> Iterator[Frame]:
+    index = 0
+    try:
+        while True:
+            ok, image = capture.read()
+            if not ok:
+                return
+            yield Frame(name, index, image, time.monotonic())
+            index += 1
+    finally:
+        capture.release()
+
+
+def _image_frames(paths: list[Path]) -> Iterator[Frame]:
+    for index, path in enumerate(paths):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            continue  # a file with an image suffix that is not an image
+        yield Frame(path.name, index, image, time.monotonic())
+
+
+def open_source(spec: str) -> FrameSource:
+    """Camera index ("0"), video file, image file, directory of images, or stream URL."""
+    if spec.isdigit():
+        capture = cv2.VideoCapture(int(spec))
+        if not capture.isOpened():
+            raise SourceError(f"cannot open camera {spec}: is one connected and free? "
+                              "Use --source with a video file, an image, or a directory instead")
+        return FrameSource(f"camera:{spec}", True, capture.get(cv2.CAP_PROP_FPS) or 30.0,
+                           _capture_frames(capture, f"camera:{spec}"))
+    if "://" in spec:
+        capture = cv2.VideoCapture(spec)
+        if not capture.isOpened():
+            raise SourceError(f"cannot open stream {spec}")
+        return FrameSource(spec, True, capture.get(cv2.CAP_PROP_FPS) or 30.0,
+                           _capture_frames(capture, spec))
+    path = Path(spec)
+    if path.is_dir():
+        images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not images:
+            raise SourceError(f"{spec} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return FrameSource(spec, False, 0.0, _image_frames(images))
+    if not path.is_file():
+        raise SourceError(f"{spec}: no such file, directory or camera index")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return FrameSource(spec, False, 0.0, _image_frames([path]))
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise SourceError(f"{spec} is not a video OpenCV can read")
+    return FrameSource(spec, False, capture.get(cv2.CAP_PROP_FPS) or 30.0,
+                       _capture_frames(capture, spec))

@@ -1,0 +1,151 @@
+"""facestream client: stream a camera, video, image(s) or URL to the detector and show or
+save the annotated result.
+
+    python client/webcam.py                              # camera 0, live window
+    python client/webcam.py --source clip.mp4 --no-display --output out/annotated.mp4 \
+        --jsonl out/results.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as `python client/webcam.py`: make `client` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import cv2  # noqa: E402
+import grpc  # noqa: E402
+import numpy as np  # noqa: E402
+
+from client.overlay import annotate  # noqa: E402
+from client.results import response_to_record  # noqa: E402
+from client.sources import SourceError, open_source  # noqa: E402
+from client.streaming import FrameStreamer, StreamStats  # noqa: E402
+from client.writers import AnnotatedWriter, JsonlWriter  # noqa: E402
+from facestream.v1 import detector_service_pb2 as pb  # noqa: E402
+from facestream.v1 import detector_service_pb2_grpc as pb_grpc  # noqa: E402
+
+WINDOW_TITLE = "facestream"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", default="0",
+                        help="camera index, video file, image file, directory of images, or URL "
+                             "(default 0: the first camera)")
+    parser.add_argument("--target", default="127.0.0.1:50051", help="detector HOST:PORT")
+    parser.add_argument("--no-display", action="store_true", help="do not open a window")
+    parser.add_argument("--output", help="write annotated frames: a video (.mp4/.avi) or a folder")
+    parser.add_argument("--jsonl", help="write one JSON line of results per frame")
+    parser.add_argument("--window", type=int, default=4, help="frames in flight at most (default 4)")
+    parser.add_argument("--encoding", choices=["jpeg", "raw"], default="jpeg",
+                        help="how frames travel: jpeg (small) or raw BGR (no codec cost)")
+    parser.add_argument("--pace", action="store_true",
+                        help="play files at their own frame rate, dropping frames when behind")
+    parser.add_argument("--min-score", type=float, help="minimum face score (server default 0.5)")
+    parser.add_argument("--max-faces", type=int, default=0, help="at most this many faces per frame")
+    parser.add_argument("--no-emotions", action="store_true", help="detect faces only")
+    parser.add_argument("--connect-timeout", type=float, default=10.0,
+                        help="seconds to wait for the detector to be reachable")
+    args = parser.parse_args(argv)
+    if args.window < 1:
+        parser.error(f"--window must be at least 1, got {args.window}")
+    return args
+
+
+def display_available() -> bool:
+    """True when OpenCV was built with a GUI (the headless wheel is not)."""
+    try:
+        cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_NORMAL)
+    except cv2.error:
+        return False
+    return True
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+def summary(stats: StreamStats, elapsed_s: float) -> str:
+    answered = max(stats.answered - stats.errors, 1)
+    stages = " ".join(f"{name[:-3]} {total / answered:.1f}" for name, total in stats.stage_ms.items())
+    return (f"frames read {stats.read}, answered {stats.answered}, dropped {stats.dropped}, "
+            f"errors {stats.errors}, faces {stats.faces}; "
+            f"{stats.answered / elapsed_s if elapsed_s > 0 else 0:.1f} fps; latency p50 "
+            f"{percentile(stats.latencies_ms, 50):.1f} ms p99 {percentile(stats.latencies_ms, 99):.1f} ms; "
+            f"server ms/frame: {stages}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        source = open_source(args.source)
+    except SourceError as error:
+        print(f"webcam: {error}", file=sys.stderr)
+        return 2
+    show = not args.no_display and display_available()
+    if not args.no_display and not show:
+        print("webcam: this OpenCV has no GUI support; running without a window "
+              "(use --output to save the annotated frames)", file=sys.stderr)
+
+    channel = grpc.insecure_channel(args.target, options=[
+        ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+    try:
+        grpc.channel_ready_future(channel).result(timeout=args.connect_timeout)
+    except grpc.FutureTimeoutError:
+        print(f"webcam: no detector at {args.target} after {args.connect_timeout:.0f} s; "
+              "start it with `make serve`", file=sys.stderr)
+        return 3
+    options = pb.DetectOptions(max_faces=args.max_faces)
+    if args.min_score is not None:
+        options.min_score = args.min_score
+    if args.no_emotions:
+        options.classify = False
+    streamer = FrameStreamer(pb_grpc.DetectorServiceStub(channel), args.window,
+                             drop_when_behind=source.live or args.pace, encoding=args.encoding,
+                             options=options, pace_fps=source.fps if args.pace else 0.0)
+    writer = AnnotatedWriter(args.output, source.fps) if args.output else None
+    jsonl = JsonlWriter(args.jsonl) if args.jsonl else None
+    started = time.monotonic()
+    recent: list[float] = []
+    try:
+        for frame, response, latency_ms in streamer.run(source):
+            record = response_to_record(frame.source, frame.index, response)
+            if jsonl:
+                jsonl.write(record)
+            if response.HasField("error"):
+                print(f"webcam: frame {frame.index}: {response.error.message}", file=sys.stderr)
+            if writer or show:
+                now = time.monotonic()
+                recent = [t for t in recent if now - t < 1.0] + [now]
+                hud = (f"{len(recent)} fps  {latency_ms:.0f} ms  "
+                       f"dropped {streamer.stats.dropped}")
+                annotated = annotate(frame.image, record["faces"], hud)
+                if writer:
+                    writer.write(annotated, frame.source, frame.index)
+                if show:
+                    cv2.imshow(WINDOW_TITLE, annotated)
+                    if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                        break
+    except grpc.RpcError as error:
+        print(f"webcam: stream failed: {error.code().name}: {error.details()}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        elapsed = time.monotonic() - started
+        if writer:
+            writer.close()
+        if jsonl:
+            jsonl.close()
+        channel.close()
+    print(summary(streamer.stats, elapsed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The classifier's core: validated crops in, score vectors out, through the batcher."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import wait
+
+import numpy as np
+
+from services.classifier.batcher import DynamicBatcher
+from services.classifier.model import CROP_SIZE, EmotionModel, ModelInfo
+from services.common.errors import Expired, InvalidInput
+
+MAX_CROPS_PER_REQUEST = 256
+
+
+class EmotionClassifier:
+    def __init__(self, model: EmotionModel, batcher: DynamicBatcher) -> None:
+        self.model = model
+        self.batcher = batcher
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.model.info
+
+    def classify(self, crops: Sequence[np.ndarray], timeout_s: float | None) -> np.ndarray:
+        """Scores (len(crops), labels), in order. Crops are (48, 48) uint8 arrays."""
+        if not crops:
+            raise InvalidInput("crops is empty: send at least one 48x48 GRAY8 crop")
+        if len(crops) > MAX_CROPS_PER_REQUEST:
+            raise InvalidInput(f"crops has {len(crops)} entries; at most {MAX_CROPS_PER_REQUEST} "
+                               "per request: split the request")
+        for index, crop in enumerate(crops):
+            if crop.shape != (CROP_SIZE, CROP_SIZE) or crop.dtype != np.uint8:
+                raise InvalidInput(f"crops[{index}] is {crop.dtype} {crop.shape}; expected "
+                                   f"uint8 ({CROP_SIZE}, {CROP_SIZE})")
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        futures = self.batcher.submit(list(crops), deadline)
+        _, pending = wait(futures, timeout=timeout_s)
+        if pending:
+            for future in pending:
+                future.cancel()
+            raise Expired(f"deadline of {timeout_s:.3f} s passed before all crops were scored")
+        return np.stack([future.result() for future in futures])
+
+
+def run_model_batch(model: EmotionModel):
+    """The batcher's run function: a list of crops -> a list of score vectors."""
+    def run(crops: list[np.ndarray]) -> list[np.ndarray]:
+        return list(model.predict(np.stack(crops)))
+    return run

@@ -1,0 +1,124 @@
+"""The emotion model: loading, pre-processing exactly as trained, compiled inference.
+
+Keras' `predict` is slow for small inputs and not thread-safe, so the model runs through
+one `tf.function` over `model(x, training=False)`. Batches are padded up to a few bucket
+sizes, which bounds the number of traced graphs; all buckets are traced at warm-up, so
+serving never retraces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# FER2013 faces, as the detector sends them.
+CROP_SIZE = 48
+
+# How a model expects its 0..255 pixels scaled.
+PIXEL_SCALINGS = {
+    "minus_one_to_one": lambda x: x / 127.5 - 1.0,  # mini-XCEPTION (fer): x/127.5 - 1
+    "zero_to_one": lambda x: x / 255.0,
+    "raw": lambda x: x,
+}
+
+
+def bucket_sizes(max_batch_size: int) -> list[int]:
+    """Powers of two up to max_batch_size, and max_batch_size itself."""
+    sizes, size = [], 1
+    while size < max_batch_size:
+        sizes.append(size)
+        size *= 2
+    sizes.append(max_batch_size)
+    return sizes
+
+
+def bucket_for(count: int, buckets: list[int]) -> int:
+    return next(size for size in buckets if size >= count)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    version: str
+    labels: tuple[str, ...]
+    input_shape: tuple[int, int, int]  # height, width, channels
+    device: str
+
+
+def _file_version(path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest[:12]
+
+
+class EmotionModel:
+    """A Keras classifier with an (H, W, C) input and a softmax over `labels`."""
+
+    def __init__(self, path: str | Path, labels: list[str], pixel_scaling: str,
+                 max_batch_size: int, jit_compile: bool = False) -> None:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras  # noqa: PLC0415 - TensorFlow loads only in the classifier process
+        import tensorflow as tf  # noqa: PLC0415
+
+        path = Path(path)
+        self._model = keras.models.load_model(path, compile=False)
+        input_shape = tuple(self._model.input_shape[1:])
+        outputs = self._model.output_shape[-1]
+        if len(input_shape) != 3 or input_shape[2] not in (1, 3):
+            raise ValueError(f"{path}: input shape {input_shape} is not (height, width, 1 or 3)")
+        if outputs != len(labels):
+            raise ValueError(f"{path} has {outputs} outputs but {len(labels)} labels were given: "
+                             f"{','.join(labels)}")
+        self._scale = PIXEL_SCALINGS[pixel_scaling]
+        self.buckets = bucket_sizes(max_batch_size)
+        self.traces = 0
+        device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+        self.info = ModelInfo(path.stem, _file_version(path), tuple(labels),
+                              (int(input_shape[0]), int(input_shape[1]), int(input_shape[2])),
+                              device)
+
+        def infer(batch):
+            self.traces += 1  # runs only while tracing
+            return self._model(batch, training=False)
+
+        self._infer = tf.function(infer, jit_compile=jit_compile, reduce_retracing=False)
+
+    def preprocess(self, crops: np.ndarray) -> np.ndarray:
+        """(N, 48, 48) uint8 grayscale -> (N, H, W, C) float32 as the model was trained."""
+        height, width, channels = self.info.input_shape
+        if crops.shape[1:] != (height, width):
+            crops = np.stack([cv2.resize(c, (width, height), interpolation=cv2.INTER_LINEAR)
+                              for c in crops])
+        batch = self._scale(crops.astype(np.float32))[..., np.newaxis]
+        if channels == 3:
+            batch = np.repeat(batch, 3, axis=-1)
+        return batch
+
+    def predict(self, crops: np.ndarray) -> np.ndarray:
+        """Scores (N, labels) for (N, 48, 48) uint8 crops, N <= the largest bucket."""
+        count = len(crops)
+        batch = self.preprocess(crops)
+        padded = bucket_for(count, self.buckets)
+        if padded > count:
+            batch = np.concatenate([batch, np.zeros((padded - count, *batch.shape[1:]), np.float32)])
+        return np.asarray(self._infer(batch))[:count]
+
+    def warm_up(self) -> None:
+        """Trace every bucket once so no request pays for tracing."""
+        tf_log = logging.getLogger("tensorflow")
+        level = tf_log.level
+        tf_log.setLevel(logging.ERROR)  # one trace per bucket is intended, not a warning
+        try:
+            for size in self.buckets:
+                self.predict(np.zeros((size, CROP_SIZE, CROP_SIZE), np.uint8))
+        finally:
+            tf_log.setLevel(level)
+        log.info("model warmed", extra={"buckets": self.buckets, "traces": self.traces,
+                                        "device": self.info.device})

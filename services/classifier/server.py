@@ -1,0 +1,73 @@
+"""Assemble the classifier server: model, batcher, servicer, health, metrics."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import grpc
+from prometheus_client import start_http_server
+
+from facestream.v1 import classifier_service_pb2, classifier_service_pb2_grpc
+from services.classifier import metrics
+from services.classifier.batcher import DynamicBatcher
+from services.classifier.core import EmotionClassifier, run_model_batch
+from services.classifier.model import EmotionModel
+from services.classifier.servicer import ClassifierServicer
+from services.classifier.settings import ClassifierSettings
+from services.common.serving import HealthReporter, build_server
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = classifier_service_pb2.DESCRIPTOR.services_by_name["ClassifierService"].full_name
+
+
+@dataclass
+class RunningClassifier:
+    server: grpc.Server
+    port: int
+    health: HealthReporter
+    classifier: EmotionClassifier
+
+    def stop(self, grace_s: float | None = None) -> None:
+        self.health.shutting_down()
+        self.server.stop(grace_s).wait()
+        self.classifier.batcher.stop()
+
+
+def create_server(settings: ClassifierSettings) -> RunningClassifier:
+    """Bind, start serving health (NOT_SERVING), load and warm the model, then SERVING."""
+    server, port, health = build_server(
+        f"{settings.host}:{settings.port}", settings.max_workers, settings.max_message_bytes,
+        [SERVICE_NAME],
+        # Bounded connection age makes clients re-resolve DNS and find new replicas.
+        extra_options=[("grpc.max_connection_age_ms", 60_000),
+                       ("grpc.max_connection_age_grace_ms", 10_000)],
+    )
+    servicer = ClassifierServicer(settings.replica_id)
+    classifier_service_pb2_grpc.add_ClassifierServiceServicer_to_server(servicer, server)
+    server.start()
+    log.info("listening; loading model", extra={"port": port, "model": settings.model})
+    model = EmotionModel(settings.model, settings.label_list, settings.pixel_scaling,
+                         settings.max_batch_size, settings.jit_compile)
+    model.warm_up()
+
+    replica = settings.replica_id
+
+    def observe(size: int, waits: list[float]) -> None:
+        metrics.BATCH_SIZE.labels(replica).observe(size)
+        metrics.CROPS.labels(replica).inc(size)
+        for seconds in waits:
+            metrics.QUEUE_SECONDS.labels(replica).observe(seconds)
+
+    batcher = DynamicBatcher(run_model_batch(model), settings.max_batch_size,
+                             settings.max_queue_delay_ms, settings.max_queue_size, observe)
+    batcher.start()
+    classifier = EmotionClassifier(model, batcher)
+    servicer.classifier = classifier
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.host)
+    health.set_serving(True)
+    log.info("serving", extra={"port": port, "device": model.info.device,
+                               "max_batch_size": settings.max_batch_size})
+    return RunningClassifier(server, port, health, classifier)

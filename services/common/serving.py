@@ -1,0 +1,94 @@
+"""Server plumbing both services share: the gRPC server, health, reflection, shutdown."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterable
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+log = logging.getLogger(__name__)
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+class HealthReporter:
+    """grpc.health.v1 for the whole server ("") and each named service.
+
+    grpcio's HealthServicer reports "" as SERVING from the start; a service here must say
+    NOT_SERVING until its model is loaded and warmed, so every name is set explicitly.
+    """
+
+    def __init__(self, service_names: Iterable[str]) -> None:
+        self.servicer = health.HealthServicer()
+        self._names = ["", *service_names]
+        self.set_serving(False)
+
+    def set_serving(self, serving: bool) -> None:
+        for name in self._names:
+            self.servicer.set(name, SERVING if serving else NOT_SERVING)
+
+    def shutting_down(self) -> None:
+        self.servicer.enter_graceful_shutdown()
+
+
+def build_server(address: str, max_workers: int, max_message_bytes: int,
+                 service_names: Iterable[str],
+                 extra_options: Iterable[tuple[str, object]] = ()) -> tuple[grpc.Server, int, HealthReporter]:
+    """Create a server with health and reflection, bound to `address`.
+
+    Returns the server (not started), the bound port (useful with port 0) and the health
+    reporter. Register the service's own servicer before starting it.
+    """
+    names = list(service_names)
+    options = [
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.so_reuseport", 0),
+        *extra_options,
+    ]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
+                                                    thread_name_prefix="rpc"),
+                         options=options)
+    reporter = HealthReporter(names)
+    health_pb2_grpc.add_HealthServicer_to_server(reporter.servicer, server)
+    reflection.enable_server_reflection(
+        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME],
+        server,
+    )
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot bind {address}")
+    return server, port, reporter
+
+
+def wait_for_stop_signal() -> None:
+    """Block until SIGTERM or SIGINT."""
+    stop = threading.Event()
+
+    def request_stop(signum, _frame):
+        log.info("received %s, draining", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    stop.wait()
+
+
+# grpcio reports a huge time_remaining() when the caller set no deadline.
+_NO_DEADLINE_S = 365 * 24 * 3600.0
+
+
+def time_left(context: grpc.ServicerContext) -> float | None:
+    """Seconds until the caller's deadline, or None when it set none."""
+    remaining = context.time_remaining()
+    if remaining is None or remaining > _NO_DEADLINE_S:
+        return None
+    return max(remaining, 0.0)

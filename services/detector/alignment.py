@@ -1,0 +1,78 @@
+"""Alignment and normalization: every face becomes a 48x48 grayscale crop framed like
+FER2013, the data the emotion model learned from.
+
+BlazeFace faces are aligned with a similarity transform (rotation, uniform scale,
+translation) that maps their eyes, nose tip and mouth centre onto the mean FER2013
+positions of those points, which undoes in-plane rotation. Haar faces, which have no
+keypoints, get their square box cropped and resized.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+CROP_SIZE = 48
+
+# Mean keypoints of FER2013 training faces in the 48x48 frame (DESIGN.md §4): right eye,
+# left eye, nose tip, mouth centre. The ears are left out: they are often hidden and
+# BlazeFace guesses them poorly.
+TEMPLATE = np.array([[15.3, 18.9], [31.2, 18.9], [23.1, 27.4], [23.4, 35.9]], np.float32)
+ALIGNMENT_KEYPOINTS = 4
+
+
+def similarity_to_template(keypoints: np.ndarray) -> np.ndarray:
+    """2x3 matrix of the least-squares similarity mapping keypoints onto TEMPLATE."""
+    source = keypoints[:ALIGNMENT_KEYPOINTS].astype(np.float32)
+    # A RANSAC threshold as wide as the crop keeps every point an inlier, so the result
+    # is OpenCV's Levenberg-Marquardt least-squares fit over all four points.
+    matrix, _ = cv2.estimateAffinePartial2D(source, TEMPLATE, method=cv2.RANSAC,
+                                            ransacReprojThreshold=float(CROP_SIZE))
+    if matrix is None:
+        raise ValueError("keypoints are degenerate; cannot align")
+    return matrix
+
+
+def _warp(gray: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Warp to CROP_SIZE, first shrinking the face's region with area averaging when the
+    warp would shrink more than 2x (warpAffine alone would alias)."""
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    if scale < 0.5:
+        inverse = cv2.invertAffineTransform(matrix)
+        corners = np.array([[0, 0, 1], [CROP_SIZE, 0, 1], [0, CROP_SIZE, 1],
+                            [CROP_SIZE, CROP_SIZE, 1]], np.float32) @ inverse.T
+        height, width = gray.shape
+        x0, y0 = np.clip(np.floor(corners.min(axis=0)).astype(int), 0, [width - 1, height - 1])
+        x1, y1 = np.clip(np.ceil(corners.max(axis=0)).astype(int) + 1, 1, [width, height])
+        shrink = 2.0 * scale
+        region = cv2.resize(gray[y0:y1, x0:x1], None, fx=shrink, fy=shrink,
+                            interpolation=cv2.INTER_AREA)
+        linear = matrix[:, :2]
+        # A point p_small of the shrunk region is p = p_small / shrink + (x0, y0).
+        matrix = np.hstack([linear / shrink, (linear @ np.array([x0, y0]) + matrix[:, 2])[:, None]])
+        gray = region
+    return cv2.warpAffine(gray, matrix, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def align_face(gray: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    """A 48x48 uint8 crop with the keypoints on the template (rotation undone)."""
+    return _warp(gray, similarity_to_template(keypoints))
+
+
+def crop_box(gray: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """A 48x48 uint8 crop of the square around `box` (for faces without keypoints)."""
+    x, y, width, height = box
+    side = max(width, height)
+    scale = CROP_SIZE / side
+    left, top = x + width / 2 - side / 2, y + height / 2 - side / 2
+    matrix = np.array([[scale, 0, -left * scale], [0, scale, -top * scale]], np.float64)
+    return _warp(gray, matrix)
+
+
+def normalize(gray: np.ndarray, box: tuple[float, float, float, float],
+              keypoints: np.ndarray) -> np.ndarray:
+    """The crop for one face: aligned when it has keypoints, box-cropped otherwise."""
+    if len(keypoints) >= ALIGNMENT_KEYPOINTS:
+        return align_face(gray, keypoints)
+    return crop_box(gray, box)

@@ -1,0 +1,64 @@
+"""The detector's connection to the classifier service(s).
+
+`dns:///host:port` targets are balanced round-robin over every address DNS returns (every
+replica), and calls that fail UNAVAILABLE (a replica going away) are retried on another.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import grpc
+import numpy as np
+
+from facestream.v1 import classifier_service_pb2 as pb
+from facestream.v1 import classifier_service_pb2_grpc as pb_grpc
+from facestream.v1 import image_pb2
+from services.detector.pipeline import EmotionsUnavailable
+
+log = logging.getLogger(__name__)
+
+SERVICE_CONFIG = json.dumps({
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "methodConfig": [{
+        "name": [{"service": "facestream.v1.ClassifierService"}],
+        "retryPolicy": {
+            "maxAttempts": 4,
+            "initialBackoff": "0.02s",
+            "maxBackoff": "0.2s",
+            "backoffMultiplier": 2,
+            "retryableStatusCodes": ["UNAVAILABLE"],
+        },
+    }],
+})
+
+
+class ClassifierClient:
+    def __init__(self, target: str, max_message_bytes: int) -> None:
+        self.target = target
+        self._channel = grpc.insecure_channel(target, options=[
+            ("grpc.service_config", SERVICE_CONFIG),
+            ("grpc.enable_retries", 1),
+            ("grpc.max_send_message_length", max_message_bytes),
+            ("grpc.max_receive_message_length", max_message_bytes),
+        ])
+        self._stub = pb_grpc.ClassifierServiceStub(self._channel)
+
+    def classify(self, crops: list[np.ndarray], timeout_s: float) -> tuple[list[str], np.ndarray]:
+        """Labels and (N, labels) scores for N 48x48 crops, or EmotionsUnavailable."""
+        request = pb.ClassifyRequest(crops=[
+            image_pb2.Image(data=crop.tobytes(), format=image_pb2.IMAGE_FORMAT_GRAY8,
+                            width=crop.shape[1], height=crop.shape[0])
+            for crop in crops
+        ])
+        try:
+            response = self._stub.Classify(request, timeout=timeout_s)
+        except grpc.RpcError as error:
+            raise EmotionsUnavailable(f"classifier {self.target}: {error.code().name} "
+                                      f"{error.details()}") from None
+        scores = np.array([list(r.scores) for r in response.results], np.float32)
+        return list(response.labels), scores
+
+    def close(self) -> None:
+        self._channel.close()

@@ -1,0 +1,57 @@
+"""Turn request image bytes into a BGR frame, refusing what cannot or should not be read."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from services.common.errors import InvalidInput, TooLarge
+
+# Values of facestream.v1.ImageFormat (kept here so the core needs no generated code).
+FORMAT_ENCODED = 1
+FORMAT_BGR8 = 2
+FORMAT_GRAY8 = 3
+_RAW_CHANNELS = {FORMAT_BGR8: 3, FORMAT_GRAY8: 1}
+
+
+def decode_image(data: bytes, image_format: int, width: int, height: int,
+                 max_pixels: int, field: str = "image") -> np.ndarray:
+    """A (H, W, 3) uint8 BGR frame. Raises InvalidInput or TooLarge naming `field`."""
+    if not data:
+        raise InvalidInput(f"{field}.data is empty: send a JPEG/PNG file or raw pixels")
+    if image_format == FORMAT_ENCODED:
+        return _decode_encoded(data, max_pixels, field)
+    channels = _RAW_CHANNELS.get(image_format)
+    if channels is None:
+        raise InvalidInput(f"{field}.format is {image_format}; use IMAGE_FORMAT_ENCODED (1), "
+                           "IMAGE_FORMAT_BGR8 (2) or IMAGE_FORMAT_GRAY8 (3)")
+    if width <= 0 or height <= 0:
+        raise InvalidInput(f"{field}.width and {field}.height must be positive for raw pixels, "
+                           f"got {width}x{height}")
+    if width * height > max_pixels:
+        raise TooLarge(f"{field} is {width}x{height} = {width * height} pixels; the limit is "
+                       f"{max_pixels}: downscale it")
+    expected = width * height * channels
+    if len(data) != expected:
+        raise InvalidInput(f"{field}.data has {len(data)} bytes; {width}x{height}x{channels} "
+                           f"raw pixels need exactly {expected}")
+    pixels = np.frombuffer(data, np.uint8).reshape(height, width, channels)
+    return cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR) if channels == 1 else pixels
+
+
+def _decode_encoded(data: bytes, max_pixels: int, field: str) -> np.ndarray:
+    buffer = np.frombuffer(data, np.uint8)
+    try:
+        # OpenCV checks the header's dimensions against OPENCV_IO_MAX_IMAGE_PIXELS (set at
+        # service start-up) before allocating, so a decompression bomb fails here cheaply.
+        frame = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    except cv2.error as error:
+        raise TooLarge(f"{field} could not be decoded within the {max_pixels}-pixel limit: "
+                       f"{str(error).strip().splitlines()[-1]}") from None
+    if frame is None:
+        raise InvalidInput(f"{field}.data ({len(data)} bytes) is not a readable image: "
+                           "corrupt, truncated, or not JPEG/PNG/BMP/WebP")
+    if frame.shape[0] * frame.shape[1] > max_pixels:
+        raise TooLarge(f"{field} is {frame.shape[1]}x{frame.shape[0]} pixels; the limit is "
+                       f"{max_pixels}: downscale it")
+    return frame

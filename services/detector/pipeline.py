@@ -1,0 +1,120 @@
+"""The detector's core: frame -> faces -> aligned crops -> emotions. No gRPC here."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from services.common.errors import InvalidInput
+from services.detector.alignment import normalize
+from services.detector.faces import DetectedFace
+
+
+class FaceDetector(Protocol):
+    def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]: ...
+
+
+class EmotionsUnavailable(Exception):
+    """The emotion source could not score the crops; faces go back without emotions."""
+
+
+class EmotionSource(Protocol):
+    """Raises EmotionsUnavailable when it cannot answer."""
+
+
+    def classify(self, crops: list[np.ndarray], timeout_s: float) -> tuple[list[str], np.ndarray]: ...
+
+
+class EmotionState:
+    OK = "ok"
+    NOT_REQUESTED = "not_requested"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class Options:
+    return_crops: bool = False
+    classify: bool = True
+    min_score: float = 0.5
+    max_faces: int = 64
+
+
+@dataclass
+class Face:
+    detection: DetectedFace
+    crop: np.ndarray
+    emotion_state: str = EmotionState.NOT_REQUESTED
+    scores: np.ndarray | None = None
+
+
+@dataclass
+class FrameResult:
+    faces: list[Face]
+    labels: list[str] = field(default_factory=list)
+    emotions_error: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class FacePipeline:
+    def __init__(self, detector: FaceDetector, emotions: EmotionSource | None,
+                 max_faces: int, classify_timeout_s: float) -> None:
+        self._detector = detector
+        self._emotions = emotions
+        self.max_faces = max_faces
+        self._classify_timeout_s = classify_timeout_s
+
+    def resolve_options(self, return_crops: bool, classify: bool | None,
+                        min_score: float | None, max_faces: int, default_min_score: float) -> Options:
+        """Validate per-request options; None means the server default."""
+        score = default_min_score if min_score is None else min_score
+        if not 0.0 <= score <= 1.0:  # NaN fails this too
+            raise InvalidInput(f"options.min_score is {min_score}; it must be within [0, 1]")
+        if max_faces < 0 or max_faces > self.max_faces:
+            raise InvalidInput(f"options.max_faces is {max_faces}; it must be 0 (server maximum) "
+                               f"to {self.max_faces}")
+        return Options(return_crops, True if classify is None else classify, score,
+                       max_faces or self.max_faces)
+
+    def analyse(self, frame: np.ndarray, options: Options,
+                time_left_s: float | None = None) -> FrameResult:
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        detections = self._detector.detect(frame, options.min_score)
+        detections.sort(key=lambda face: face.score, reverse=True)
+        detections = detections[:options.max_faces]
+        aligned = time.perf_counter()
+        timings["detect_ms"] = (aligned - started) * 1000
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        faces = [Face(d, normalize(gray, d.box, d.keypoints)) for d in detections]
+        classified = time.perf_counter()
+        timings["align_ms"] = (classified - aligned) * 1000
+        result = FrameResult(faces, timings_ms=timings)
+        if options.classify and faces:
+            self._classify(result, time_left_s)
+        timings["classify_ms"] = (time.perf_counter() - classified) * 1000
+        return result
+
+    def _classify(self, result: FrameResult, time_left_s: float | None) -> None:
+        if self._emotions is None:
+            self._mark_unavailable(result, "no classifier configured (--classifier-target)")
+            return
+        timeout = self._classify_timeout_s if time_left_s is None else min(
+            self._classify_timeout_s, time_left_s)
+        try:
+            labels, scores = self._emotions.classify([f.crop for f in result.faces], timeout)
+        except EmotionsUnavailable as error:
+            self._mark_unavailable(result, str(error))
+            return
+        result.labels = labels
+        for face, row in zip(result.faces, scores, strict=True):
+            face.emotion_state, face.scores = EmotionState.OK, row
+
+    @staticmethod
+    def _mark_unavailable(result: FrameResult, reason: str) -> None:
+        result.emotions_error = reason
+        for face in result.faces:
+            face.emotion_state = EmotionState.UNAVAILABLE

@@ -1,0 +1,71 @@
+"""Assemble the detector server: backend, classifier client, pipeline, servicer, health."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import grpc
+from prometheus_client import start_http_server
+
+from facestream.v1 import detector_service_pb2, detector_service_pb2_grpc
+from services.common.serving import HealthReporter, build_server
+from services.detector.classifier_client import ClassifierClient
+from services.detector.pipeline import FacePipeline
+from services.detector.servicer import DetectorServicer
+from services.detector.settings import DetectorSettings
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = detector_service_pb2.DESCRIPTOR.services_by_name["DetectorService"].full_name
+
+
+@dataclass
+class RunningDetector:
+    server: grpc.Server
+    port: int
+    health: HealthReporter
+    classifier: ClassifierClient | None
+
+    def stop(self, grace_s: float | None = None) -> None:
+        self.health.shutting_down()
+        self.server.stop(grace_s).wait()
+        if self.classifier is not None:
+            self.classifier.close()
+
+
+def make_detector(settings: DetectorSettings):
+    if settings.backend == "haar":
+        from services.detector.haar import HaarDetector  # noqa: PLC0415
+
+        return HaarDetector()
+    from services.detector.blazeface import BlazeFaceDetector  # noqa: PLC0415
+
+    return BlazeFaceDetector(settings.detector_model, settings.nms_iou)
+
+
+def create_server(settings: DetectorSettings) -> RunningDetector:
+    """Build and start the detector; SERVING once its backend has run on a frame."""
+    # OpenCV reads this before decoding any image: refuse bombs before allocating them.
+    os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(settings.max_frame_pixels))
+    detector = make_detector(settings)
+    classifier = (ClassifierClient(settings.classifier_target, settings.max_message_bytes)
+                  if settings.classifier_target else None)
+    pipeline = FacePipeline(detector, classifier, settings.max_faces,
+                            settings.classify_timeout_ms / 1000)
+    server, port, health = build_server(
+        f"{settings.host}:{settings.port}", settings.max_workers, settings.max_message_bytes,
+        [SERVICE_NAME])
+    detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
+        DetectorServicer(pipeline, settings.min_score, settings.max_frame_pixels), server)
+    server.start()
+    import numpy as np  # noqa: PLC0415
+
+    detector.detect(np.zeros((480, 640, 3), np.uint8), settings.min_score)  # warm-up
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.host)
+    health.set_serving(True)
+    log.info("serving", extra={"port": port, "backend": settings.backend,
+                               "classifier_target": settings.classifier_target})
+    return RunningDetector(server, port, health, classifier)

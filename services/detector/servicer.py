@@ -1,0 +1,83 @@
+"""DetectorService over gRPC: decode the frame, run the pipeline, encode the faces."""
+
+from __future__ import annotations
+
+import time
+
+from facestream.v1 import detector_service_pb2 as pb
+from facestream.v1 import detector_service_pb2_grpc as pb_grpc
+from facestream.v1 import face_pb2, image_pb2
+from services.common.errors import grpc_errors, status_of
+from services.common.serving import time_left
+from services.detector.imaging import decode_image
+from services.detector.pipeline import EmotionState, FacePipeline, FrameResult
+
+_EMOTION_STATUS = {
+    EmotionState.OK: face_pb2.EMOTION_STATUS_OK,
+    EmotionState.NOT_REQUESTED: face_pb2.EMOTION_STATUS_NOT_REQUESTED,
+    EmotionState.UNAVAILABLE: face_pb2.EMOTION_STATUS_UNAVAILABLE,
+}
+
+
+def _face_to_proto(face, labels: list[str], with_crop: bool) -> face_pb2.Face:
+    x, y, width, height = face.detection.box
+    message = face_pb2.Face(
+        box=face_pb2.Box(x=x, y=y, width=width, height=height),
+        score=face.detection.score,
+        keypoints=[face_pb2.Point(x=float(px), y=float(py)) for px, py in face.detection.keypoints],
+        emotion_status=_EMOTION_STATUS[face.emotion_state],
+    )
+    if face.scores is not None:
+        message.emotion_scores.extend(face.scores.tolist())
+        message.emotion = labels[int(face.scores.argmax())]
+    if with_crop:
+        message.crop.CopyFrom(image_pb2.Image(
+            data=face.crop.tobytes(), format=image_pb2.IMAGE_FORMAT_GRAY8,
+            width=face.crop.shape[1], height=face.crop.shape[0]))
+    return message
+
+
+class DetectorServicer(pb_grpc.DetectorServiceServicer):
+    def __init__(self, pipeline: FacePipeline, default_min_score: float, max_frame_pixels: int) -> None:
+        self._pipeline = pipeline
+        self._default_min_score = default_min_score
+        self._max_pixels = max_frame_pixels
+
+    def _analyse(self, image: image_pb2.Image, options: pb.DetectOptions,
+                 has_options: bool, context) -> tuple[FrameResult, pb.StageTimings, bool]:
+        started = time.perf_counter()
+        resolved = self._pipeline.resolve_options(
+            options.return_crops,
+            options.classify if has_options and options.HasField("classify") else None,
+            options.min_score if has_options and options.HasField("min_score") else None,
+            options.max_faces, self._default_min_score)
+        frame = decode_image(image.data, image.format, image.width, image.height, self._max_pixels)
+        decode_ms = (time.perf_counter() - started) * 1000
+        result = self._pipeline.analyse(frame, resolved, time_left(context))
+        timings = pb.StageTimings(decode_ms=decode_ms, **result.timings_ms)
+        return result, timings, resolved.return_crops
+
+    @grpc_errors
+    def Detect(self, request, context):
+        result, timings, with_crops = self._analyse(
+            request.image, request.options, request.HasField("options"), context)
+        return pb.DetectResponse(
+            faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],
+            emotion_labels=result.labels, timings=timings)
+
+    @grpc_errors
+    def StreamDetect(self, request_iterator, context):
+        for request in request_iterator:
+            try:
+                result, timings, with_crops = self._analyse(
+                    request.image, request.options, request.HasField("options"), context)
+            except Exception as error:  # noqa: BLE001 - one bad frame must not end the stream
+                code, message = status_of(error)
+                yield pb.StreamDetectResponse(
+                    frame_id=request.frame_id,
+                    error=pb.FrameError(code=code.value[0], message=message))
+                continue
+            yield pb.StreamDetectResponse(
+                frame_id=request.frame_id,
+                faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],
+                emotion_labels=result.labels, timings=timings)
