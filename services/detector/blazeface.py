@@ -50,6 +50,40 @@ def decode(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray,
     return scores[keep], boxes, keypoints
 
 
+def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """IoU of one x, y, w, h box with each of `others`."""
+    x1 = np.maximum(box[0], others[:, 0])
+    y1 = np.maximum(box[1], others[:, 1])
+    x2 = np.minimum(box[0] + box[2], others[:, 0] + others[:, 2])
+    y2 = np.minimum(box[1] + box[3], others[:, 1] + others[:, 3])
+    overlap = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    union = box[2] * box[3] + others[:, 2] * others[:, 3] - overlap
+    return overlap / np.maximum(union, 1e-9)
+
+
+def weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray,
+                 iou_threshold: float):
+    """MediaPipe's weighted non-maximum suppression.
+
+    BlazeFace fires several neighbouring anchors per face. Plain NMS keeps the best one and
+    its noise; this keeps the best score but averages the boxes and keypoints of every
+    anchor overlapping it, weighted by score, which steadies them from frame to frame.
+    """
+    order = np.argsort(-scores)
+    remaining = order
+    kept = []
+    while len(remaining):
+        top = remaining[0]
+        cluster_mask = _iou(boxes[top], boxes[remaining]) >= iou_threshold
+        cluster = remaining[cluster_mask]
+        weights = scores[cluster][:, None]
+        box = (boxes[cluster] * weights).sum(axis=0) / weights.sum()
+        points = (keypoints[cluster] * weights[:, :, None]).sum(axis=0) / weights.sum()
+        kept.append((float(scores[top]), box, points))
+        remaining = remaining[~cluster_mask]
+    return kept
+
+
 class Letterbox:
     """Fit a frame into a square input keeping its aspect ratio; map points back."""
 
@@ -100,13 +134,10 @@ class BlazeFaceDetector:
         scores, boxes, keypoints = decode(regressors, logits, self._anchors, min_score)
         if len(scores) == 0:
             return []
-        corners = letterbox.to_frame(boxes[:, :2])
-        sizes = boxes[:, 2:] * letterbox.size / letterbox.scale
-        pixel_boxes = np.concatenate([corners, sizes], axis=1)
-        kept = cv2.dnn.NMSBoxes(pixel_boxes.tolist(), scores.tolist(), min_score, self._nms_iou)
-        frame_keypoints = letterbox.to_frame(keypoints)
-        return [
-            DetectedFace(tuple(float(v) for v in pixel_boxes[i]), float(scores[i]),
-                         frame_keypoints[i].astype(np.float32))
-            for i in np.asarray(kept).reshape(-1)
-        ]
+        faces = []
+        for score, box, points in weighted_nms(scores, boxes, keypoints, self._nms_iou):
+            corner = letterbox.to_frame(box[:2])
+            size = box[2:] * letterbox.size / letterbox.scale
+            faces.append(DetectedFace((float(corner[0]), float(corner[1]), float(size[0]), float(size[1])),
+                                      score, letterbox.to_frame(points).astype(np.float32)))
+        return faces

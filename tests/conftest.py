@@ -1,0 +1,84 @@
+"""Shared fixtures: real servers on loopback ports, real models, the bundled samples."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import cv2
+import grpc
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_CLIP = ROOT / "samples/sample_clip.mp4"
+GROUP_PHOTO = ROOT / "samples/group.jpg"
+PORTRAIT = ROOT / "samples/astronaut.png"
+EMOTION_MODEL = ROOT / "models/emotion_model.hdf5"
+FACE_MODEL = ROOT / "models/face_detection_short_range.tflite"
+
+
+def pytest_sessionstart(session):
+    missing = [p for p in (SAMPLE_CLIP, GROUP_PHOTO, PORTRAIT, EMOTION_MODEL, FACE_MODEL)
+               if not p.exists()]
+    if missing:
+        raise pytest.UsageError(f"missing {', '.join(map(str, missing))}: run `make test`, "
+                                "which fetches models and builds the samples first")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def portrait():
+    return cv2.imread(str(PORTRAIT))
+
+
+@pytest.fixture(scope="session")
+def classifier_server():
+    from services.classifier.server import create_server
+    from services.classifier.settings import ClassifierSettings
+
+    running = create_server(ClassifierSettings(port=0, model=str(EMOTION_MODEL), max_batch_size=32))
+    yield running
+    running.stop(1.0)
+
+
+@pytest.fixture(scope="session")
+def detector_server(classifier_server):
+    from services.detector.server import create_server
+    from services.detector.settings import DetectorSettings
+
+    running = create_server(DetectorSettings(
+        port=0, detector_model=str(FACE_MODEL),
+        classifier_target=f"127.0.0.1:{classifier_server.port}"))
+    yield running
+    running.stop(1.0)
+
+
+@pytest.fixture(scope="session")
+def classifier_channel(classifier_server):
+    with grpc.insecure_channel(f"127.0.0.1:{classifier_server.port}") as channel:
+        yield channel
+
+
+@pytest.fixture(scope="session")
+def detector_channel(detector_server):
+    with grpc.insecure_channel(f"127.0.0.1:{detector_server.port}") as channel:
+        yield channel
+
+
+@pytest.fixture(scope="session")
+def detector_stub(detector_channel):
+    from facestream.v1 import detector_service_pb2_grpc
+
+    return detector_service_pb2_grpc.DetectorServiceStub(detector_channel)
+
+
+@pytest.fixture(scope="session")
+def classifier_stub(classifier_channel):
+    from facestream.v1 import classifier_service_pb2_grpc
+
+    return classifier_service_pb2_grpc.ClassifierServiceStub(classifier_channel)

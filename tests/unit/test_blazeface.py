@@ -1,0 +1,125 @@
+"""Anchor decoding and the real BlazeFace model through OpenCV DNN."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.detector.blazeface import (
+    BlazeFaceDetector,
+    Letterbox,
+    decode,
+    make_anchors,
+    weighted_nms,
+)
+from tests.conftest import FACE_MODEL
+
+# The astronaut's eyes in the 512x512 portrait, measured once by eye (pixels).
+PORTRAIT_RIGHT_EYE = (207, 101)
+PORTRAIT_LEFT_EYE = (251, 109)
+
+
+def test_anchor_layout_matches_the_short_range_model():
+    anchors = make_anchors()
+    assert anchors.shape == (896, 2)
+    # Stride 8: a 16x16 grid, 2 anchors per cell, row-major.
+    np.testing.assert_allclose(anchors[0], anchors[1])
+    np.testing.assert_allclose(anchors[0], [0.5 / 16, 0.5 / 16])
+    np.testing.assert_allclose(anchors[2], [1.5 / 16, 0.5 / 16])
+    np.testing.assert_allclose(anchors[32], [0.5 / 16, 1.5 / 16])
+    # Stride 16: an 8x8 grid, 6 anchors per cell, starting at 512.
+    np.testing.assert_allclose(anchors[512:518], np.tile([0.5 / 8, 0.5 / 8], (6, 1)))
+    np.testing.assert_allclose(anchors[-1], [7.5 / 8, 7.5 / 8])
+
+
+def test_decode_places_box_and_keypoints_relative_to_the_anchor():
+    anchors = make_anchors()
+    regressors = np.zeros((1, 896, 16), np.float32)
+    logits = np.full((1, 896, 1), -10.0, np.float32)
+    index = 600
+    logits[0, index, 0] = 3.0
+    # centre offset (+12.8, -6.4) px, size 32x64 px, keypoints offset by (k, -k) px
+    regressors[0, index, :4] = [12.8, -6.4, 32.0, 64.0]
+    regressors[0, index, 4:] = np.array([[k, -k] for k in range(6)], np.float32).reshape(-1)
+    scores, boxes, keypoints = decode(regressors, logits, anchors, min_score=0.5)
+    assert scores.shape == (1,)
+    assert scores[0] == pytest.approx(1 / (1 + np.exp(-3.0)))
+    centre = anchors[index] + np.array([0.1, -0.05])
+    np.testing.assert_allclose(boxes[0], [centre[0] - 0.125, centre[1] - 0.25, 0.25, 0.5], atol=1e-6)
+    expected = anchors[index] + np.array([[k, -k] for k in range(6)]) / 128
+    np.testing.assert_allclose(keypoints[0], expected, atol=1e-6)
+
+
+def test_decode_drops_anchors_below_min_score():
+    regressors = np.zeros((1, 896, 16), np.float32)
+    logits = np.full((1, 896, 1), 0.0, np.float32)  # every anchor scores exactly 0.5
+    assert len(decode(regressors, logits, make_anchors(), 0.51)[0]) == 0
+    assert len(decode(regressors, logits, make_anchors(), 0.5)[0]) == 896
+
+
+def test_weighted_nms_merges_overlapping_anchors_and_keeps_separate_faces():
+    scores = np.array([0.9, 0.6, 0.8], np.float32)
+    boxes = np.array([[0.10, 0.10, 0.2, 0.2], [0.12, 0.10, 0.2, 0.2], [0.6, 0.6, 0.2, 0.2]])
+    keypoints = np.zeros((3, 6, 2))
+    keypoints[1] += 0.15
+    kept = weighted_nms(scores, boxes, keypoints, iou_threshold=0.3)
+    assert [round(score, 2) for score, _, _ in kept] == [0.9, 0.8]
+    merged_box = kept[0][1]
+    assert merged_box[0] == pytest.approx((0.10 * 0.9 + 0.12 * 0.6) / 1.5)
+    assert kept[0][2][0, 0] == pytest.approx(0.15 * 0.6 / 1.5)
+    np.testing.assert_allclose(kept[1][1], boxes[2])
+
+
+@pytest.mark.parametrize("width,height", [(640, 480), (480, 640), (128, 128), (1920, 300)])
+def test_letterbox_maps_input_points_back_to_the_frame(width, height):
+    letterbox = Letterbox(width, height)
+    frame_points = np.array([[0, 0], [width, height], [width / 3, height / 2]], np.float32)
+    as_input = (frame_points * letterbox.scale + [letterbox.pad_x, letterbox.pad_y]) / 128
+    np.testing.assert_allclose(letterbox.to_frame(as_input), frame_points, atol=1e-3)
+    assert letterbox.apply(np.zeros((height, width, 3), np.uint8)).shape == (128, 128, 3)
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return BlazeFaceDetector(FACE_MODEL)
+
+
+def test_finds_the_portrait_face_with_its_eyes(detector, portrait):
+    faces = detector.detect(portrait, 0.5)
+    assert len(faces) == 1
+    face = faces[0]
+    assert face.score > 0.8
+    np.testing.assert_allclose(face.keypoints[0], PORTRAIT_RIGHT_EYE, atol=6)
+    np.testing.assert_allclose(face.keypoints[1], PORTRAIT_LEFT_EYE, atol=6)
+    x, y, w, h = face.box
+    assert x < PORTRAIT_RIGHT_EYE[0] and x + w > PORTRAIT_LEFT_EYE[0]
+    assert y < PORTRAIT_RIGHT_EYE[1] < y + h
+
+
+@pytest.mark.parametrize("rows,columns", [((0, 320), (0, 512)), ((0, 512), (80, 400))])
+def test_coordinates_are_frame_pixels_for_any_aspect_ratio(detector, portrait, rows, columns):
+    """Cut a wide and a tall frame out of the portrait: the longer side stays 512, so the
+    face keeps its size in the model input and only the letterbox padding changes."""
+    reference = detector.detect(portrait, 0.5)[0]
+    frame = np.ascontiguousarray(portrait[rows[0]:rows[1], columns[0]:columns[1]])
+    faces = detector.detect(frame, 0.5)
+    assert len(faces) == 1
+    shift = np.array([columns[0], rows[0]], np.float32)
+    np.testing.assert_allclose(faces[0].keypoints[:4], reference.keypoints[:4] - shift, atol=4)
+    np.testing.assert_allclose(faces[0].box[:2], np.array(reference.box[:2]) - shift, atol=4)
+
+
+def test_every_face_of_a_group_photo(detector):
+    import cv2
+
+    from tests.conftest import GROUP_PHOTO
+
+    faces = detector.detect(cv2.imread(str(GROUP_PHOTO)), 0.5)
+    assert len(faces) == 4
+    centres = sorted((int((f.box[0] + f.box[2] / 2) // 320), int((f.box[1] + f.box[3] / 2) // 240))
+                     for f in faces)
+    assert centres == [(0, 0), (0, 1), (1, 0), (1, 1)]  # one face per quadrant
+
+
+def test_blank_frame_has_no_faces(detector):
+    assert detector.detect(np.zeros((480, 640, 3), np.uint8), 0.5) == []

@@ -1,0 +1,52 @@
+"""Decoding request images: what is accepted and what is refused, with which error."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from services.common.errors import InvalidInput, TooLarge
+from services.detector.imaging import FORMAT_BGR8, FORMAT_ENCODED, FORMAT_GRAY8, decode_image
+
+LIMIT = 4096 * 4096
+
+
+def test_encoded_png_and_raw_formats_decode_to_bgr():
+    image = np.random.default_rng(1).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    png = cv2.imencode(".png", image)[1].tobytes()
+    np.testing.assert_array_equal(decode_image(png, FORMAT_ENCODED, 0, 0, LIMIT), image)
+    np.testing.assert_array_equal(decode_image(image.tobytes(), FORMAT_BGR8, 40, 30, LIMIT), image)
+    gray = decode_image(image[..., 0].tobytes(), FORMAT_GRAY8, 40, 30, LIMIT)
+    assert gray.shape == (30, 40, 3)
+
+
+@pytest.mark.parametrize("data,fmt,width,height,message", [
+    (b"", FORMAT_ENCODED, 0, 0, "image.data is empty"),
+    (b"\xff\xd8\xff\xe0garbage", FORMAT_ENCODED, 0, 0, "not a readable image"),
+    (b"x" * 100, 0, 10, 10, "image.format is 0"),
+    (b"x" * 100, 9, 10, 10, "image.format is 9"),
+    (b"x" * 299, FORMAT_BGR8, 10, 10, "has 299 bytes; 10x10x3 raw pixels need exactly 300"),
+    (b"x" * 100, FORMAT_GRAY8, 0, 10, "must be positive"),
+    (b"x" * 100, FORMAT_GRAY8, -10, -10, "must be positive"),
+])
+def test_unreadable_images_are_invalid_input(data, fmt, width, height, message):
+    with pytest.raises(InvalidInput, match=message):
+        decode_image(data, fmt, width, height, LIMIT)
+
+
+def test_truncated_jpeg_is_invalid_input(portrait):
+    jpeg = cv2.imencode(".jpg", portrait)[1].tobytes()
+    with pytest.raises(InvalidInput):
+        decode_image(jpeg[:len(jpeg) // 3], FORMAT_ENCODED, 0, 0, LIMIT)
+
+
+def test_too_many_pixels_is_refused_before_reading_raw_data():
+    with pytest.raises(TooLarge, match="100000x100000"):
+        decode_image(b"x", FORMAT_BGR8, 100_000, 100_000, LIMIT)
+
+
+def test_too_many_pixels_in_an_encoded_image(portrait):
+    png = cv2.imencode(".png", portrait)[1].tobytes()
+    with pytest.raises(TooLarge, match="512x512"):
+        decode_image(png, FORMAT_ENCODED, 0, 0, 100 * 100)

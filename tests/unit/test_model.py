@@ -1,0 +1,68 @@
+"""The real emotion model: pre-processing as trained, buckets, no retracing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.classifier.model import EmotionModel, bucket_for, bucket_sizes
+from services.classifier.settings import FER_LABELS
+from tests.conftest import EMOTION_MODEL
+
+LABELS = FER_LABELS.split(",")
+
+
+@pytest.fixture(scope="module")
+def model():
+    loaded = EmotionModel(EMOTION_MODEL, LABELS, "minus_one_to_one", max_batch_size=16)
+    loaded.warm_up()
+    return loaded
+
+
+def test_bucket_sizes():
+    assert bucket_sizes(64) == [1, 2, 4, 8, 16, 32, 64]
+    assert bucket_sizes(48) == [1, 2, 4, 8, 16, 32, 48]
+    assert bucket_sizes(1) == [1]
+    assert [bucket_for(n, bucket_sizes(48)) for n in (1, 3, 17, 48)] == [1, 4, 32, 48]
+
+
+def test_model_info(model):
+    assert model.info.input_shape == (64, 64, 1)
+    assert model.info.labels == tuple(LABELS)
+    assert model.info.name == "emotion_model"
+    assert model.info.version == "59534287fdfb"
+    assert model.info.device in ("CPU", "GPU")
+
+
+def test_preprocessing_resizes_48_to_64_and_scales_to_minus_one_one(model):
+    crops = np.zeros((2, 48, 48), np.uint8)
+    crops[1] = 255
+    crops[1, :24] = 0  # top half black
+    batch = model.preprocess(crops)
+    assert batch.shape == (2, 64, 64, 1) and batch.dtype == np.float32
+    assert batch[0].min() == batch[0].max() == -1.0
+    assert batch[1, 0, 0, 0] == -1.0 and batch[1, -1, -1, 0] == 1.0
+    assert batch.min() >= -1.0 and batch.max() <= 1.0
+
+
+def test_scores_are_probabilities_and_padding_does_not_change_them(model):
+    rng = np.random.default_rng(3)
+    crops = rng.integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    together = model.predict(crops)  # padded to the bucket of 4
+    alone = np.concatenate([model.predict(crops[i:i + 1]) for i in range(3)])
+    assert together.shape == (3, 7)
+    np.testing.assert_allclose(together.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_serving_never_retraces_after_warm_up(model):
+    traces = model.traces
+    assert traces == len(model.buckets)
+    for count in (1, 3, 5, 9, 16, 2, 7):
+        model.predict(np.zeros((count, 48, 48), np.uint8))
+    assert model.traces == traces
+
+
+def test_label_count_must_match_the_model():
+    with pytest.raises(ValueError, match="7 outputs but 3 labels"):
+        EmotionModel(EMOTION_MODEL, ["a", "b", "c"], "minus_one_to_one", max_batch_size=4)
