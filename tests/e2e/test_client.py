@@ -1,0 +1,77 @@
+"""The client as users run it: `python client/webcam.py ...` against real services."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import cv2
+
+from tests.conftest import GROUP_PHOTO, ROOT, SAMPLE_CLIP
+
+WEBCAM = str(ROOT / "client/webcam.py")
+
+
+def run_client(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, WEBCAM, "--no-display", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_headless_run_over_the_sample_clip(detector_server, tmp_path):
+    video, jsonl = tmp_path / "annotated.mp4", tmp_path / "results.jsonl"
+    result = run_client("--source", str(SAMPLE_CLIP), "--target", f"127.0.0.1:{detector_server.port}",
+                        "--output", str(video), "--jsonl", str(jsonl))
+    assert result.returncode == 0, result.stderr
+    assert "frames read 90, answered 90, dropped 0, errors 0, faces 90" in result.stdout
+
+    capture = cv2.VideoCapture(str(video))
+    assert capture.isOpened()
+    assert int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)) == 640 + 220  # frame + bar panel
+    played = 0
+    while capture.read()[0]:
+        played += 1
+    assert played == 90
+
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert [line["frame"] for line in lines] == list(range(90))
+    for line in lines:
+        assert line["source"] == str(SAMPLE_CLIP)
+        (face,) = line["faces"]
+        assert len(face["box"]) == 4 and len(face["keypoints"]) == 6
+        assert 0.5 <= face["score"] <= 1
+        assert face["emotion"] in face["scores"]
+        assert abs(sum(face["scores"].values()) - 1) < 0.01
+        assert face["emotion"] == max(face["scores"], key=face["scores"].get)
+
+
+def test_directory_of_images_skips_other_files(detector_server, tmp_path):
+    images = tmp_path / "in"
+    images.mkdir()
+    shutil.copy(GROUP_PHOTO, images / "a_group.jpg")
+    cv2.imwrite(str(images / "b_blank.png"), cv2.imread(str(GROUP_PHOTO))[:50, :50] * 0)
+    (images / "notes.txt").write_text("not an image")
+    out, jsonl = tmp_path / "annotated", tmp_path / "r.jsonl"
+    result = run_client("--source", str(images), "--target", f"127.0.0.1:{detector_server.port}",
+                        "--output", str(out), "--jsonl", str(jsonl), "--encoding", "raw")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert [(line["source"], len(line["faces"])) for line in lines] == [("a_group.jpg", 4),
+                                                                       ("b_blank.png", 0)]
+    assert sorted(p.name for p in out.iterdir()) == ["a_group_000000.jpg", "b_blank_000001.jpg"]
+
+
+def test_missing_camera_gets_a_clear_message():
+    result = run_client("--source", "7", timeout=60)
+    assert result.returncode == 2
+    assert "cannot open camera 7" in result.stderr
+
+
+def test_unreachable_detector_gets_a_clear_message(tmp_path):
+    from tests.conftest import free_port
+
+    result = run_client("--source", str(GROUP_PHOTO), "--target", f"127.0.0.1:{free_port()}",
+                        "--connect-timeout", "1", timeout=60)
+    assert result.returncode == 3
+    assert "no detector at" in result.stderr and "make serve" in result.stderr
