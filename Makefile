@@ -6,9 +6,12 @@ VENV_STAMP := $(VENV)/.installed
 PROTOS := $(wildcard protos/facestream/v1/*.proto)
 STUBS_STAMP := facestream/v1/.generated
 MODELS := models/emotion_model.hdf5 models/face_detection_short_range.tflite
-SAMPLES := samples/sample_clip.mp4 samples/group.jpg
+SAMPLES := samples/sample_clip.mp4 samples/group.jpg samples/frames/frame_00.jpg
+BUF_STAMP := node_modules/.package-lock.json
+NODE_EXAMPLE_STAMP := examples/node/node_modules/.package-lock.json
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: run serve test protos models samples setup clean
+.PHONY: run serve test protos models samples setup lint-protos clean
 
 run: setup ## stream the sample clip through local services into out/
 	$(PY) tools/local_services.py demo
@@ -16,8 +19,20 @@ run: setup ## stream the sample clip through local services into out/
 serve: setup ## run the classifier and the detector in the foreground
 	$(PY) tools/local_services.py serve
 
-test: setup ## unit, integration and end-to-end tests
+test: setup lint-protos $(NODE_EXAMPLE_STAMP) ## buf lint, then unit, integration and end-to-end tests
 	$(PY) -m pytest
+
+lint-protos: $(BUF_STAMP) ## buf lint (STANDARD + COMMENTS); buf breaking against the latest release tag
+	npx --no-install buf lint
+	@tag=$$(git describe --tags --abbrev=0 2>/dev/null || true); \
+	if [ -n "$$tag" ]; then echo "buf breaking against $$tag"; npx --no-install buf breaking --against ".git#tag=$$tag"; \
+	else echo "buf breaking: no release tag yet"; fi
+
+$(BUF_STAMP): package.json package-lock.json
+	$(NPM_CI)
+
+$(NODE_EXAMPLE_STAMP): examples/node/package.json examples/node/package-lock.json
+	cd examples/node && $(NPM_CI)
 
 setup: $(VENV_STAMP) $(STUBS_STAMP) $(MODELS) $(SAMPLES)
 
@@ -44,4 +59,4 @@ $(SAMPLES) &: samples/astronaut.png tools/make_sample_clip.py
 	$(PY) tools/make_sample_clip.py
 
 clean:
-	rm -rf facestream out
+	rm -rf facestream out node_modules examples/node/node_modules

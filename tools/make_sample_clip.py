@@ -2,6 +2,8 @@
 
 - samples/sample_clip.mp4: 640x480, 15 fps, 6 s; a virtual camera pans, zooms and rolls
   over the face (up to 20 degrees), so alignment and tracking have real work to do.
+- samples/frames/frame_NN.jpg: every 15th frame of the clip as JPEG, for clients that
+  cannot decode video (the Node.js example).
 - samples/group.jpg: one 640x480 frame with four faces of different sizes, one mirrored
   and one rolled, for multi-face tests and benchmarks.
 
@@ -24,6 +26,7 @@ FPS = 15
 SECONDS = 6
 FACE_CENTRE = (226.0, 128.0)  # the astronaut's face in the 512x512 portrait
 BACKGROUND = (96, 96, 96)
+STILL_EVERY = 15
 
 
 def camera_at(t: float) -> tuple[float, float, float, float]:
@@ -58,7 +61,8 @@ def place(image: np.ndarray, centre: tuple[float, float], scale: float, roll: fl
     canvas[mask] = warped[mask]
 
 
-def make_clip(portrait: np.ndarray, path: Path) -> int:
+def make_clip(portrait: np.ndarray, path: Path, stills: Path) -> int:
+    stills.mkdir(exist_ok=True)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, FRAME_SIZE)
     if not writer.isOpened():
         raise SystemExit(f"OpenCV cannot write {path}")
@@ -68,6 +72,8 @@ def make_clip(portrait: np.ndarray, path: Path) -> int:
         x, y, scale, roll = camera_at(index / frames)
         place(portrait, (x, y), scale, roll, canvas)
         writer.write(canvas)
+        if index % STILL_EVERY == 0:
+            cv2.imwrite(str(stills / f"frame_{index:02d}.jpg"), canvas, [cv2.IMWRITE_JPEG_QUALITY, 90])
     writer.release()
     return frames
 
@@ -91,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     portrait = cv2.imread(str(args.samples / "astronaut.png"), cv2.IMREAD_COLOR)
     if portrait is None:
         raise SystemExit(f"{args.samples / 'astronaut.png'} is missing: run `make models` first")
-    frames = make_clip(portrait, args.samples / "sample_clip.mp4")
+    frames = make_clip(portrait, args.samples / "sample_clip.mp4", args.samples / "frames")
     make_group(portrait, args.samples / "group.jpg")
     print(f"ok  samples/sample_clip.mp4  {frames} frames  {FRAME_SIZE[0]}x{FRAME_SIZE[1]} @ {FPS} fps")
+    print(f"ok  samples/frames/  {frames // STILL_EVERY} stills")
     print("ok  samples/group.jpg")
     return 0
 
