@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 PROTOS := $(wildcard protos/facestream/v1/*.proto)
 STUBS_STAMP := facestream/v1/.generated
 MODELS := models/emotion_model.hdf5 models/face_detection_short_range.tflite
@@ -11,7 +12,7 @@ BUF_STAMP := node_modules/.package-lock.json
 NODE_EXAMPLE_STAMP := examples/node/node_modules/.package-lock.json
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: run serve test protos models samples setup lint-protos clean
+.PHONY: run serve test bench protos models samples setup lint-protos clean
 
 run: setup ## stream the sample clip through local services into out/
 	$(PY) tools/local_services.py demo
@@ -19,8 +20,16 @@ run: setup ## stream the sample clip through local services into out/
 serve: setup ## run the classifier and the detector in the foreground
 	$(PY) tools/local_services.py serve
 
-test: setup lint-protos $(NODE_EXAMPLE_STAMP) ## buf lint, then unit, integration and end-to-end tests
+test: setup lint-protos $(NODE_EXAMPLE_STAMP) $(BENCH_STAMP) ## buf lint, then unit, integration and end-to-end tests
 	$(PY) -m pytest
+
+bench: setup $(BENCH_STAMP) ## measure against the raw model and the fer package; writes bench/results.json
+	$(PY) -m bench.run
+
+# fer's declared dependencies are heavy and clash with numpy 2; what it needs is pinned here.
+$(BENCH_STAMP): requirements-bench.txt $(VENV_STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-bench.txt
+	touch $@
 
 lint-protos: $(BUF_STAMP) ## buf lint (STANDARD + COMMENTS); buf breaking against the latest release tag
 	npx --no-install buf lint

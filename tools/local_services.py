@@ -50,32 +50,33 @@ def wait_serving(target: str, process: subprocess.Popen, timeout_s: float) -> No
 
 
 @contextmanager
-def local_services(classifier_port: int, detector_port: int, extra_env: dict[str, str] | None = None,
-                   classifier_args: list[str] | None = None, detector_args: list[str] | None = None):
-    """Start both services, wait until they are healthy, yield the detector target."""
-    env = {**os.environ, **(extra_env or {})}
-    classifier = subprocess.Popen(
-        [sys.executable, "-m", "services.classifier", "--port", str(classifier_port),
-         *(classifier_args or [])], cwd=ROOT, env=env)
-    processes = [classifier]
+def service_process(module: str, port: int, args: list[str] | None = None,
+                    env: dict[str, str] | None = None, ready_timeout_s: float = 180):
+    """Run `python -m services.<module> --port PORT ARGS` until the block ends (SIGTERM)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", f"services.{module}", "--port", str(port), *(args or [])],
+        cwd=ROOT, env={**os.environ, **(env or {})})
     try:
-        wait_serving(f"127.0.0.1:{classifier_port}", classifier, 180)
-        detector = subprocess.Popen(
-            [sys.executable, "-m", "services.detector", "--port", str(detector_port),
-             "--classifier-target", f"127.0.0.1:{classifier_port}", *(detector_args or [])],
-            cwd=ROOT, env=env)
-        processes.append(detector)
-        wait_serving(f"127.0.0.1:{detector_port}", detector, 60)
-        yield f"127.0.0.1:{detector_port}", processes
+        wait_serving(f"127.0.0.1:{port}", process, ready_timeout_s)
+        yield process
     finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in reversed(processes):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
+def local_services(classifier_port: int, detector_port: int,
+                   classifier_args: list[str] | None = None, detector_args: list[str] | None = None):
+    """Start the classifier, then the detector wired to it; yield the detector target."""
+    with service_process("classifier", classifier_port, classifier_args) as classifier, \
+         service_process("detector", detector_port,
+                         ["--classifier-target", f"127.0.0.1:{classifier_port}", *(detector_args or [])],
+                         ready_timeout_s=60) as detector:
+        yield f"127.0.0.1:{detector_port}", [classifier, detector]
 
 
 def main(argv: list[str] | None = None) -> int:

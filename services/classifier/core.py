@@ -36,7 +36,10 @@ class EmotionClassifier:
                 raise InvalidInput(f"crops[{index}] is {crop.dtype} {crop.shape}; expected "
                                    f"uint8 ({CROP_SIZE}, {CROP_SIZE})")
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        futures = self.batcher.submit(list(crops), deadline)
+        # Pre-process here, in the caller's thread, in parallel with other callers: the
+        # batcher's single inference thread then only stacks and runs the model.
+        inputs = self.model.preprocess(np.stack(crops))
+        futures = self.batcher.submit(list(inputs), deadline)
         _, pending = wait(futures, timeout=timeout_s)
         if pending:
             for future in pending:
@@ -46,7 +49,7 @@ class EmotionClassifier:
 
 
 def run_model_batch(model: EmotionModel):
-    """The batcher's run function: a list of crops -> a list of score vectors."""
-    def run(crops: list[np.ndarray]) -> list[np.ndarray]:
-        return list(model.predict(np.stack(crops)))
+    """The batcher's run function: pre-processed crops -> a list of score vectors."""
+    def run(inputs: list[np.ndarray]) -> list[np.ndarray]:
+        return list(model.predict_preprocessed(np.stack(inputs)))
     return run

@@ -49,7 +49,7 @@ def create_server(settings: ClassifierSettings) -> RunningClassifier:
     server.start()
     log.info("listening; loading model", extra={"port": port, "model": settings.model})
     model = EmotionModel(settings.model, settings.label_list, settings.pixel_scaling,
-                         settings.max_batch_size, settings.jit_compile)
+                         settings.max_batch_size, settings.jit_compile, settings.inference_threads)
     model.warm_up()
 
     replica = settings.replica_id

@@ -23,9 +23,11 @@ class ClassifierSettings:
     pixel_scaling: str = setting("minus_one_to_one", "how the model expects pixels scaled",
                                  choices=sorted(PIXEL_SCALINGS))
     max_batch_size: int = setting(64, "largest batch the dynamic batcher forms")
-    max_queue_delay_ms: float = setting(2.0, "how long the first crop of a batch waits for company")
+    max_queue_delay_ms: float = setting(1.0, "how long the first crop of a batch waits for company")
     max_queue_size: int = setting(2048, "crops allowed to wait; beyond it RESOURCE_EXHAUSTED")
     jit_compile: bool = setting(False, "compile the model with XLA (helps on GPU, hurts on CPU)")
+    inference_threads: int = setting(0, "TensorFlow intra-op threads; 0: half the cores, "
+                                        "leaving the rest to gRPC and pre-processing")
     max_workers: int = setting(32, "threads serving RPCs")
     max_message_bytes: int = setting(4 * 1024 * 1024, "largest request accepted, in bytes")
     grace_s: float = setting(5.0, "seconds to drain in-flight RPCs on SIGTERM")
@@ -50,6 +52,8 @@ class ClassifierSettings:
                 "must be 0..1000 ms")
         require(self.max_queue_size >= self.max_batch_size, "max_queue_size", self.max_queue_size,
                 f"must be at least max_batch_size ({self.max_batch_size})")
+        require(0 <= self.inference_threads <= 256, "inference_threads", self.inference_threads,
+                "must be 0..256")
         require(1 <= self.max_workers <= 1024, "max_workers", self.max_workers, "must be 1..1024")
         require(1024 <= self.max_message_bytes <= 1 << 30, "max_message_bytes",
                 self.max_message_bytes, "must be 1 KiB..1 GiB")

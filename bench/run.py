@@ -1,0 +1,134 @@
+"""`make bench`: the speed of facestream against the raw model and against the libraries
+people use today, on this machine, in one run. Prints a table and writes
+bench/results.json. Asserts nothing about time; `--quick` only shortens every part (the
+test suite runs it that way so it cannot rot)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import cv2
+
+from bench.measure import ROOT, peak_rss_mb
+from tools.local_services import free_port, local_services, service_process
+
+CALLERS = (1, 4, 16, 64)
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import tensorflow as tf  # noqa: PLC0415
+
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": ", ".join(gpus) or None}
+
+
+def served(seconds: float, max_batch_size: int) -> dict:
+    from bench.served import classify_load  # noqa: PLC0415
+
+    port = free_port()
+    results = {}
+    with service_process("classifier", port, ["--max-batch-size", str(max_batch_size),
+                                              "--max-queue-size", "4096"]):
+        for callers in CALLERS:
+            rate = classify_load(f"127.0.0.1:{port}", callers, seconds)
+            results[str(callers)] = {"faces_per_s": round(rate.per_s, 1),
+                                     "p50_ms": round(rate.percentile(50), 2),
+                                     "p99_ms": round(rate.percentile(99), 2)}
+    return results
+
+
+def pipeline(seconds: float) -> tuple[dict, dict]:
+    from bench.measure import clip_frames  # noqa: PLC0415
+    from bench.served import stream_load  # noqa: PLC0415
+
+    frames = clip_frames()
+    group = [cv2.imread(str(ROOT / "samples/group.jpg"))]
+    with local_services(free_port(), free_port(), detector_args=["--log-level", "warning"]) as (
+            target, (classifier, detector)):
+        single, stages = stream_load(target, frames, 1, seconds)
+        eight, _ = stream_load(target, frames, 8, seconds)
+        multi, _ = stream_load(target, group, 1, seconds)
+        memory = {"detector": round(peak_rss_mb(detector.pid), 1),
+                  "classifier": round(peak_rss_mb(classifier.pid), 1)}
+    server_ms = sum(stages.values())
+    stages["transport"] = max(float(sum(single.latencies_ms) / len(single.latencies_ms)) - server_ms, 0.0)
+    return {
+        "single_stream": {"fps": round(single.per_s, 1), "p50_ms": round(single.percentile(50), 2),
+                          "p99_ms": round(single.percentile(99), 2)},
+        "eight_streams": {"fps": round(eight.per_s, 1), "p50_ms": round(eight.percentile(50), 2),
+                          "p99_ms": round(eight.percentile(99), 2)},
+        "multi_face": {"fps": round(multi.per_s, 1), "p50_ms": round(multi.percentile(50), 2)},
+        "stages_ms": {k: round(v, 2) for k, v in stages.items()},
+    }, memory
+
+
+def peers(seconds: float) -> dict:
+    from bench.measure import clip_frames  # noqa: PLC0415
+    from bench.peers import fer_fps, notebook_loop_fps  # noqa: PLC0415
+
+    frames = clip_frames()
+    return {"fer_fps": round(fer_fps(frames, seconds), 1),
+            "notebook_loop_fps": round(notebook_loop_fps(frames, seconds), 1)}
+
+
+def print_table(results: dict) -> None:
+    c, p = results["classifier"], results["pipeline"]
+    rows = [("machine", f"{results['machine']['cpu']}, {results['machine']['cores']} cores, "
+                        f"GPU {results['machine']['gpu']}")]
+    rows += [(f"raw model, batch {b}", f"{v:,.0f} faces/s") for b, v in c["raw_faces_per_s"].items()]
+    for name, key in (("served, batching", "served"), ("served, batch 1", "served_batch1")):
+        for callers, row in c[key].items():
+            rows.append((f"{name}, {callers} callers",
+                         f"{row['faces_per_s']:,.0f} faces/s  p50 {row['p50_ms']:.1f} ms  p99 {row['p99_ms']:.1f} ms"))
+    for name in ("single_stream", "eight_streams", "multi_face"):
+        row = p[name]
+        rows.append((f"pipeline, {name.replace('_', ' ')}",
+                     f"{row['fps']:,.1f} frames/s  p50 {row['p50_ms']:.1f} ms"
+                     + (f"  p99 {row['p99_ms']:.1f} ms" if "p99_ms" in row else "")))
+    rows.append(("pipeline stages (ms)", "  ".join(f"{k} {v:.2f}" for k, v in p["stages_ms"].items())))
+    rows.append(("fer package (defaults)", f"{results['peers']['fer_fps']:.1f} frames/s"))
+    rows.append(("notebook loop (Haar + predict)", f"{results['peers']['notebook_loop_fps']:.1f} frames/s"))
+    rows.append(("peak memory", f"detector {results['memory_mb']['detector']:.0f} MiB, "
+                                f"classifier {results['memory_mb']['classifier']:.0f} MiB"))
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs, to check it works")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measurement")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench/results.json")
+    args = parser.parse_args(argv)
+    seconds = 0.3 if args.quick else args.seconds
+
+    from bench.raw_model import raw_faces_per_s  # noqa: PLC0415
+
+    results: dict = {"machine": machine()}
+    results["classifier"] = {"raw_faces_per_s": raw_faces_per_s(seconds),
+                             "served": served(seconds, 64),
+                             "served_batch1": served(seconds, 1)}
+    results["pipeline"], results["memory_mb"] = pipeline(seconds)
+    results["peers"] = peers(seconds)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

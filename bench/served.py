@@ -1,0 +1,88 @@
+"""Load generators over gRPC (asyncio, so one client process can keep 64 calls open)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import grpc
+import numpy as np
+
+from bench.measure import Rate
+from facestream.v1 import classifier_service_pb2 as cpb
+from facestream.v1 import classifier_service_pb2_grpc as cgrpc
+from facestream.v1 import detector_service_pb2 as dpb
+from facestream.v1 import detector_service_pb2_grpc as dgrpc
+from facestream.v1 import image_pb2
+
+
+def _run(coroutine):
+    return asyncio.run(coroutine)
+
+
+async def _classify_callers(target: str, callers: int, seconds: float) -> Rate:
+    crop = np.random.default_rng(1).integers(0, 256, (48, 48), dtype=np.uint8)
+    request = cpb.ClassifyRequest(crops=[image_pb2.Image(
+        data=crop.tobytes(), format=image_pb2.IMAGE_FORMAT_GRAY8, width=48, height=48)])
+    latencies: list[float] = []
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = cgrpc.ClassifierServiceStub(channel)
+        await stub.Classify(request, timeout=30)  # connect first
+        stop_at = time.perf_counter() + seconds
+
+        async def caller():
+            while time.perf_counter() < stop_at:
+                t0 = time.perf_counter()
+                await stub.Classify(request, timeout=30)
+                latencies.append((time.perf_counter() - t0) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(caller() for _ in range(callers)))
+        return Rate(len(latencies), time.perf_counter() - started, latencies)
+
+
+def classify_load(target: str, callers: int, seconds: float) -> Rate:
+    """`callers` concurrent callers, each sending one crop per request, back to back."""
+    return _run(_classify_callers(target, callers, seconds))
+
+
+def raw_image(frame: np.ndarray) -> image_pb2.Image:
+    return image_pb2.Image(data=frame.tobytes(), format=image_pb2.IMAGE_FORMAT_BGR8,
+                           width=frame.shape[1], height=frame.shape[0])
+
+
+async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds: float):
+    images = [raw_image(f) for f in frames]
+    latencies: list[float] = []
+    stages = {"decode": [], "detect": [], "align": [], "classify": []}
+    options = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
+    async with grpc.aio.insecure_channel(target, options=options) as channel:
+        stub = dgrpc.DetectorServiceStub(channel)
+        await channel.channel_ready()
+        stop_at = time.perf_counter() + seconds
+
+        async def stream(offset: int):
+            call = stub.StreamDetect()
+            frame_id = 0
+            # One frame in flight per stream: latency is then pure service time.
+            while time.perf_counter() < stop_at:
+                t0 = time.perf_counter()
+                await call.write(dpb.StreamDetectRequest(
+                    frame_id=frame_id, image=images[(offset + frame_id) % len(images)]))
+                response = await call.read()
+                latencies.append((time.perf_counter() - t0) * 1000)
+                assert response.frame_id == frame_id and not response.HasField("error")
+                for name in stages:
+                    stages[name].append(getattr(response.timings, f"{name}_ms"))
+                frame_id += 1
+            await call.done_writing()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(stream(i * 7) for i in range(streams)))
+        elapsed = time.perf_counter() - started
+    return Rate(len(latencies), elapsed, latencies), {k: float(np.mean(v)) for k, v in stages.items()}
+
+
+def stream_load(target: str, frames: list[np.ndarray], streams: int, seconds: float):
+    """`streams` concurrent StreamDetect calls over raw BGR frames: (Rate, mean stage ms)."""
+    return _run(_streams(target, frames, streams, seconds))

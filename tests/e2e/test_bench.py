@@ -1,0 +1,33 @@
+"""`make bench` in its quick mode, so it cannot rot. It checks shape and sanity, never
+speed: times are for the benchmark to print, not for tests to assert."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_quick_benchmark_writes_every_figure(tmp_path):
+    output = tmp_path / "results.json"
+    result = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--output", str(output)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "pipeline, eight streams" in result.stdout
+    results = json.loads(output.read_text())
+
+    assert results["machine"]["cores"] >= 1
+    classifier = results["classifier"]
+    assert set(classifier["raw_faces_per_s"]) == {"1", "8", "32", "128"}
+    for key in ("served", "served_batch1"):
+        assert set(classifier[key]) == {"1", "4", "16", "64"}
+        for row in classifier[key].values():
+            assert row["faces_per_s"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"]
+    pipeline = results["pipeline"]
+    for key in ("single_stream", "eight_streams", "multi_face"):
+        assert pipeline[key]["fps"] > 0 and pipeline[key]["p50_ms"] > 0
+    assert set(pipeline["stages_ms"]) == {"decode", "detect", "align", "classify", "transport"}
+    assert results["peers"]["fer_fps"] > 0 and results["peers"]["notebook_loop_fps"] > 0
+    assert results["memory_mb"]["detector"] > 0 and results["memory_mb"]["classifier"] > 0
