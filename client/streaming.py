@@ -52,7 +52,8 @@ def encode_frame(image, encoding: str) -> image_pb2.Image:
 class FrameStreamer:
     def __init__(self, stub, window: int, drop_when_behind: bool, encoding: str = "jpeg",
                  options: pb.DetectOptions | None = None, pace_fps: float = 0.0,
-                 timeout_s: float | None = None) -> None:
+                 timeout_s: float | None = None, metadata: tuple = ()) -> None:
+        self._metadata = metadata
         self._stub = stub
         self._window = threading.BoundedSemaphore(window)
         self._drop = drop_when_behind
@@ -100,7 +101,8 @@ class FrameStreamer:
         producer = threading.Thread(target=self._produce, args=(frames,), daemon=True,
                                     name="frame-producer")
         producer.start()
-        responses = self._stub.StreamDetect(self._request_iterator(), timeout=self._timeout_s)
+        responses = self._stub.StreamDetect(self._request_iterator(), timeout=self._timeout_s,
+                                            metadata=self._metadata)
         try:
             for response in responses:
                 with self._lock:

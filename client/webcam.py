@@ -9,6 +9,7 @@ save the annotated result.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,10 +51,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-emotions", action="store_true", help="detect faces only")
     parser.add_argument("--connect-timeout", type=float, default=10.0,
                         help="seconds to wait for the detector to be reachable")
+    parser.add_argument("--tls-ca", default=os.environ.get("FACESTREAM_TLS_CA", ""),
+                        help="PEM CA of the detector's certificate: connect with TLS "
+                             "(env FACESTREAM_TLS_CA)")
+    parser.add_argument("--tls-cert", default=os.environ.get("FACESTREAM_TLS_CERT", ""),
+                        help="PEM client certificate, for mutual TLS (env FACESTREAM_TLS_CERT)")
+    parser.add_argument("--tls-key", default=os.environ.get("FACESTREAM_TLS_KEY", ""),
+                        help="PEM key of --tls-cert (env FACESTREAM_TLS_KEY)")
+    parser.add_argument("--token", default=os.environ.get("FACESTREAM_AUTH_TOKEN", ""),
+                        help="bearer token, if the detector wants one (env FACESTREAM_AUTH_TOKEN; "
+                             "prefer the variable: flags show in `ps`)")
     args = parser.parse_args(argv)
     if args.window < 1:
         parser.error(f"--window must be at least 1, got {args.window}")
     return args
+
+
+def open_channel(args: argparse.Namespace) -> grpc.Channel:
+    options = [("grpc.max_send_message_length", 64 * 1024 * 1024),
+               ("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+    if not args.tls_ca:
+        return grpc.insecure_channel(args.target, options=options)
+
+    def read(path: str) -> bytes | None:
+        return Path(path).read_bytes() if path else None
+
+    credentials = grpc.ssl_channel_credentials(read(args.tls_ca), read(args.tls_key),
+                                               read(args.tls_cert))
+    return grpc.secure_channel(args.target, credentials, options=options)
 
 
 def display_available() -> bool:
@@ -91,9 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print("webcam: this OpenCV has no GUI support; running without a window "
               "(use --output to save the annotated frames)", file=sys.stderr)
 
-    channel = grpc.insecure_channel(args.target, options=[
-        ("grpc.max_send_message_length", 64 * 1024 * 1024),
-        ("grpc.max_receive_message_length", 64 * 1024 * 1024)])
+    channel = open_channel(args)
     try:
         grpc.channel_ready_future(channel).result(timeout=args.connect_timeout)
     except grpc.FutureTimeoutError:
@@ -107,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         options.classify = False
     streamer = FrameStreamer(pb_grpc.DetectorServiceStub(channel), args.window,
                              drop_when_behind=source.live or args.pace, encoding=args.encoding,
-                             options=options, pace_fps=source.fps if args.pace else 0.0)
+                             options=options, pace_fps=source.fps if args.pace else 0.0,
+                             metadata=(("authorization", f"Bearer {args.token}"),) if args.token else ())
     writer = AnnotatedWriter(args.output, source.fps) if args.output else None
     jsonl = JsonlWriter(args.jsonl) if args.jsonl else None
     started = time.monotonic()

@@ -38,8 +38,7 @@ class RunningClassifier:
 def create_server(settings: ClassifierSettings) -> RunningClassifier:
     """Bind, start serving health (NOT_SERVING), load and warm the model, then SERVING."""
     server, port, health = build_server(
-        f"{settings.host}:{settings.port}", settings.max_workers, settings.max_message_bytes,
-        [SERVICE_NAME],
+        settings, [SERVICE_NAME],
         # Bounded connection age makes clients re-resolve DNS and find new replicas.
         extra_options=[("grpc.max_connection_age_ms", 60_000),
                        ("grpc.max_connection_age_grace_ms", 10_000)],

@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.classifier.model import PIXEL_SCALINGS
+from services.common.server_settings import ServerSettings
 from services.common.settings import require, setting
 
 FER_LABELS = "angry,disgust,fear,happy,sad,surprise,neutral"
 
 
 @dataclass(frozen=True)
-class ClassifierSettings:
+class ClassifierSettings(ServerSettings):
     """facestream classifier: batches face crops from all callers through a Keras model."""
 
-    host: str = setting("127.0.0.1", "address to listen on (0.0.0.0 inside containers)")
     port: int = setting(50052, "port to listen on; 0 picks a free one")
+    max_concurrent_rpcs: int = setting(512, "RPCs in progress at once; beyond it RESOURCE_EXHAUSTED")
     model: str = setting("models/emotion_model.hdf5", "Keras model file (.hdf5 or .keras)")
     labels: str = setting(FER_LABELS, "comma-separated output labels, in the model's order")
     pixel_scaling: str = setting("minus_one_to_one", "how the model expects pixels scaled",
@@ -28,20 +29,14 @@ class ClassifierSettings:
     jit_compile: bool = setting(False, "compile the model with XLA (helps on GPU, hurts on CPU)")
     inference_threads: int = setting(0, "TensorFlow intra-op threads; 0: half the cores, "
                                         "leaving the rest to gRPC and pre-processing")
-    max_workers: int = setting(32, "threads serving RPCs")
-    max_message_bytes: int = setting(4 * 1024 * 1024, "largest request accepted, in bytes")
-    grace_s: float = setting(5.0, "seconds to drain in-flight RPCs on SIGTERM")
-    metrics_port: int = setting(0, "Prometheus metrics port; 0 disables")
     replica_id: str = setting(socket.gethostname(), "name reported in response metadata and metrics")
-    log_level: str = setting("info", "log level", choices=["debug", "info", "warning", "error"])
 
     @property
     def label_list(self) -> list[str]:
         return [label.strip() for label in self.labels.split(",") if label.strip()]
 
     def validate(self) -> None:
-        require(0 <= self.port <= 65535, "port", self.port, "must be 0..65535")
-        require(0 <= self.metrics_port <= 65535, "metrics_port", self.metrics_port, "must be 0..65535")
+        super().validate()
         require(Path(self.model).is_file(), "model", self.model,
                 "no such file; run `make models` or give the path to a Keras model")
         labels = self.label_list
@@ -54,7 +49,3 @@ class ClassifierSettings:
                 f"must be at least max_batch_size ({self.max_batch_size})")
         require(0 <= self.inference_threads <= 256, "inference_threads", self.inference_threads,
                 "must be 0..256")
-        require(1 <= self.max_workers <= 1024, "max_workers", self.max_workers, "must be 1..1024")
-        require(1024 <= self.max_message_bytes <= 1 << 30, "max_message_bytes",
-                self.max_message_bytes, "must be 1 KiB..1 GiB")
-        require(self.grace_s >= 0, "grace_s", self.grace_s, "must be >= 0")

@@ -12,6 +12,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.common.security import BearerTokenInterceptor, server_credentials
+from services.common.server_settings import ServerSettings
+
 log = logging.getLogger(__name__)
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -38,24 +41,25 @@ class HealthReporter:
         self.servicer.enter_graceful_shutdown()
 
 
-def build_server(address: str, max_workers: int, max_message_bytes: int,
-                 service_names: Iterable[str],
+def build_server(settings: ServerSettings, service_names: Iterable[str],
                  extra_options: Iterable[tuple[str, object]] = ()) -> tuple[grpc.Server, int, HealthReporter]:
-    """Create a server with health and reflection, bound to `address`.
+    """Create a server with health, reflection, limits, TLS and token checks as set.
 
     Returns the server (not started), the bound port (useful with port 0) and the health
     reporter. Register the service's own servicer before starting it.
     """
     names = list(service_names)
     options = [
-        ("grpc.max_receive_message_length", max_message_bytes),
-        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.so_reuseport", 0),
         *extra_options,
     ]
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
+    interceptors = [BearerTokenInterceptor(settings.auth_token)] if settings.auth_token else []
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=settings.max_workers,
                                                     thread_name_prefix="rpc"),
-                         options=options)
+                         options=options, interceptors=interceptors,
+                         maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
     reporter = HealthReporter(names)
     health_pb2_grpc.add_HealthServicer_to_server(reporter.servicer, server)
     reflection.enable_server_reflection(
@@ -63,7 +67,12 @@ def build_server(address: str, max_workers: int, max_message_bytes: int,
          reflection.SERVICE_NAME],
         server,
     )
-    port = server.add_insecure_port(address)
+    address = f"{settings.host}:{settings.port}"
+    credentials = server_credentials(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
+    if credentials is None:
+        port = server.add_insecure_port(address)
+    else:
+        port = server.add_secure_port(address, credentials)
     if port == 0:
         raise OSError(f"cannot bind {address}")
     return server, port, reporter

@@ -15,6 +15,7 @@ import numpy as np
 from facestream.v1 import classifier_service_pb2 as pb
 from facestream.v1 import classifier_service_pb2_grpc as pb_grpc
 from facestream.v1 import image_pb2
+from services.common.security import bearer_metadata, secure_channel
 from services.detector.pipeline import EmotionsUnavailable
 
 log = logging.getLogger(__name__)
@@ -35,15 +36,26 @@ SERVICE_CONFIG = json.dumps({
 
 
 class ClassifierClient:
-    def __init__(self, target: str, max_message_bytes: int) -> None:
+    def __init__(self, target: str, max_message_bytes: int, tls_ca: str = "", tls_cert: str = "",
+                 tls_key: str = "", auth_token: str = "") -> None:
         self.target = target
-        self._channel = grpc.insecure_channel(target, options=[
+        self._channel = secure_channel(target, tls_ca, tls_cert, tls_key, options=[
             ("grpc.service_config", SERVICE_CONFIG),
             ("grpc.enable_retries", 1),
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.max_receive_message_length", max_message_bytes),
+            # Find a restarted classifier within ~a second, not gRPC's default of up to 2 min.
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 1000),
         ])
+        self._metadata = bearer_metadata(auth_token)
         self._stub = pb_grpc.ClassifierServiceStub(self._channel)
+
+    @classmethod
+    def from_settings(cls, settings) -> ClassifierClient:
+        return cls(settings.classifier_target, settings.max_message_bytes, settings.classifier_tls_ca,
+                   settings.classifier_tls_cert, settings.classifier_tls_key,
+                   settings.classifier_auth_token)
 
     def classify(self, crops: list[np.ndarray], timeout_s: float) -> tuple[list[str], np.ndarray]:
         """Labels and (N, labels) scores for N 48x48 crops, or EmotionsUnavailable."""
@@ -53,7 +65,7 @@ class ClassifierClient:
             for crop in crops
         ])
         try:
-            response = self._stub.Classify(request, timeout=timeout_s)
+            response = self._stub.Classify(request, timeout=timeout_s, metadata=self._metadata)
         except grpc.RpcError as error:
             raise EmotionsUnavailable(f"classifier {self.target}: {error.code().name} "
                                       f"{error.details()}") from None

@@ -50,13 +50,10 @@ def create_server(settings: DetectorSettings) -> RunningDetector:
     # OpenCV reads this before decoding any image: refuse bombs before allocating them.
     os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(settings.max_frame_pixels))
     detector = make_detector(settings)
-    classifier = (ClassifierClient(settings.classifier_target, settings.max_message_bytes)
-                  if settings.classifier_target else None)
+    classifier = ClassifierClient.from_settings(settings) if settings.classifier_target else None
     pipeline = FacePipeline(detector, classifier, settings.max_faces,
                             settings.classify_timeout_ms / 1000)
-    server, port, health = build_server(
-        f"{settings.host}:{settings.port}", settings.max_workers, settings.max_message_bytes,
-        [SERVICE_NAME])
+    server, port, health = build_server(settings, [SERVICE_NAME])
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
         DetectorServicer(pipeline, settings.min_score, settings.max_frame_pixels), server)
     server.start()

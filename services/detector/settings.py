@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.common.server_settings import ServerSettings
 from services.common.settings import require, setting
 
 BACKENDS = ("blazeface", "haar")
 
 
 @dataclass(frozen=True)
-class DetectorSettings:
+class DetectorSettings(ServerSettings):
     """facestream detector: finds, aligns and classifies the faces of each frame."""
 
-    host: str = setting("127.0.0.1", "address to listen on (0.0.0.0 inside containers)")
     port: int = setting(50051, "port to listen on; 0 picks a free one")
+    max_message_bytes: int = setting(16 * 1024 * 1024, "largest request accepted, in bytes")
     backend: str = setting("blazeface", "face detector", choices=list(BACKENDS))
     detector_model: str = setting("models/face_detection_short_range.tflite",
                                   "BlazeFace short-range .tflite file")
@@ -26,16 +27,15 @@ class DetectorSettings:
                                      "classifier address (dns:///host:port for replicas); "
                                      "empty: no emotions")
     classify_timeout_ms: float = setting(1000.0, "longest wait for the classifier per frame")
+    classifier_tls_ca: str = setting("", "PEM CA that signed the classifier's certificate; "
+                                         "when set, the classifier is reached over TLS")
+    classifier_tls_cert: str = setting("", "PEM client certificate for a mutual-TLS classifier")
+    classifier_tls_key: str = setting("", "PEM key of classifier_tls_cert")
+    classifier_auth_token: str = setting("", "bearer token the classifier expects")
     max_frame_pixels: int = setting(4096 * 4096, "largest frame accepted, in pixels")
-    max_message_bytes: int = setting(16 * 1024 * 1024, "largest request accepted, in bytes")
-    max_workers: int = setting(32, "threads serving RPCs (each stream holds one)")
-    grace_s: float = setting(5.0, "seconds to drain in-flight RPCs on SIGTERM")
-    metrics_port: int = setting(0, "Prometheus metrics port; 0 disables")
-    log_level: str = setting("info", "log level", choices=["debug", "info", "warning", "error"])
 
     def validate(self) -> None:
-        require(0 <= self.port <= 65535, "port", self.port, "must be 0..65535")
-        require(0 <= self.metrics_port <= 65535, "metrics_port", self.metrics_port, "must be 0..65535")
+        super().validate()
         require(self.backend != "blazeface" or Path(self.detector_model).is_file(),
                 "detector_model", self.detector_model, "no such file; run `make models`")
         require(0.0 <= self.min_score <= 1.0, "min_score", self.min_score, "must be within [0, 1]")
@@ -45,7 +45,10 @@ class DetectorSettings:
                 "must be > 0")
         require(64 * 64 <= self.max_frame_pixels <= 1 << 28, "max_frame_pixels",
                 self.max_frame_pixels, "must be 4096..268435456")
-        require(1024 <= self.max_message_bytes <= 1 << 30, "max_message_bytes",
-                self.max_message_bytes, "must be 1 KiB..1 GiB")
-        require(1 <= self.max_workers <= 1024, "max_workers", self.max_workers, "must be 1..1024")
-        require(self.grace_s >= 0, "grace_s", self.grace_s, "must be >= 0")
+        require(bool(self.classifier_tls_cert) == bool(self.classifier_tls_key), "classifier_tls_key",
+                self.classifier_tls_key, "classifier_tls_cert and classifier_tls_key go together")
+        require(not self.classifier_tls_cert or bool(self.classifier_tls_ca), "classifier_tls_ca",
+                self.classifier_tls_ca, "a client certificate needs classifier_tls_ca (TLS) too")
+        for name in ("classifier_tls_ca", "classifier_tls_cert", "classifier_tls_key"):
+            path = getattr(self, name)
+            require(not path or Path(path).is_file(), name, path, "no such file")
