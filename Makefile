@@ -12,7 +12,7 @@ BUF_STAMP := node_modules/.package-lock.json
 NODE_EXAMPLE_STAMP := examples/node/node_modules/.package-lock.json
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: run serve test bench protos models samples setup lint-protos clean
+.PHONY: run serve test soak bench protos models samples setup lint-protos clean
 
 run: setup ## stream the sample clip through local services into out/
 	$(PY) tools/local_services.py demo
@@ -22,6 +22,9 @@ serve: setup ## run the classifier and the detector in the foreground
 
 test: setup lint-protos $(NODE_EXAMPLE_STAMP) $(BENCH_STAMP) ## buf lint, then unit, integration and end-to-end tests
 	$(PY) -m pytest
+
+soak: setup ## 16 streams for 60 s: every frame answered, no errors, bounded memory growth
+	$(PY) tools/soak.py
 
 bench: setup $(BENCH_STAMP) ## measure against the raw model and the fer package; writes bench/results.json
 	$(PY) -m bench.run

@@ -1,0 +1,106 @@
+"""A classifier killed and restarted mid-stream; SIGTERM draining in-flight work."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import grpc
+
+from facestream.v1 import detector_service_pb2 as dpb
+from facestream.v1 import detector_service_pb2_grpc as dgrpc
+from facestream.v1 import face_pb2, image_pb2
+from tests.conftest import FACE_MODEL, GROUP_PHOTO, ROOT, free_port
+from tools.local_services import service_process, wait_serving
+
+IMAGE = image_pb2.Image(data=GROUP_PHOTO.read_bytes(), format=image_pb2.IMAGE_FORMAT_ENCODED)
+OK = face_pb2.EMOTION_STATUS_OK
+UNAVAILABLE = face_pb2.EMOTION_STATUS_UNAVAILABLE
+
+
+class LiveStream:
+    """A StreamDetect call fed one frame at a time, as a camera would."""
+
+    def __init__(self, stub) -> None:
+        self._requests: queue.Queue = queue.Queue()
+        self._responses = stub.StreamDetect(iter(self._requests.get, None), timeout=120)
+        self.next_id = 0
+
+    def send(self) -> dpb.StreamDetectResponse:
+        self._requests.put(dpb.StreamDetectRequest(frame_id=self.next_id, image=IMAGE))
+        response = next(self._responses)
+        assert response.frame_id == self.next_id
+        self.next_id += 1
+        return response
+
+    def close(self) -> None:
+        self._requests.put(None)
+
+
+def statuses(response) -> set[int]:
+    assert len(response.faces) == 4 and not response.HasField("error")
+    return {face.emotion_status for face in response.faces}
+
+
+def test_classifier_killed_and_restarted_mid_stream():
+    from services.detector.server import create_server
+    from services.detector.settings import DetectorSettings
+
+    port = free_port()
+    detector = create_server(DetectorSettings(port=0, detector_model=str(FACE_MODEL),
+                                              classifier_target=f"127.0.0.1:{port}",
+                                              classify_timeout_ms=500))
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{detector.port}") as channel:
+            stream = LiveStream(dgrpc.DetectorServiceStub(channel))
+            with service_process("classifier", port) as classifier:
+                assert all(statuses(stream.send()) == {OK} for _ in range(5))
+                classifier.kill()  # no goodbye: SIGKILL
+                classifier.wait()
+            # Down: every frame still answered, faces present, emotions marked unavailable.
+            assert all(statuses(stream.send()) == {UNAVAILABLE} for _ in range(5))
+            with service_process("classifier", port):
+                # Back: picked up again without restarting the detector or the stream.
+                deadline = time.monotonic() + 20
+                while statuses(stream.send()) != {OK}:
+                    assert time.monotonic() < deadline, "the detector never found the classifier again"
+                    time.sleep(0.1)
+                assert all(statuses(stream.send()) == {OK} for _ in range(3))
+            stream.close()
+    finally:
+        detector.stop(0)
+
+
+def test_sigterm_drains_the_frames_already_sent():
+    classifier_port, port = free_port(), free_port()
+    with service_process("classifier", classifier_port, ["--log-level", "warning"]):
+        detector = subprocess.Popen(
+            [sys.executable, "-m", "services.detector", "--port", str(port), "--grace-s", "10",
+             "--classifier-target", f"127.0.0.1:{classifier_port}"], cwd=ROOT)
+        try:
+            wait_serving(f"127.0.0.1:{port}", detector, 60)
+            first_answer = threading.Event()
+
+            def frames():
+                yield dpb.StreamDetectRequest(frame_id=0, image=IMAGE)
+                first_answer.wait(10)  # SIGTERM lands now; the other 19 frames are sent after it
+                for frame_id in range(1, 20):
+                    yield dpb.StreamDetectRequest(frame_id=frame_id, image=IMAGE)
+
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                answers = []
+                for response in dgrpc.DetectorServiceStub(channel).StreamDetect(frames(), timeout=60):
+                    answers.append(response.frame_id)
+                    if len(answers) == 1:
+                        detector.send_signal(signal.SIGTERM)
+                        time.sleep(0.2)
+                        first_answer.set()
+            assert answers == list(range(20))
+            assert detector.wait(timeout=15) == 0
+        finally:
+            if detector.poll() is None:
+                detector.kill()

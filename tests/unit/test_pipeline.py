@@ -1,0 +1,74 @@
+"""The detector's core without gRPC: options, ordering, and the deadline it hands on."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from services.common.errors import InvalidInput
+from services.detector.blazeface import BlazeFaceDetector
+from services.detector.pipeline import EmotionState, EmotionsUnavailable, FacePipeline, Options
+from tests.conftest import FACE_MODEL, GROUP_PHOTO
+
+
+class RecordingEmotions:
+    """An emotion source that answers 'happy' and remembers the time it was given."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.timeouts: list[float] = []
+        self.fail = fail
+
+    def classify(self, crops, timeout_s):
+        self.timeouts.append(timeout_s)
+        if self.fail:
+            raise EmotionsUnavailable("classifier down")
+        scores = np.zeros((len(crops), 2), np.float32)
+        scores[:, 1] = 1
+        return ["sad", "happy"], scores
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return BlazeFaceDetector(FACE_MODEL)
+
+
+@pytest.fixture(scope="module")
+def group():
+    return cv2.imread(str(GROUP_PHOTO))
+
+
+def test_the_classifier_gets_the_smaller_of_its_timeout_and_the_callers_time_left(detector, group):
+    emotions = RecordingEmotions()
+    pipeline = FacePipeline(detector, emotions, max_faces=64, classify_timeout_s=1.0)
+    pipeline.analyse(group, Options(), time_left_s=0.25)
+    pipeline.analyse(group, Options(), time_left_s=None)
+    pipeline.analyse(group, Options(), time_left_s=30)
+    assert emotions.timeouts == [0.25, 1.0, 1.0]
+
+
+def test_faces_sorted_limited_and_cropped(detector, group):
+    pipeline = FacePipeline(detector, RecordingEmotions(), max_faces=64, classify_timeout_s=1.0)
+    result = pipeline.analyse(group, Options(max_faces=3))
+    scores = [face.detection.score for face in result.faces]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True)
+    assert all(face.crop.shape == (48, 48) for face in result.faces)
+    assert all(face.emotion_state == EmotionState.OK for face in result.faces)
+    assert result.labels == ["sad", "happy"]
+
+
+def test_unavailable_classifier_keeps_the_faces(detector, group):
+    pipeline = FacePipeline(detector, RecordingEmotions(fail=True), max_faces=64, classify_timeout_s=1.0)
+    result = pipeline.analyse(group, Options())
+    assert len(result.faces) == 4
+    assert {face.emotion_state for face in result.faces} == {EmotionState.UNAVAILABLE}
+    assert result.emotions_error == "classifier down"
+
+
+def test_option_validation_and_defaults(detector):
+    pipeline = FacePipeline(detector, None, max_faces=10, classify_timeout_s=1.0)
+    assert pipeline.resolve_options(False, None, None, 0, 0.5) == Options(False, True, 0.5, 10)
+    assert pipeline.resolve_options(True, False, 0.9, 3, 0.5) == Options(True, False, 0.9, 3)
+    for bad in (dict(min_score=-0.1), dict(min_score=float("nan")), dict(max_faces=11)):
+        with pytest.raises(InvalidInput):
+            pipeline.resolve_options(False, None, bad.get("min_score"), bad.get("max_faces", 0), 0.5)
