@@ -12,6 +12,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.common.metrics import MetricsInterceptor
 from services.common.security import BearerTokenInterceptor, server_credentials
 from services.common.server_settings import ServerSettings
 
@@ -55,7 +56,9 @@ def build_server(settings: ServerSettings, service_names: Iterable[str],
         ("grpc.so_reuseport", 0),
         *extra_options,
     ]
-    interceptors = [BearerTokenInterceptor(settings.auth_token)] if settings.auth_token else []
+    interceptors: list[grpc.ServerInterceptor] = [MetricsInterceptor()]
+    if settings.auth_token:
+        interceptors.append(BearerTokenInterceptor(settings.auth_token))
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=settings.max_workers,
                                                     thread_name_prefix="rpc"),
                          options=options, interceptors=interceptors,

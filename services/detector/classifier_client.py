@@ -15,6 +15,7 @@ import numpy as np
 from facestream.v1 import classifier_service_pb2 as pb
 from facestream.v1 import classifier_service_pb2_grpc as pb_grpc
 from facestream.v1 import image_pb2
+from services.detector import metrics
 from services.common.security import bearer_metadata, secure_channel
 from services.detector.pipeline import EmotionsUnavailable
 
@@ -65,10 +66,13 @@ class ClassifierClient:
             for crop in crops
         ])
         try:
-            response = self._stub.Classify(request, timeout=timeout_s, metadata=self._metadata)
+            response, call = self._stub.Classify.with_call(request, timeout=timeout_s,
+                                                           metadata=self._metadata)
         except grpc.RpcError as error:
             raise EmotionsUnavailable(f"classifier {self.target}: {error.code().name} "
                                       f"{error.details()}") from None
+        replica = dict(call.trailing_metadata() or ()).get("facestream-replica", "unknown")
+        metrics.CROPS_BY_REPLICA.labels(replica).inc(len(crops))
         scores = np.array([list(r.scores) for r in response.results], np.float32)
         return list(response.labels), scores
 

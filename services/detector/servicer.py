@@ -9,6 +9,7 @@ from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from facestream.v1 import face_pb2, image_pb2
 from services.common.errors import grpc_errors, status_of
 from services.common.serving import time_left
+from services.detector import metrics
 from services.detector.imaging import decode_image
 from services.detector.pipeline import EmotionState, FacePipeline, FrameResult
 
@@ -37,6 +38,15 @@ def _face_to_proto(face, labels: list[str], with_crop: bool) -> face_pb2.Face:
     return message
 
 
+def _observe(result: FrameResult, timings: pb.StageTimings) -> None:
+    metrics.FRAMES.inc()
+    metrics.FACES.inc(len(result.faces))
+    if result.emotions_error:
+        metrics.EMOTIONS_UNAVAILABLE.inc()
+    for stage in ("decode", "detect", "align", "classify"):
+        metrics.STAGE_SECONDS.labels(stage).observe(getattr(timings, f"{stage}_ms") / 1000)
+
+
 class DetectorServicer(pb_grpc.DetectorServiceServicer):
     def __init__(self, pipeline: FacePipeline, default_min_score: float, max_frame_pixels: int) -> None:
         self._pipeline = pipeline
@@ -55,6 +65,7 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
         decode_ms = (time.perf_counter() - started) * 1000
         result = self._pipeline.analyse(frame, resolved, time_left(context))
         timings = pb.StageTimings(decode_ms=decode_ms, **result.timings_ms)
+        _observe(result, timings)
         return result, timings, resolved.return_crops
 
     @grpc_errors
