@@ -10,9 +10,10 @@ MODELS := models/emotion_model.hdf5 models/face_detection_short_range.tflite
 SAMPLES := samples/sample_clip.mp4 samples/group.jpg samples/frames/frame_00.jpg
 BUF_STAMP := node_modules/.package-lock.json
 NODE_EXAMPLE_STAMP := examples/node/node_modules/.package-lock.json
+BASE_IMAGE ?= facestream/python-base:bookworm
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: run serve test soak bench protos models samples setup lint-protos clean
+.PHONY: run serve test soak test-docker bench protos models samples setup lint-protos clean
 
 run: setup ## stream the sample clip through local services into out/
 	$(PY) tools/local_services.py demo
@@ -25,6 +26,11 @@ test: setup lint-protos $(NODE_EXAMPLE_STAMP) $(BENCH_STAMP) ## buf lint, then u
 
 soak: setup ## 16 streams for 60 s: every frame answered, no errors, bounded memory growth
 	$(PY) tools/soak.py
+
+test-docker: setup ## compose with 3 classifier replicas, built on a local Debian base image
+	deploy/ensure-docker.sh
+	deploy/base-image.sh $(BASE_IMAGE)
+	BASE_IMAGE=$(BASE_IMAGE) $(PY) tools/compose_check.py
 
 bench: setup $(BENCH_STAMP) ## measure against the raw model and the fer package; writes bench/results.json
 	$(PY) -m bench.run

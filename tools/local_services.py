@@ -31,13 +31,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_serving(target: str, process: subprocess.Popen, timeout_s: float) -> None:
-    """Poll grpc.health.v1 until SERVING; fail if the process dies or time runs out."""
+def wait_serving(target: str, process: subprocess.Popen | None, timeout_s: float) -> None:
+    """Poll grpc.health.v1 until SERVING; fail if the process (when given) dies or time
+    runs out."""
     deadline = time.monotonic() + timeout_s
     with grpc.insecure_channel(target) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
-            if process.poll() is not None:
+            if process is not None and process.poll() is not None:
                 raise SystemExit(f"{' '.join(process.args[2:4])} exited with {process.returncode}")
             try:
                 reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", default=str(ROOT / "samples/sample_clip.mp4"))
     parser.add_argument("--out", default=str(ROOT / "out"))
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the services are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.mode == "serve":
         with local_services(50052, 50051) as (target, processes):
             print(f"serving: detector {target}, classifier 127.0.0.1:50052. "

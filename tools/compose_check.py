@@ -1,0 +1,144 @@
+"""`make test-docker`: the compose deployment, end to end, on this machine.
+
+Builds the images on the local base image, starts `--scale classifier=3`, streams the
+sample clip from the host through the published port and checks that every frame was
+answered and all three replicas served crops; then streams again, stops one replica
+mid-stream and checks that no frame was lost. Always tears down. Prints image sizes,
+build time, each replica's share and the frames lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from client.sources import Frame  # noqa: E402
+from client.streaming import FrameStreamer  # noqa: E402
+from facestream.v1 import detector_service_pb2_grpc as pb_grpc  # noqa: E402
+from facestream.v1 import face_pb2  # noqa: E402
+from tests.conftest import SAMPLE_CLIP, free_port  # noqa: E402
+from tools.local_services import wait_serving  # noqa: E402
+
+PROJECT = "facestream-check"
+
+
+def compose_command() -> list[str]:
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return ["docker", "compose"]
+
+
+class Compose:
+    def __init__(self, env: dict[str, str]) -> None:
+        self._base = [*compose_command(), "-p", PROJECT, "-f", str(ROOT / "compose.yaml")]
+        self._env = {**os.environ, **env}
+
+    def __call__(self, *args: str, capture: bool = False) -> str:
+        result = subprocess.run([*self._base, *args], cwd=ROOT, env=self._env, check=True,
+                                text=True, capture_output=capture)
+        return result.stdout if capture else ""
+
+
+def clip_frames(repeat: int) -> list[Frame]:
+    import cv2
+
+    capture = cv2.VideoCapture(str(SAMPLE_CLIP))
+    images = []
+    while (read := capture.read())[0]:
+        images.append(read[1])
+    return [Frame("clip", i, images[i % len(images)], time.monotonic()) for i in range(len(images) * repeat)]
+
+
+def stream(target: str, frames: list[Frame], on_answer=None) -> dict:
+    with grpc.insecure_channel(target) as channel:
+        streamer = FrameStreamer(pb_grpc.DetectorServiceStub(channel), window=4, drop_when_behind=False)
+        ids, degraded = [], 0
+        for frame, response, _ in streamer.run(frames):
+            ids.append(frame.index)
+            statuses = {face.emotion_status for face in response.faces}
+            degraded += response.HasField("error") or statuses != {face_pb2.EMOTION_STATUS_OK}
+            if on_answer:
+                on_answer(len(ids))
+    return {"sent": len(frames), "answered": len(ids), "in_order": ids == sorted(ids),
+            "without_emotions": degraded}
+
+
+def crops_by_replica(metrics_port: int) -> dict[str, float]:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+    shares = {}
+    for line in text.splitlines():
+        if line.startswith("facestream_detector_classified_crops_total{"):
+            replica = line.split('replica="', 1)[1].split('"', 1)[0]
+            shares[replica] = float(line.rsplit(" ", 1)[1])
+    return shares
+
+
+def main() -> int:
+    port, metrics_port = free_port(), free_port()
+    compose = Compose({"FACESTREAM_HOST_PORT": str(port), "FACESTREAM_HOST_METRICS_PORT": str(metrics_port)})
+    failures = []
+    try:
+        started = time.monotonic()
+        compose("build")
+        build_s = time.monotonic() - started
+        for image in ("facestream/detector:latest", "facestream/classifier:latest"):
+            size = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image],
+                                  check=True, capture_output=True, text=True).stdout.strip()
+            print(f"image {image}: {int(size) / 1e6:.0f} MB")
+        print(f"build: {build_s:.0f} s")
+
+        compose("up", "-d", "--scale", "classifier=3")
+        wait_serving(f"127.0.0.1:{port}", None, 240)
+        target = f"127.0.0.1:{port}"
+
+        first = stream(target, clip_frames(1))
+        shares = crops_by_replica(metrics_port)
+        total = sum(shares.values())
+        print(f"clip: {json.dumps(first)}")
+        print("replica shares: " + ", ".join(f"{r} {n:.0f} ({n / total:.0%})" for r, n in sorted(shares.items())))
+        if first["answered"] != first["sent"] or not first["in_order"]:
+            failures.append(f"not every frame answered in order: {first}")
+        if len(shares) != 3 or min(shares.values()) == 0:
+            failures.append(f"expected 3 replicas serving crops, got {shares}")
+
+        containers = compose("ps", "-q", "classifier", capture=True).split()
+        victim = containers[1]
+        stopped = threading.Event()
+
+        def stop_one(answered: int) -> None:
+            if answered == 100 and not stopped.is_set():
+                stopped.set()
+                threading.Thread(target=subprocess.run, args=(["docker", "stop", victim],),
+                                 kwargs={"check": True, "capture_output": True}).start()
+
+        second = stream(target, clip_frames(4), on_answer=stop_one)
+        lost = second["sent"] - second["answered"]
+        print(f"replica {victim[:12]} stopped after frame 100: {json.dumps(second)}; frames lost {lost}")
+        if not stopped.is_set():
+            failures.append("the replica was never stopped")
+        if lost or not second["in_order"]:
+            failures.append(f"frames lost or reordered with a replica stopping: {second}")
+        if second["without_emotions"]:
+            failures.append(f"{second['without_emotions']} frames came back without emotions")
+    finally:
+        compose("down", "-v", "--remove-orphans")
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    print("test-docker: " + ("FAILED" if failures else "passed"))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
