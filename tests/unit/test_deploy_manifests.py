@@ -1,0 +1,127 @@
+"""Kubernetes manifests and compose.yaml agree with each other and with the services'
+settings: ports, labels, selectors, probes and environment variable names."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+
+from services.classifier.settings import ClassifierSettings
+from services.common.settings import env_name
+from services.detector.settings import DetectorSettings
+from tests.conftest import ROOT
+
+K8S = ROOT / "deploy/k8s"
+SETTINGS = {"classifier": ClassifierSettings, "detector": DetectorSettings}
+
+
+def documents() -> list[dict]:
+    docs = []
+    for path in sorted(K8S.rglob("*.yaml")):
+        docs += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return docs
+
+
+def of_kind(kind: str) -> list[dict]:
+    return [d for d in documents() if d["kind"] == kind]
+
+
+def service_of(container: dict) -> str:
+    return container["name"]  # containers are named after the service they run
+
+
+def env_names_of(cls) -> set[str]:
+    return {env_name(f.name) for f in dataclasses.fields(cls)}
+
+
+def matches(selector: dict, labels: dict) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def test_every_document_parses_and_has_a_known_kind():
+    kinds = {d["kind"] for d in documents()}
+    assert kinds == {"Deployment", "Service", "HorizontalPodAutoscaler"}
+
+
+@pytest.mark.parametrize("deployment", of_kind("Deployment"), ids=lambda d: d["metadata"]["name"])
+def test_deployment_is_consistent_with_its_service_settings(deployment):
+    template = deployment["spec"]["template"]
+    assert matches(deployment["spec"]["selector"]["matchLabels"], template["metadata"]["labels"])
+    (container,) = template["spec"]["containers"]
+    settings = SETTINGS[service_of(container)]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    unknown = set(env) - env_names_of(settings)
+    assert not unknown, f"env vars no setting reads: {unknown}"
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert int(env["FACESTREAM_PORT"]) == ports["grpc"]
+    assert int(env["FACESTREAM_METRICS_PORT"]) == ports["metrics"]
+    assert env["FACESTREAM_HOST"] == "0.0.0.0"
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["grpc"]["port"] == ports["grpc"]
+    assert template["metadata"].get("annotations", {}).get("prometheus.io/port", str(ports["metrics"])) \
+        == str(ports["metrics"])
+    assert template["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert "requests" in container["resources"] and "limits" in container["resources"]
+
+
+def test_deployment_selectors_do_not_overlap():
+    deployments = of_kind("Deployment")
+    for a in deployments:
+        for b in deployments:
+            if a is not b:
+                assert not matches(a["spec"]["selector"]["matchLabels"],
+                                   b["spec"]["template"]["metadata"]["labels"]), \
+                    f"{a['metadata']['name']} would adopt {b['metadata']['name']}'s pods"
+
+
+@pytest.mark.parametrize("service", of_kind("Service"), ids=lambda d: d["metadata"]["name"])
+def test_service_selects_pods_with_the_ports_it_names(service):
+    selected = [d for d in of_kind("Deployment")
+                if matches(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])]
+    assert selected, "selects no pods"
+    for deployment in selected:
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        names = {p["name"] for p in container["ports"]}
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] in names
+
+
+def test_classifier_is_headless_and_the_detector_balances_over_it():
+    (classifier,) = [s for s in of_kind("Service") if s["metadata"]["name"] == "facestream-classifier"]
+    assert classifier["spec"]["clusterIP"] == "None"  # every pod in DNS, for round robin
+    (detector,) = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "facestream-detector"]
+    env = {e["name"]: e.get("value") for e in detector["spec"]["template"]["spec"]["containers"][0]["env"]}
+    port = classifier["spec"]["ports"][0]["port"]
+    assert env["FACESTREAM_CLASSIFIER_TARGET"] == f"dns:///facestream-classifier:{port}"
+
+
+def test_autoscaler_targets_the_classifier():
+    (hpa,) = of_kind("HorizontalPodAutoscaler")
+    names = {d["metadata"]["name"] for d in of_kind("Deployment")}
+    assert hpa["spec"]["scaleTargetRef"]["name"] in names
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "facestream-classifier"
+    assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+
+
+def test_gpu_variant_asks_for_a_gpu():
+    (gpu,) = [d for d in of_kind("Deployment") if d["metadata"]["name"].endswith("-gpu")]
+    limits = gpu["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert limits["nvidia.com/gpu"] == 1
+
+
+def test_compose_uses_the_same_names_and_ports():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    for name, service in compose["services"].items():
+        env = service["environment"]
+        assert set(env) <= env_names_of(SETTINGS[name]), set(env) - env_names_of(SETTINGS[name])
+        assert str(env["FACESTREAM_PORT"]) in " ".join(service["healthcheck"]["test"])
+    target = compose["services"]["detector"]["environment"]["FACESTREAM_CLASSIFIER_TARGET"]
+    assert target == f"dns:///classifier:{compose['services']['classifier']['environment']['FACESTREAM_PORT']}"
+    assert compose["services"]["detector"]["depends_on"]["classifier"]["condition"] == "service_healthy"
+    gpu = yaml.safe_load((ROOT / "compose.gpu.yaml").read_text())
+    devices = gpu["services"]["classifier"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["driver"] == "nvidia"
+    assert set(gpu["services"]["classifier"]["environment"]) <= env_names_of(ClassifierSettings)
