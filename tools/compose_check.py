@@ -28,10 +28,10 @@ from client.sources import Frame  # noqa: E402
 from client.streaming import FrameStreamer  # noqa: E402
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc  # noqa: E402
 from facestream.v1 import face_pb2  # noqa: E402
-from tests.conftest import SAMPLE_CLIP, free_port  # noqa: E402
-from tools.local_services import wait_serving  # noqa: E402
+from tools.local_services import free_port, wait_serving  # noqa: E402
 
 PROJECT = "facestream-check"
+SAMPLE_CLIP = ROOT / "samples/sample_clip.mp4"
 
 
 def compose_command() -> list[str]:

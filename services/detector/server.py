@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 import grpc
+import numpy as np
 from prometheus_client import start_http_server
 
 from facestream.v1 import detector_service_pb2, detector_service_pb2_grpc
@@ -57,8 +58,6 @@ def create_server(settings: DetectorSettings) -> RunningDetector:
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
         DetectorServicer(pipeline, settings.min_score, settings.max_frame_pixels), server)
     server.start()
-    import numpy as np  # noqa: PLC0415
-
     detector.detect(np.zeros((480, 640, 3), np.uint8), settings.min_score)  # warm-up
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.host)
