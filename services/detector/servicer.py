@@ -54,12 +54,12 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
         self._max_pixels = max_frame_pixels
 
     def _analyse(self, image: image_pb2.Image, options: pb.DetectOptions,
-                 has_options: bool, context) -> tuple[FrameResult, pb.StageTimings, bool]:
+                 context) -> tuple[FrameResult, pb.StageTimings, bool]:
         started = time.perf_counter()
         resolved = self._pipeline.resolve_options(
             options.return_crops,
-            options.classify if has_options and options.HasField("classify") else None,
-            options.min_score if has_options and options.HasField("min_score") else None,
+            options.classify if options.HasField("classify") else None,
+            options.min_score if options.HasField("min_score") else None,
             options.max_faces, self._default_min_score)
         frame = decode_image(image.data, image.format, image.width, image.height, self._max_pixels)
         decode_ms = (time.perf_counter() - started) * 1000
@@ -71,7 +71,7 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
     @grpc_errors
     def Detect(self, request, context):
         result, timings, with_crops = self._analyse(
-            request.image, request.options, request.HasField("options"), context)
+            request.image, request.options, context)
         return pb.DetectResponse(
             faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],
             emotion_labels=result.labels, timings=timings)
@@ -81,7 +81,7 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
         for request in request_iterator:
             try:
                 result, timings, with_crops = self._analyse(
-                    request.image, request.options, request.HasField("options"), context)
+                    request.image, request.options, context)
             except Exception as error:  # noqa: BLE001 - one bad frame must not end the stream
                 code, message = status_of(error)
                 yield pb.StreamDetectResponse(
