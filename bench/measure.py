@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,17 @@ class Rate:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else 0.0
 
 
+def each_frame_for(seconds: float, frames: list[np.ndarray], process: Callable[[np.ndarray], object]) -> Rate:
+    """Call process(frame) over the frames, round and round, for `seconds`."""
+    cycle = itertools.cycle(frames)
+
+    def step() -> int:
+        process(next(cycle))
+        return 1
+
+    return repeat_for(seconds, step)
+
+
 def repeat_for(seconds: float, step: Callable[[], int]) -> Rate:
     """Call step() (which returns items done) until `seconds` pass; at least 3 calls."""
     latencies, count, calls = [], 0, 0
@@ -50,9 +62,14 @@ def clip_frames(limit: int = 90) -> list[np.ndarray]:
     return frames
 
 
-def peak_rss_mb(pid: int) -> float:
-    """Peak resident memory (VmHWM) of a live process, in MiB."""
+def memory_mb(pid: int, field: str = "VmRSS") -> float:
+    """A memory field of /proc/PID/status (VmRSS: resident now, VmHWM: peak), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a live process, in MiB."""
+    return memory_mb(pid, "VmHWM")

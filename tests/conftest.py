@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import cv2
 import grpc
 import pytest
+
+from tools.local_services import free_port  # noqa: F401 - tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CLIP = ROOT / "samples/sample_clip.mp4"
@@ -23,12 +24,6 @@ def pytest_sessionstart(session):
     if missing:
         raise pytest.UsageError(f"missing {', '.join(map(str, missing))}: run `make test`, "
                                 "which fetches models and builds the samples first")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -82,3 +77,17 @@ def classifier_stub(classifier_channel):
     from facestream.v1 import classifier_service_pb2_grpc
 
     return classifier_service_pb2_grpc.ClassifierServiceStub(classifier_channel)
+
+
+def detect_with(settings, request):
+    """Start a detector with `settings`, send one Detect `request` in plaintext, stop it."""
+    from facestream.v1 import detector_service_pb2_grpc
+    from services.detector.server import create_server
+
+    running = create_server(settings)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = detector_service_pb2_grpc.DetectorServiceStub(channel)
+            return stub.Detect(request, timeout=10)
+    finally:
+        running.stop(0)

@@ -18,18 +18,11 @@ import grpc
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.measure import clip_frames  # noqa: E402
+from bench.measure import clip_frames, memory_mb  # noqa: E402
 from bench.served import raw_image  # noqa: E402
 from facestream.v1 import detector_service_pb2 as pb  # noqa: E402
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc  # noqa: E402
 from tools.local_services import free_port, local_services  # noqa: E402
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class Tally:
@@ -78,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         warm: dict[str, float] = {}
         started = time.monotonic()
         asyncio.run(soak(target, args.streams, args.seconds, tally,
-                         lambda: warm.update({n: rss_mb(p.pid) for n, p in zip(names, processes)})))
+                         lambda: warm.update({n: memory_mb(p.pid) for n, p in zip(names, processes)})))
         elapsed = time.monotonic() - started
-        final = {n: rss_mb(p.pid) for n, p in zip(names, processes)}
+        final = {n: memory_mb(p.pid) for n, p in zip(names, processes)}
     growth = {n: final[n] - warm[n] for n in names}
     print(f"soak: {args.streams} streams, {elapsed:.0f} s: sent {tally.sent}, answered {tally.answered}, "
           f"errors {tally.errors}, out of order {tally.out_of_order}, {tally.answered / elapsed:.0f} frames/s")

@@ -9,7 +9,7 @@ import pytest
 
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import face_pb2, image_pb2
-from tests.conftest import FACE_MODEL, GROUP_PHOTO, SAMPLE_CLIP
+from tests.conftest import FACE_MODEL, GROUP_PHOTO, SAMPLE_CLIP, detect_with, free_port
 
 
 def encoded(path_or_image) -> image_pb2.Image:
@@ -123,39 +123,23 @@ def test_a_bad_frame_mid_stream_gets_its_own_error(detector_stub):
 
 
 def test_without_a_classifier_faces_come_back_marked_unavailable():
-    from tests.conftest import free_port
-    from services.detector.server import create_server
     from services.detector.settings import DetectorSettings
 
-    running = create_server(DetectorSettings(port=0, detector_model=str(FACE_MODEL),
-                                             classifier_target=f"127.0.0.1:{free_port()}",
-                                             classify_timeout_ms=500))
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            from facestream.v1 import detector_service_pb2_grpc
-
-            stub = detector_service_pb2_grpc.DetectorServiceStub(channel)
-            response = stub.Detect(pb.DetectRequest(image=encoded(GROUP_PHOTO)), timeout=10)
-    finally:
-        running.stop(0)
+    response = detect_with(DetectorSettings(port=0, detector_model=str(FACE_MODEL),
+                                            classifier_target=f"127.0.0.1:{free_port()}",
+                                            classify_timeout_ms=500),
+                           pb.DetectRequest(image=encoded(GROUP_PHOTO)))
     assert len(response.faces) == 4
     assert all(f.emotion_status == face_pb2.EMOTION_STATUS_UNAVAILABLE for f in response.faces)
     assert all(len(f.emotion_scores) == 0 and f.emotion == "" for f in response.faces)
 
 
 def test_haar_backend_finds_faces_without_keypoints(classifier_server):
-    from facestream.v1 import detector_service_pb2_grpc
-    from services.detector.server import create_server
     from services.detector.settings import DetectorSettings
 
-    running = create_server(DetectorSettings(port=0, backend="haar",
-                                             classifier_target=f"127.0.0.1:{classifier_server.port}"))
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            stub = detector_service_pb2_grpc.DetectorServiceStub(channel)
-            response = stub.Detect(pb.DetectRequest(image=encoded(GROUP_PHOTO)), timeout=10)
-    finally:
-        running.stop(0)
+    response = detect_with(DetectorSettings(port=0, backend="haar",
+                                            classifier_target=f"127.0.0.1:{classifier_server.port}"),
+                           pb.DetectRequest(image=encoded(GROUP_PHOTO)))
     assert len(response.faces) >= 3
     assert all(len(f.keypoints) == 0 for f in response.faces)
     assert all(f.emotion_status == face_pb2.EMOTION_STATUS_OK for f in response.faces)

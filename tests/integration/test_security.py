@@ -16,7 +16,7 @@ from facestream.v1 import detector_service_pb2 as dpb
 from facestream.v1 import detector_service_pb2_grpc as dgrpc
 from facestream.v1 import face_pb2, image_pb2
 from tests.certs import make_certificates
-from tests.conftest import EMOTION_MODEL, FACE_MODEL, GROUP_PHOTO, ROOT
+from tests.conftest import EMOTION_MODEL, FACE_MODEL, GROUP_PHOTO, ROOT, detect_with
 
 TOKEN = "s3cret-token"
 
@@ -118,18 +118,12 @@ def test_tls_all_the_way_with_tokens(certs, tls_detector):
 
 
 def test_detector_without_the_classifier_token_returns_faces_without_emotions(certs, mtls_classifier):
-    from services.detector.server import create_server
     from services.detector.settings import DetectorSettings
 
-    running = create_server(DetectorSettings(
+    response = detect_with(DetectorSettings(
         port=0, detector_model=str(FACE_MODEL), classifier_target=f"localhost:{mtls_classifier.port}",
         classifier_tls_ca=certs["ca"], classifier_tls_cert=certs["client_cert"],
-        classifier_tls_key=certs["client_key"]))
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            response = dgrpc.DetectorServiceStub(channel).Detect(group_request(), timeout=10)
-    finally:
-        running.stop(0)
+        classifier_tls_key=certs["client_key"]), group_request())
     assert len(response.faces) == 4
     assert all(f.emotion_status == face_pb2.EMOTION_STATUS_UNAVAILABLE for f in response.faces)
 
