@@ -133,6 +133,8 @@ def main() -> int:
         if second["without_emotions"]:
             failures.append(f"{second['without_emotions']} frames came back without emotions")
     finally:
+        if failures:
+            print(compose("logs", "--no-color", "--tail", "200", capture=True)[-20000:])
         compose("down", "-v", "--remove-orphans")
     for failure in failures:
         print(f"FAILED: {failure}")

@@ -1,7 +1,8 @@
 """The detector's connection to the classifier service(s).
 
 `dns:///host:port` targets are balanced round-robin over every address DNS returns (every
-replica), and calls that fail UNAVAILABLE (a replica going away) are retried on another.
+replica), and calls that a replica going away fails (UNAVAILABLE, or CANCELLED while it
+shuts down) are retried on another.
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ SERVICE_CONFIG = json.dumps({
             "initialBackoff": "0.02s",
             "maxBackoff": "0.2s",
             "backoffMultiplier": 2,
-            "retryableStatusCodes": ["UNAVAILABLE"],
+            # UNAVAILABLE: a replica gone or going away. CANCELLED: a replica that is
+            # shutting down cancels the calls it had accepted but not yet started (seen
+            # when stopping one of three replicas under load). Classify is idempotent,
+            # so either is safe to send to another replica.
+            "retryableStatusCodes": ["UNAVAILABLE", "CANCELLED"],
         },
     }],
 })

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -12,6 +13,8 @@ import numpy as np
 from services.common.errors import InvalidInput
 from services.detector.alignment import normalize
 from services.detector.faces import DetectedFace
+
+log = logging.getLogger(__name__)
 
 
 class FaceDetector(Protocol):
@@ -115,6 +118,7 @@ class FacePipeline:
 
     @staticmethod
     def _mark_unavailable(result: FrameResult, reason: str) -> None:
+        log.debug("faces without emotions: %s", reason)
         result.emotions_error = reason
         for face in result.faces:
             face.emotion_state = EmotionState.UNAVAILABLE

@@ -104,3 +104,45 @@ def test_sigterm_drains_the_frames_already_sent():
         finally:
             if detector.poll() is None:
                 detector.kill()
+
+
+def test_stopping_one_of_three_replicas_under_load_loses_no_crop():
+    """Eight callers keep three classifier replicas busy while one gets SIGTERM, three
+    times over: every call must still be answered, by the retry on another replica."""
+    from contextlib import ExitStack
+
+    import numpy as np
+
+    from services.detector.classifier_client import ClassifierClient
+    from services.detector.pipeline import EmotionsUnavailable
+
+    crop = np.zeros((48, 48), np.uint8)
+    for _ in range(3):
+        ports = [free_port() for _ in range(3)]
+        failures, answered = [], []
+        with ExitStack() as stack:
+            replicas = [stack.enter_context(service_process("classifier", port, ["--log-level", "error"]))
+                        for port in ports]
+            client = ClassifierClient("ipv4:" + ",".join(f"127.0.0.1:{p}" for p in ports), 4 << 20)
+            stop = threading.Event()
+
+            def call_until_stopped():
+                while not stop.is_set():
+                    try:
+                        client.classify([crop], 1.0)
+                        answered.append(1)
+                    except EmotionsUnavailable as error:
+                        failures.append(str(error))
+
+            callers = [threading.Thread(target=call_until_stopped) for _ in range(8)]
+            for caller in callers:
+                caller.start()
+            time.sleep(1.0)
+            replicas[1].send_signal(signal.SIGTERM)
+            replicas[1].wait(timeout=15)
+            time.sleep(0.5)
+            stop.set()
+            for caller in callers:
+                caller.join()
+            client.close()
+        assert answered and failures == []
