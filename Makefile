@@ -6,14 +6,15 @@ VENV_STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 PROTOS := $(wildcard protos/facestream/v1/*.proto)
 STUBS_STAMP := facestream/v1/.generated
-MODELS := models/emotion_model.hdf5 models/face_detection_short_range.tflite
+MODELS := models/emotion_model.hdf5 models/face_detection_short_range.tflite \
+	models/face_detection_full_range.tflite models/face_detection_full_range_sparse.tflite
 SAMPLES := samples/sample_clip.mp4 samples/group.jpg samples/frames/frame_00.jpg
 BUF_STAMP := node_modules/.package-lock.json
 NODE_EXAMPLE_STAMP := examples/node/node_modules/.package-lock.json
 BASE_IMAGE ?= facestream/python-base:bookworm
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: run serve test soak test-docker bench protos models samples setup lint-protos clean
+.PHONY: run serve test soak test-docker bench eval protos models samples setup lint-protos clean
 
 run: setup ## stream the sample clip through local services into out/
 	$(PY) tools/local_services.py demo
@@ -34,6 +35,9 @@ test-docker: setup ## compose with 3 classifier replicas, built on a local Debia
 
 bench: setup $(BENCH_STAMP) ## measure against the raw model and the fer package; writes bench/results.json
 	$(PY) -m bench.run
+
+eval: setup $(BENCH_STAMP) ## detection recall, false positives and emotion accuracy by face size, beside fer (FACES=dir)
+	$(PY) -m tools.eval_detection --faces $(or $(FACES),$(error set FACES to an image folder of labeled faces)) --fer
 
 # fer's declared dependencies are heavy and clash with numpy 2; what it needs is pinned here.
 $(BENCH_STAMP): requirements-bench.txt $(VENV_STAMP)

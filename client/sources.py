@@ -28,10 +28,13 @@ class Frame:
 
 class FrameSource:
     """Iterates frames. `live` sources (cameras, URLs) produce frames on their own clock,
-    so a client that falls behind must drop frames rather than queue them."""
+    so a client that falls behind must drop frames rather than queue them. `stills`
+    sources (an image, a folder of images) are independent pictures, not a video: each
+    needs the detector's full scan."""
 
-    def __init__(self, name: str, live: bool, fps: float, frames: Iterator[Frame]) -> None:
-        self.name, self.live, self.fps = name, live, fps
+    def __init__(self, name: str, live: bool, fps: float, frames: Iterator[Frame],
+                 stills: bool = False) -> None:
+        self.name, self.live, self.fps, self.stills = name, live, fps, stills
         self._frames = frames
 
     def __iter__(self) -> Iterator[Frame]:
@@ -79,11 +82,11 @@ def open_source(spec: str) -> FrameSource:
         images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not images:
             raise SourceError(f"{spec} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        return FrameSource(spec, False, 0.0, _image_frames(images))
+        return FrameSource(spec, False, 0.0, _image_frames(images), stills=True)
     if not path.is_file():
         raise SourceError(f"{spec}: no such file, directory or camera index")
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        return FrameSource(spec, False, 0.0, _image_frames([path]))
+        return FrameSource(spec, False, 0.0, _image_frames([path]), stills=True)
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise SourceError(f"{spec} is not a video OpenCV can read")

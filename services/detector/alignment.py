@@ -70,9 +70,33 @@ def crop_box(gray: np.ndarray, box: tuple[float, float, float, float]) -> np.nda
     return _warp(gray, matrix)
 
 
+def plausible_keypoints(box: tuple[float, float, float, float], keypoints: np.ndarray) -> bool:
+    """Whether eyes, nose and mouth sit like a face's: inside (a margin around) the box,
+    the eyes apart by 20-75% of the box width, the mouth below the eyes' line (in the
+    face's own frame, so a tilted head still passes) by 0.5-2 eye distances, and the nose
+    between the eyes and the mouth. Anything else would align a non-face crop."""
+    x, y, width, height = box
+    points = keypoints[:ALIGNMENT_KEYPOINTS].astype(np.float64)
+    margin = 0.25 * max(width, height)
+    if not (np.all(points[:, 0] >= x - margin) and np.all(points[:, 0] <= x + width + margin)
+            and np.all(points[:, 1] >= y - margin) and np.all(points[:, 1] <= y + height + margin)):
+        return False
+    right_eye, left_eye, nose, mouth = points
+    across = left_eye - right_eye
+    eye_distance = float(np.hypot(*across))
+    if not 0.2 * width <= eye_distance <= 0.75 * width:
+        return False
+    down = np.array([-across[1], across[0]]) / eye_distance  # unit vector, eyes -> mouth
+    middle = (right_eye + left_eye) / 2
+    mouth_drop = float((mouth - middle) @ down)
+    nose_drop = float((nose - middle) @ down)
+    return 0.5 * eye_distance <= mouth_drop <= 2.0 * eye_distance and 0 < nose_drop < mouth_drop
+
+
 def normalize(gray: np.ndarray, box: tuple[float, float, float, float],
               keypoints: np.ndarray) -> np.ndarray:
-    """The crop for one face: aligned when it has keypoints, box-cropped otherwise."""
-    if len(keypoints) >= ALIGNMENT_KEYPOINTS:
+    """The crop for one face: aligned on its keypoints when they are plausible, otherwise
+    the square around its box."""
+    if len(keypoints) >= ALIGNMENT_KEYPOINTS and plausible_keypoints(box, keypoints):
         return align_face(gray, keypoints)
     return crop_box(gray, box)

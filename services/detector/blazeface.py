@@ -1,48 +1,64 @@
-"""BlazeFace short-range (MediaPipe) through OpenCV DNN: no TensorFlow needed.
+"""MediaPipe BlazeFace models (short-range and full-range) through LiteRT: no TensorFlow.
 
-The model sees a 128x128 RGB image scaled to [-1, 1] and scores 896 SSD anchors: a 16x16
-grid with 2 anchors per cell (stride 8) and an 8x8 grid with 6 per cell (stride 16), all
-of size 1. For each anchor it regresses a box centre offset, box size and 6 keypoints, in
-input pixels (so /128 gives anchor-relative units). The frame is letterboxed (aspect kept,
-padded) so faces are not squashed, and results are mapped back to frame pixels.
+A model sees an RGB image scaled to [-1, 1] and scores SSD anchors. For each anchor it
+regresses a box centre offset, box size and 6 keypoints, in input pixels. The two models
+differ in input size and anchor layout, which are read off the file (input shape, anchor
+count) rather than assumed:
+
+- short-range: 128x128, 896 anchors: a 16x16 grid with 2 per cell (stride 8) and an 8x8
+  grid with 6 per cell (stride 16). It is fully convolutional: LiteRT resizes it to any
+  input whose sides are multiples of 16, where it finds faces of ~24-96 input pixels
+  anywhere. That is what lets the scanner look at a whole frame at native resolution in
+  one call instead of many overlapping 128x128 tiles.
+- full-range: 192x192, 2304 anchors: a 48x48 grid with 1 per cell (stride 4). Its graph
+  does not resize, so it only ever sees 192x192.
+
+LiteRT with XNNPACK runs these about twice as fast as OpenCV DNN on the same CPU (README,
+Benchmarks), and it also runs the sparse full-range file, which OpenCV cannot load.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+from ai_edge_litert.interpreter import Interpreter
 
 from services.detector.faces import DetectedFace
 
-INPUT_SIZE = 128
-# (stride, anchors per cell) of the short-range model's two SSD layers.
-ANCHOR_LAYOUT = ((8, 2), (16, 6))
+# (input size, anchor count) of a model file -> ((stride, anchors per cell), ...).
+ANCHOR_LAYOUTS = {
+    (128, 896): ((8, 2), (16, 6)),
+    (192, 2304): ((4, 1),),
+}
+# Every side of a resized input must be a multiple of the largest stride.
+SIDE_MULTIPLE = 16
 
 
-def make_anchors(input_size: int = INPUT_SIZE, layout=ANCHOR_LAYOUT) -> np.ndarray:
-    """(896, 2) anchor centres in [0, 1], row-major over each grid, in output order."""
+def make_anchors(height: int, width: int, layout) -> np.ndarray:
+    """(N, 2) anchor centres in input pixels, row-major over each grid, in output order."""
     centres = []
     for stride, per_cell in layout:
-        grid = input_size // stride
-        ys, xs = np.meshgrid(np.arange(grid), np.arange(grid), indexing="ij")
-        cells = np.stack([(xs + 0.5) / grid, (ys + 0.5) / grid], axis=-1).reshape(-1, 2)
+        ys, xs = np.meshgrid(np.arange(height // stride), np.arange(width // stride),
+                             indexing="ij")
+        cells = np.stack([(xs + 0.5) * stride, (ys + 0.5) * stride], axis=-1).reshape(-1, 2)
         centres.append(np.repeat(cells, per_cell, axis=0))
     return np.concatenate(centres).astype(np.float32)
 
 
-def decode(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray,
-           min_score: float, input_size: int = INPUT_SIZE):
+def decode(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray, min_score: float):
     """Raw outputs -> (scores (K,), boxes (K, 4) as x, y, w, h, keypoints (K, 6, 2)).
 
-    Everything is in [0, 1] units of the model input; only anchors scoring at least
-    `min_score` are kept.
+    Everything is in input pixels; only anchors scoring at least `min_score` are kept.
     """
     scores = 1.0 / (1.0 + np.exp(-np.clip(logits.reshape(-1), -80.0, 80.0)))
     keep = scores >= min_score
-    raw = regressors.reshape(-1, 16)[keep] / input_size
+    raw = regressors.reshape(-1, 16)[keep]
     centres = anchors[keep]
     size = raw[:, 2:4]
     boxes = np.concatenate([centres + raw[:, 0:2] - size / 2, size], axis=1)
@@ -50,7 +66,7 @@ def decode(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray,
     return scores[keep], boxes, keypoints
 
 
-def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+def iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     """IoU of one x, y, w, h box with each of `others`."""
     x1 = np.maximum(box[0], others[:, 0])
     y1 = np.maximum(box[1], others[:, 1])
@@ -61,83 +77,191 @@ def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     return overlap / np.maximum(union, 1e-9)
 
 
+# Anchors of one face overlap its best anchor far more than this; a neighbouring face's
+# anchors can reach the suppression threshold but not this, so they are never averaged in.
+SAME_FACE_IOU = 0.5
+
+
 def weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray,
                  iou_threshold: float):
-    """MediaPipe's weighted non-maximum suppression.
+    """MediaPipe's weighted non-maximum suppression, restricted to one face.
 
     BlazeFace fires several neighbouring anchors per face. Plain NMS keeps the best one and
-    its noise; this keeps the best score but averages the boxes and keypoints of every
-    anchor overlapping it, weighted by score, which steadies them from frame to frame.
+    its noise; this keeps the best score and averages, weighted by score, the boxes and
+    keypoints of the candidates that overlap it so much they must be the same face.
+    Candidates overlapping it less, but above `iou_threshold`, are suppressed without being
+    averaged in: averaging them is how two faces side by side became one box spanning
+    both, with keypoints between them.
     """
     order = np.argsort(-scores)
     remaining = order
     kept = []
     while len(remaining):
         top = remaining[0]
-        cluster_mask = _iou(boxes[top], boxes[remaining]) >= iou_threshold
-        cluster = remaining[cluster_mask]
-        weights = scores[cluster][:, None]
-        box = (boxes[cluster] * weights).sum(axis=0) / weights.sum()
-        points = (keypoints[cluster] * weights[:, :, None]).sum(axis=0) / weights.sum()
+        overlaps = iou(boxes[top], boxes[remaining])
+        same = remaining[overlaps >= max(iou_threshold, SAME_FACE_IOU)]
+        weights = scores[same][:, None]
+        box = (boxes[same] * weights).sum(axis=0) / weights.sum()
+        points = (keypoints[same] * weights[:, :, None]).sum(axis=0) / weights.sum()
         kept.append((float(scores[top]), box, points))
-        remaining = remaining[~cluster_mask]
+        remaining = remaining[overlaps < iou_threshold]
     return kept
 
 
-class Letterbox:
-    """Fit a frame into a square input keeping its aspect ratio; map points back."""
-
-    def __init__(self, width: int, height: int, size: int = INPUT_SIZE) -> None:
-        self.scale = size / max(width, height)
-        self.resized = (max(1, round(width * self.scale)), max(1, round(height * self.scale)))
-        self.pad_x = (size - self.resized[0]) // 2
-        self.pad_y = (size - self.resized[1]) // 2
-        self.size = size
-
-    def apply(self, image: np.ndarray) -> np.ndarray:
-        resized = cv2.resize(image, self.resized, interpolation=cv2.INTER_AREA)
-        return cv2.copyMakeBorder(
-            resized, self.pad_y, self.size - self.resized[1] - self.pad_y,
-            self.pad_x, self.size - self.resized[0] - self.pad_x, cv2.BORDER_CONSTANT, value=0)
-
-    def to_frame(self, points: np.ndarray) -> np.ndarray:
-        """Points in [0, 1] input units (..., 2) -> frame pixels."""
-        pixels = points * self.size - np.array([self.pad_x, self.pad_y], np.float32)
-        return pixels / self.scale
+@dataclass(frozen=True)
+class ModelFile:
+    path: str
+    input_size: int  # the square input the file declares
+    layout: tuple  # ((stride, anchors per cell), ...)
+    resizable: bool  # whether the graph runs at other input sizes
 
 
-class BlazeFaceDetector:
-    """Thread-safe: each thread gets its own cv2.dnn.Net (a Net is not re-entrant)."""
+def read_model_file(path: str | Path) -> ModelFile:
+    """Input size and outputs as the file declares them; anchors from the known layouts."""
+    path = str(path)
+    interpreter = Interpreter(path)
+    shape = interpreter.get_input_details()[0]["shape"]
+    if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3:
+        raise ValueError(f"{path}: input shape {list(shape)} is not (1, S, S, 3)")
+    widths = sorted(int(o["shape"][-1]) for o in interpreter.get_output_details())
+    if widths != [1, 16]:
+        raise ValueError(f"{path}: expected a 16-wide regressor and a 1-wide score output, "
+                         f"got widths {widths}")
+    size = int(shape[1])
+    count = max(int(o["shape"][1]) for o in interpreter.get_output_details())
+    layout = ANCHOR_LAYOUTS.get((size, count))
+    if layout is None:
+        raise ValueError(f"{path}: no known BlazeFace anchor layout for a {size}x{size} input "
+                         f"with {count} anchors")
+    return ModelFile(path, size, layout, resizable=_resizes(path, size))
 
-    def __init__(self, model_path: str | Path, nms_iou: float = 0.3) -> None:
-        self._model_path = str(model_path)
+
+def _resizes(path: str, size: int) -> bool:
+    interpreter = Interpreter(path)
+    try:
+        interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"],
+                                        [1, size + SIDE_MULTIPLE, size * 2, 3])
+        interpreter.allocate_tensors()
+    except (RuntimeError, ValueError):
+        return False
+    return True
+
+
+class _Runner:
+    """One interpreter allocated for one input shape, with that shape's anchors."""
+
+    def __init__(self, model: ModelFile, height: int, width: int, threads: int) -> None:
+        self.interpreter = Interpreter(model.path, num_threads=threads)
+        self.input_index = self.interpreter.get_input_details()[0]["index"]
+        if (height, width) != (model.input_size, model.input_size):
+            self.interpreter.resize_tensor_input(self.input_index, [1, height, width, 3])
+        self.interpreter.allocate_tensors()
+        outputs = {int(o["shape"][-1]): o["index"] for o in self.interpreter.get_output_details()}
+        self.regressors, self.scores = outputs[16], outputs[1]
+        self.anchors = make_anchors(height, width, model.layout)
+
+    def run(self, tensor: np.ndarray, min_score: float):
+        self.interpreter.set_tensor(self.input_index, tensor)
+        self.interpreter.invoke()
+        return decode(self.interpreter.get_tensor(self.regressors),
+                      self.interpreter.get_tensor(self.scores), self.anchors, min_score)
+
+
+class BlazeFaceModel:
+    """One BlazeFace file, runnable at many input shapes from many threads.
+
+    Allocating an interpreter for a shape costs ~5 ms at 128x128 and ~400 ms at 1920x1088,
+    so idle interpreters are kept per shape, the least recently used dropped beyond
+    `max_idle` (each holds its shape's activations: tens of MB for a 1080p frame).
+    """
+
+    def __init__(self, model_path: str | Path, threads: int = 1, max_idle: int = 8) -> None:
+        self.file = read_model_file(model_path)
+        self.input_size = self.file.input_size
+        self._threads = threads
+        self._max_idle = max_idle
+        self._idle: OrderedDict[tuple[int, int], list[_Runner]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _runner(self, height: int, width: int):
+        key = (height, width)
+        with self._lock:
+            runners = self._idle.get(key)
+            runner = runners.pop() if runners else None
+        if runner is None:
+            runner = _Runner(self.file, height, width, self._threads)
+        try:
+            yield runner
+        finally:
+            with self._lock:
+                self._idle.setdefault(key, []).append(runner)
+                self._idle.move_to_end(key)
+                while sum(map(len, self._idle.values())) > self._max_idle:
+                    oldest = next(iter(self._idle))
+                    self._idle[oldest].pop(0)
+                    if not self._idle[oldest]:
+                        del self._idle[oldest]
+
+    def input_shape_for(self, height: int, width: int) -> tuple[int, int]:
+        """The input shape that holds a height x width image (padded up; square if fixed)."""
+        if not self.file.resizable:
+            return self.input_size, self.input_size
+        return (max(SIDE_MULTIPLE, -(-height // SIDE_MULTIPLE) * SIDE_MULTIPLE),
+                max(SIDE_MULTIPLE, -(-width // SIDE_MULTIPLE) * SIDE_MULTIPLE))
+
+    def detect_padded(self, rgb: np.ndarray, min_score: float, nms_iou: float):
+        """Faces of an RGB uint8 image no larger than some input shape, placed top-left and
+        zero-padded to it: [(score, box, keypoints)] in the image's pixels."""
+        height, width = rgb.shape[:2]
+        shape = self.input_shape_for(height, width)
+        if shape[0] < height or shape[1] < width:
+            raise ValueError(f"a {width}x{height} image does not fit a {shape[1]}x{shape[0]} input")
+        tensor = np.zeros((1, shape[0], shape[1], 3), np.float32)
+        tensor[0, :height, :width] = rgb.astype(np.float32) / 127.5 - 1.0
+        with self._runner(*shape) as runner:
+            scores, boxes, keypoints = runner.run(tensor, min_score)
+        if len(scores) == 0:
+            return []
+        return weighted_nms(scores, boxes, keypoints, nms_iou)
+
+
+def resize_region(rgb: np.ndarray, region: tuple[int, int, int, int], scale: float) -> np.ndarray:
+    """The x, y, w, h region of an image, resized by `scale` (area-averaged when shrinking)."""
+    x, y, width, height = region
+    crop = rgb[y:y + height, x:x + width]
+    if scale == 1.0:
+        return crop
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
+def detect_in_region(model: BlazeFaceModel, rgb: np.ndarray, region: tuple[int, int, int, int],
+                     scale: float, min_score: float, nms_iou: float) -> list[DetectedFace]:
+    """Faces in the x, y, w, h `region` of a frame seen at `scale`, in frame pixels."""
+    found = model.detect_padded(resize_region(rgb, region, scale), min_score, nms_iou)
+    offset = np.array(region[:2], np.float32)
+    faces = []
+    for score, box, points in found:
+        corner = box[:2] / scale + offset
+        size = box[2:] / scale
+        faces.append(DetectedFace(
+            (float(corner[0]), float(corner[1]), float(size[0]), float(size[1])),
+            score, (points / scale + offset).astype(np.float32)))
+    return faces
+
+
+class WholeFrameDetector:
+    """The whole frame shrunk into one model input: large faces only (the first release's
+    detector, and the full-range model's only way of running)."""
+
+    def __init__(self, model: BlazeFaceModel, nms_iou: float = 0.3) -> None:
+        self._model = model
         self._nms_iou = nms_iou
-        self._anchors = make_anchors()
-        self._local = threading.local()
-        self._net()  # fail at start-up, not on the first frame, if the model is bad
-
-    def _net(self) -> cv2.dnn.Net:
-        net = getattr(self._local, "net", None)
-        if net is None:
-            net = cv2.dnn.readNetFromTFLite(self._model_path)
-            self._local.net = net
-        return net
 
     def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
         height, width = bgr.shape[:2]
-        letterbox = Letterbox(width, height)
-        blob = cv2.dnn.blobFromImage(letterbox.apply(bgr), 1 / 127.5, swapRB=True,
-                                     mean=(127.5, 127.5, 127.5))
-        net = self._net()
-        net.setInput(blob)
-        logits, regressors = net.forward(["classificators", "regressors"])
-        scores, boxes, keypoints = decode(regressors, logits, self._anchors, min_score)
-        if len(scores) == 0:
-            return []
-        faces = []
-        for score, box, points in weighted_nms(scores, boxes, keypoints, self._nms_iou):
-            corner = letterbox.to_frame(box[:2])
-            size = box[2:] * letterbox.size / letterbox.scale
-            faces.append(DetectedFace((float(corner[0]), float(corner[1]), float(size[0]), float(size[1])),
-                                      score, letterbox.to_frame(points).astype(np.float32)))
-        return faces
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        scale = self._model.input_size / max(width, height)
+        return detect_in_region(self._model, rgb, (0, 0, width, height), scale, min_score,
+                                self._nms_iou)

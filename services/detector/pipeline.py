@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 
 class FaceDetector(Protocol):
+    """Backends with video support also have `new_stream()`, which returns an object
+    with the same `detect` that keeps state from frame to frame."""
+
     def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]: ...
 
 
@@ -38,12 +41,26 @@ class EmotionState:
     UNAVAILABLE = "unavailable"
 
 
+class ScanMode:
+    FULL = "full"
+    INCREMENTAL = "incremental"
+
+
 @dataclass(frozen=True)
 class Options:
     return_crops: bool = False
     classify: bool = True
-    min_score: float = 0.5
+    min_score: float = 0.65
     max_faces: int = 64
+    incremental: bool = False  # a video frame: scan it incrementally when the backend can
+
+
+class Stream:
+    """What a pipeline remembers about one video stream; lives as long as the stream."""
+
+    def __init__(self, detector: FaceDetector) -> None:
+        new_stream = getattr(detector, "new_stream", None)
+        self.scan = new_stream() if new_stream is not None else None
 
 
 @dataclass
@@ -70,23 +87,34 @@ class FacePipeline:
         self.max_faces = max_faces
         self._classify_timeout_s = classify_timeout_s
 
+    def open_stream(self) -> Stream:
+        return Stream(self._detector)
+
     def resolve_options(self, return_crops: bool, classify: bool | None,
-                        min_score: float | None, max_faces: int, default_min_score: float) -> Options:
+                        min_score: float | None, max_faces: int, default_min_score: float,
+                        scan_mode: str | None = None, streaming: bool = False) -> Options:
         """Validate per-request options; None means the server default."""
+        if scan_mode == ScanMode.INCREMENTAL and not streaming:
+            raise InvalidInput("options.scan_mode is SCAN_MODE_INCREMENTAL, which needs the "
+                               "frames of a stream (StreamDetect); Detect sees one image")
         score = default_min_score if min_score is None else min_score
         if not 0.0 <= score <= 1.0:  # NaN fails this too
             raise InvalidInput(f"options.min_score is {min_score}; it must be within [0, 1]")
         if max_faces < 0 or max_faces > self.max_faces:
             raise InvalidInput(f"options.max_faces is {max_faces}; it must be 0 (server maximum) "
                                f"to {self.max_faces}")
+        incremental = streaming if scan_mode is None else scan_mode == ScanMode.INCREMENTAL
         return Options(return_crops, True if classify is None else classify, score,
-                       max_faces or self.max_faces)
+                       max_faces or self.max_faces, incremental)
 
     def analyse(self, frame: np.ndarray, options: Options,
-                time_left_s: float | None = None) -> FrameResult:
+                time_left_s: float | None = None, stream: Stream | None = None) -> FrameResult:
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        detections = self._detector.detect(frame, options.min_score)
+        detector = self._detector
+        if options.incremental and stream is not None and stream.scan is not None:
+            detector = stream.scan
+        detections = detector.detect(frame, options.min_score)
         detections.sort(key=lambda face: face.score, reverse=True)
         detections = detections[:options.max_faces]
         aligned = time.perf_counter()

@@ -41,9 +41,18 @@ def make_detector(settings: DetectorSettings):
         from services.detector.haar import HaarDetector  # noqa: PLC0415
 
         return HaarDetector()
-    from services.detector.blazeface import BlazeFaceDetector  # noqa: PLC0415
+    from services.detector.blazeface import BlazeFaceModel, WholeFrameDetector  # noqa: PLC0415
 
-    return BlazeFaceDetector(settings.detector_model, settings.nms_iou)
+    if settings.backend == "full_range":
+        return WholeFrameDetector(BlazeFaceModel(settings.full_range_model,
+                                                 settings.detector_threads), settings.nms_iou)
+    model = BlazeFaceModel(settings.detector_model, settings.detector_threads)
+    if settings.backend == "short_range":
+        return WholeFrameDetector(model, settings.nms_iou)
+    from services.detector.scanner import MultiScaleDetector  # noqa: PLC0415
+
+    return MultiScaleDetector(model, settings.nms_iou, settings.min_face_px,
+                              settings.max_scan_pixels, settings.stream_scan_frames)
 
 
 def create_server(settings: DetectorSettings) -> RunningDetector:

@@ -7,17 +7,29 @@ import time
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from facestream.v1 import face_pb2, image_pb2
-from services.common.errors import grpc_errors, status_of
+from services.common.errors import InvalidInput, grpc_errors, status_of
 from services.common.serving import time_left
 from services.detector import metrics
 from services.detector.imaging import decode_image
-from services.detector.pipeline import EmotionState, FacePipeline, FrameResult
+from services.detector.pipeline import EmotionState, FacePipeline, FrameResult, ScanMode, Stream
 
 _EMOTION_STATUS = {
     EmotionState.OK: face_pb2.EMOTION_STATUS_OK,
     EmotionState.NOT_REQUESTED: face_pb2.EMOTION_STATUS_NOT_REQUESTED,
     EmotionState.UNAVAILABLE: face_pb2.EMOTION_STATUS_UNAVAILABLE,
 }
+_SCAN_MODE = {
+    pb.SCAN_MODE_UNSPECIFIED: None,
+    pb.SCAN_MODE_FULL: ScanMode.FULL,
+    pb.SCAN_MODE_INCREMENTAL: ScanMode.INCREMENTAL,
+}
+
+
+def _scan_mode(value: int) -> str | None:
+    if value not in _SCAN_MODE:
+        raise InvalidInput(f"options.scan_mode is {value}; use SCAN_MODE_FULL (1) or "
+                           "SCAN_MODE_INCREMENTAL (2), or leave it unset")
+    return _SCAN_MODE[value]
 
 
 def _face_to_proto(face, labels: list[str], with_crop: bool) -> face_pb2.Face:
@@ -54,16 +66,17 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
         self._max_pixels = max_frame_pixels
 
     def _analyse(self, image: image_pb2.Image, options: pb.DetectOptions,
-                 context) -> tuple[FrameResult, pb.StageTimings, bool]:
+                 context, stream: Stream | None = None) -> tuple[FrameResult, pb.StageTimings, bool]:
         started = time.perf_counter()
         resolved = self._pipeline.resolve_options(
             options.return_crops,
             options.classify if options.HasField("classify") else None,
             options.min_score if options.HasField("min_score") else None,
-            options.max_faces, self._default_min_score)
+            options.max_faces, self._default_min_score, _scan_mode(options.scan_mode),
+            streaming=stream is not None)
         frame = decode_image(image.data, image.format, image.width, image.height, self._max_pixels)
         decode_ms = (time.perf_counter() - started) * 1000
-        result = self._pipeline.analyse(frame, resolved, time_left(context))
+        result = self._pipeline.analyse(frame, resolved, time_left(context), stream)
         timings = pb.StageTimings(decode_ms=decode_ms, **result.timings_ms)
         _observe(result, timings)
         return result, timings, resolved.return_crops
@@ -78,10 +91,11 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
 
     @grpc_errors
     def StreamDetect(self, request_iterator, context):
+        stream = self._pipeline.open_stream()
         for request in request_iterator:
             try:
                 result, timings, with_crops = self._analyse(
-                    request.image, request.options, context)
+                    request.image, request.options, context, stream)
             except Exception as error:  # noqa: BLE001 - one bad frame must not end the stream
                 code, message = status_of(error)
                 yield pb.StreamDetectResponse(

@@ -8,7 +8,7 @@ from pathlib import Path
 from services.common.server_settings import ServerSettings
 from services.common.settings import require, setting
 
-BACKENDS = ("blazeface", "haar")
+BACKENDS = ("auto", "short_range", "full_range", "haar")
 
 
 @dataclass(frozen=True)
@@ -17,10 +17,22 @@ class DetectorSettings(ServerSettings):
 
     port: int = setting(50051, "port to listen on; 0 picks a free one")
     max_message_bytes: int = setting(16 * 1024 * 1024, "largest request accepted, in bytes")
-    backend: str = setting("blazeface", "face detector", choices=list(BACKENDS))
+    backend: str = setting("auto", "face detector: auto = short-range BlazeFace over an image "
+                           "pyramid (faces of every size); short_range / full_range = one "
+                           "BlazeFace pass over the whole frame (large faces only); haar",
+                           choices=list(BACKENDS))
     detector_model: str = setting("models/face_detection_short_range.tflite",
-                                  "BlazeFace short-range .tflite file")
-    min_score: float = setting(0.5, "default minimum detector score in [0, 1]")
+                                  "BlazeFace short-range .tflite file (auto, short_range)")
+    full_range_model: str = setting("models/face_detection_full_range.tflite",
+                                    "BlazeFace full-range .tflite file (full_range)")
+    detector_threads: int = setting(2, "LiteRT threads per detector call")
+    min_face_px: int = setting(24, "smallest face looked for, in frame pixels (auto); "
+                               "larger is faster")
+    max_scan_pixels: int = setting(1920 * 1088, "frame pixels the finest scan level may "
+                                   "cover (auto); larger frames are scanned downscaled")
+    stream_scan_frames: int = setting(8, "frames over which a stream's full scan is spread "
+                                      "(auto): a new face is found within this many frames")
+    min_score: float = setting(0.65, "default minimum detector score in [0, 1]")
     nms_iou: float = setting(0.3, "overlap above which the weaker of two boxes is dropped")
     max_faces: int = setting(64, "most faces returned per frame")
     classifier_target: str = setting("127.0.0.1:50052",
@@ -36,8 +48,17 @@ class DetectorSettings(ServerSettings):
 
     def validate(self) -> None:
         super().validate()
-        require(self.backend != "blazeface" or Path(self.detector_model).is_file(),
+        require(self.backend not in ("auto", "short_range") or Path(self.detector_model).is_file(),
                 "detector_model", self.detector_model, "no such file; run `make models`")
+        require(self.backend != "full_range" or Path(self.full_range_model).is_file(),
+                "full_range_model", self.full_range_model, "no such file; run `make models`")
+        require(1 <= self.detector_threads <= 64, "detector_threads", self.detector_threads,
+                "must be 1..64")
+        require(8 <= self.min_face_px <= 4096, "min_face_px", self.min_face_px, "must be 8..4096")
+        require(128 * 128 <= self.max_scan_pixels <= 1 << 26, "max_scan_pixels",
+                self.max_scan_pixels, "must be 16384..67108864")
+        require(1 <= self.stream_scan_frames <= 300, "stream_scan_frames",
+                self.stream_scan_frames, "must be 1..300")
         require(0.0 <= self.min_score <= 1.0, "min_score", self.min_score, "must be within [0, 1]")
         require(0.0 < self.nms_iou <= 1.0, "nms_iou", self.nms_iou, "must be within (0, 1]")
         require(1 <= self.max_faces <= 1024, "max_faces", self.max_faces, "must be 1..1024")

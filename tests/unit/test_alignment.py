@@ -13,7 +13,7 @@ from services.detector.alignment import (
     crop_box,
     similarity_to_template,
 )
-from services.detector.blazeface import BlazeFaceDetector
+from services.detector.blazeface import BlazeFaceModel, WholeFrameDetector
 from tests.conftest import FACE_MODEL
 
 
@@ -46,7 +46,7 @@ def test_noisy_keypoints_get_a_least_squares_fit():
 
 def test_eyes_land_on_the_template_in_the_pixels(portrait):
     """Mark the eyes in the image itself, align, and find the marks in the crop."""
-    detector = BlazeFaceDetector(FACE_MODEL)
+    detector = WholeFrameDetector(BlazeFaceModel(FACE_MODEL))
     face = detector.detect(portrait, 0.5)[0]
     gray = np.full(portrait.shape[:2], 128, np.uint8)
     for x, y in face.keypoints[:2]:
@@ -70,7 +70,7 @@ def _eye_angle(keypoints: np.ndarray) -> float:
 
 @pytest.mark.parametrize("roll", [-35, 25])
 def test_a_rotated_face_comes_out_upright(portrait, roll):
-    detector = BlazeFaceDetector(FACE_MODEL)
+    detector = WholeFrameDetector(BlazeFaceModel(FACE_MODEL))
     upright = detector.detect(portrait, 0.5)[0]
     upright_crop = align_face(cv2.cvtColor(portrait, cv2.COLOR_BGR2GRAY), upright.keypoints)
 

@@ -1,4 +1,4 @@
-"""Anchor decoding and the real BlazeFace model through OpenCV DNN."""
+"""Anchor layouts, decoding, merging, and the real BlazeFace models through LiteRT."""
 
 from __future__ import annotations
 
@@ -6,34 +6,55 @@ import numpy as np
 import pytest
 
 from services.detector.blazeface import (
-    BlazeFaceDetector,
-    Letterbox,
+    ANCHOR_LAYOUTS,
+    BlazeFaceModel,
+    WholeFrameDetector,
     decode,
     make_anchors,
+    read_model_file,
     weighted_nms,
 )
-from tests.conftest import FACE_MODEL
+from tests.conftest import FACE_MODEL, FULL_RANGE_MODEL
 
 # The astronaut's eyes in the 512x512 portrait, measured once by eye (pixels).
 PORTRAIT_RIGHT_EYE = (207, 101)
 PORTRAIT_LEFT_EYE = (251, 109)
+SHORT_RANGE = ANCHOR_LAYOUTS[(128, 896)]
 
 
 def test_anchor_layout_matches_the_short_range_model():
-    anchors = make_anchors()
+    anchors = make_anchors(128, 128, SHORT_RANGE)
     assert anchors.shape == (896, 2)
-    # Stride 8: a 16x16 grid, 2 anchors per cell, row-major.
+    # Stride 8: a 16x16 grid, 2 anchors per cell, row-major, centres in input pixels.
     np.testing.assert_allclose(anchors[0], anchors[1])
-    np.testing.assert_allclose(anchors[0], [0.5 / 16, 0.5 / 16])
-    np.testing.assert_allclose(anchors[2], [1.5 / 16, 0.5 / 16])
-    np.testing.assert_allclose(anchors[32], [0.5 / 16, 1.5 / 16])
+    np.testing.assert_allclose(anchors[0], [4, 4])
+    np.testing.assert_allclose(anchors[2], [12, 4])
+    np.testing.assert_allclose(anchors[32], [4, 12])
     # Stride 16: an 8x8 grid, 6 anchors per cell, starting at 512.
-    np.testing.assert_allclose(anchors[512:518], np.tile([0.5 / 8, 0.5 / 8], (6, 1)))
-    np.testing.assert_allclose(anchors[-1], [7.5 / 8, 7.5 / 8])
+    np.testing.assert_allclose(anchors[512:518], np.tile([8, 8], (6, 1)))
+    np.testing.assert_allclose(anchors[-1], [120, 120])
+
+
+def test_anchor_layout_of_a_resized_input_follows_its_shape():
+    anchors = make_anchors(256, 384, SHORT_RANGE)
+    assert anchors.shape == (32 * 48 * 2 + 16 * 24 * 6, 2)
+    np.testing.assert_allclose(anchors[2 * 47], [380, 4])  # last cell of the first row
+    np.testing.assert_allclose(anchors[-1], [376, 248])
+
+
+def test_full_range_layout_is_read_from_the_file():
+    model = read_model_file(FULL_RANGE_MODEL)
+    assert (model.input_size, model.layout, model.resizable) == (192, ((4, 1),), False)
+    anchors = make_anchors(192, 192, model.layout)
+    assert anchors.shape == (2304, 2)  # a 48x48 grid, one anchor per cell
+    np.testing.assert_allclose(anchors[:2], [[2, 2], [6, 2]])
+    np.testing.assert_allclose(anchors[48], [2, 6])
+    short = read_model_file(FACE_MODEL)
+    assert (short.input_size, short.layout, short.resizable) == (128, SHORT_RANGE, True)
 
 
 def test_decode_places_box_and_keypoints_relative_to_the_anchor():
-    anchors = make_anchors()
+    anchors = make_anchors(128, 128, SHORT_RANGE)
     regressors = np.zeros((1, 896, 16), np.float32)
     logits = np.full((1, 896, 1), -10.0, np.float32)
     index = 600
@@ -44,17 +65,18 @@ def test_decode_places_box_and_keypoints_relative_to_the_anchor():
     scores, boxes, keypoints = decode(regressors, logits, anchors, min_score=0.5)
     assert scores.shape == (1,)
     assert scores[0] == pytest.approx(1 / (1 + np.exp(-3.0)))
-    centre = anchors[index] + np.array([0.1, -0.05])
-    np.testing.assert_allclose(boxes[0], [centre[0] - 0.125, centre[1] - 0.25, 0.25, 0.5], atol=1e-6)
-    expected = anchors[index] + np.array([[k, -k] for k in range(6)]) / 128
-    np.testing.assert_allclose(keypoints[0], expected, atol=1e-6)
+    centre = anchors[index] + np.array([12.8, -6.4])
+    np.testing.assert_allclose(boxes[0], [centre[0] - 16, centre[1] - 32, 32, 64], atol=1e-4)
+    expected = anchors[index] + np.array([[k, -k] for k in range(6)])
+    np.testing.assert_allclose(keypoints[0], expected, atol=1e-4)
 
 
 def test_decode_drops_anchors_below_min_score():
     regressors = np.zeros((1, 896, 16), np.float32)
     logits = np.full((1, 896, 1), 0.0, np.float32)  # every anchor scores exactly 0.5
-    assert len(decode(regressors, logits, make_anchors(), 0.51)[0]) == 0
-    assert len(decode(regressors, logits, make_anchors(), 0.5)[0]) == 896
+    anchors = make_anchors(128, 128, SHORT_RANGE)
+    assert len(decode(regressors, logits, anchors, 0.51)[0]) == 0
+    assert len(decode(regressors, logits, anchors, 0.5)[0]) == 896
 
 
 def test_weighted_nms_merges_overlapping_anchors_and_keeps_separate_faces():
@@ -70,18 +92,21 @@ def test_weighted_nms_merges_overlapping_anchors_and_keeps_separate_faces():
     np.testing.assert_allclose(kept[1][1], boxes[2])
 
 
-@pytest.mark.parametrize("width,height", [(640, 480), (480, 640), (128, 128), (1920, 300)])
-def test_letterbox_maps_input_points_back_to_the_frame(width, height):
-    letterbox = Letterbox(width, height)
-    frame_points = np.array([[0, 0], [width, height], [width / 3, height / 2]], np.float32)
-    as_input = (frame_points * letterbox.scale + [letterbox.pad_x, letterbox.pad_y]) / 128
-    np.testing.assert_allclose(letterbox.to_frame(as_input), frame_points, atol=1e-3)
-    assert letterbox.apply(np.zeros((height, width, 3), np.uint8)).shape == (128, 128, 3)
+def test_weighted_nms_never_averages_a_neighbouring_face_into_a_box():
+    """Two faces side by side whose boxes overlap a little (IoU ~0.33): the weaker is
+    suppressed, and neither its box nor its keypoints move the kept face."""
+    scores = np.array([0.9, 0.85], np.float32)
+    boxes = np.array([[0.0, 0.0, 1.0, 1.0], [0.5, 0.0, 1.0, 1.0]])
+    keypoints = np.stack([np.full((6, 2), 0.5), np.full((6, 2), 1.0)])
+    kept = weighted_nms(scores, boxes, keypoints, iou_threshold=0.3)
+    assert len(kept) == 1
+    np.testing.assert_allclose(kept[0][1], boxes[0])
+    np.testing.assert_allclose(kept[0][2], keypoints[0])
 
 
 @pytest.fixture(scope="module")
 def detector():
-    return BlazeFaceDetector(FACE_MODEL)
+    return WholeFrameDetector(BlazeFaceModel(FACE_MODEL))
 
 
 def test_finds_the_portrait_face_with_its_eyes(detector, portrait):

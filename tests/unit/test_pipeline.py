@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from services.common.errors import InvalidInput
-from services.detector.blazeface import BlazeFaceDetector
+from services.detector.blazeface import BlazeFaceModel, WholeFrameDetector
 from services.detector.pipeline import EmotionState, EmotionsUnavailable, FacePipeline, Options
 from tests.conftest import FACE_MODEL, GROUP_PHOTO
 
@@ -30,7 +30,7 @@ class RecordingEmotions:
 
 @pytest.fixture(scope="module")
 def detector():
-    return BlazeFaceDetector(FACE_MODEL)
+    return WholeFrameDetector(BlazeFaceModel(FACE_MODEL))
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ def test_booleans_from_environment():
     (["--port", "http"], "--port='http'"),
     (["--min-score", "1.5"], "FACESTREAM_MIN_SCORE = 1.5: must be within [0, 1]"),
     (["--min-score", "nan"], "nan"),
-    (["--backend", "dlib"], "must be one of blazeface, haar"),
+    (["--backend", "dlib"], "must be one of auto, short_range, full_range, haar"),
     (["--detector-model", "/nope.tflite"], "/nope.tflite"),
 ])
 def test_bad_detector_values_are_named(argv, message):

@@ -1,0 +1,196 @@
+"""Check detection and emotion accuracy on your own labeled faces.
+
+    python tools/eval_detection.py --faces DIR            # starts local services
+    python tools/eval_detection.py --faces DIR --target HOST:PORT --fer
+
+DIR is an image folder of labeled faces (one subfolder per emotion label, e.g. FER2013's
+angry/ disgust/ fear/ happy/ neutral/ sad/ surprise/). From it the tool builds one-face
+640x480 scenes (faces 60-300 px) and eight-face 1280x720 scenes (24-120 px), rotated up
+to 20 degrees, brighter or darker, some blurred, over face-free backgrounds, plus
+face-free frames; sends each through DetectorService.Detect; and prints recall and
+emotion accuracy by face size and false positives per face-free frame. `--fer` runs the
+`fer` package (its defaults, Haar cascade; installed by `make bench`) on the same frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import grpc
+import numpy as np
+
+from facestream.v1 import detector_service_pb2 as pb
+from facestream.v1 import detector_service_pb2_grpc as pb_grpc
+from facestream.v1 import image_pb2
+from tools.local_services import free_port, local_services
+from tools.scenes import Scene, face_free_pictures, matches, scene
+
+SIZE_BINS = ((24, 32), (32, 48), (48, 64), (64, 96), (96, 150), (150, 301))
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+
+# frame -> [(box x, y, w, h, emotion label or "")]
+Detect = Callable[[np.ndarray], list[tuple[tuple[float, float, float, float], str]]]
+
+
+def labeled_faces(folder: Path) -> list[tuple[np.ndarray, str]]:
+    faces = []
+    for label_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for path in sorted(label_dir.iterdir()):
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+                if image is not None:
+                    faces.append((image, label_dir.name))
+    if not faces:
+        raise SystemExit(f"{folder}: no labeled faces (expected one subfolder per label)")
+    return faces
+
+
+def build_scenes(faces: list[tuple[np.ndarray, str]], pictures: list[np.ndarray],
+                 one_face: int, eight_face: int, face_free: int,
+                 seed: int = 2026) -> tuple[list[Scene], list[np.ndarray]]:
+    rng = np.random.default_rng(seed)
+
+    def pick(count: int) -> list[tuple[np.ndarray, str]]:
+        return [faces[int(i)] for i in rng.integers(len(faces), size=count)]
+
+    scenes = [scene(pick(1), [int(rng.integers(60, 301))], 640, 480, pictures, rng)
+              for _ in range(one_face)]
+    scenes += [scene(pick(8), [int(s) for s in rng.integers(24, 121, size=8)], 1280, 720,
+                     pictures, rng) for _ in range(eight_face)]
+    sizes = ((640, 480), (1280, 720), (1920, 1080))
+    empty = [scene([], [], *sizes[i % len(sizes)], pictures, rng).frame for i in range(face_free)]
+    return scenes, empty
+
+
+@dataclass
+class Tally:
+    faces: int = 0
+    found: int = 0
+    labeled_right: int = 0
+    per_bin: dict = field(default_factory=lambda: {b: [0, 0, 0] for b in SIZE_BINS})
+    false_positives: int = 0
+    face_free_frames: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def row(self, low: int, high: int) -> tuple[int, float, float]:
+        total, found, right = self.per_bin[(low, high)]
+        return total, found / total if total else float("nan"), right / found if found else float("nan")
+
+
+def size_bin(size: float) -> tuple[int, int] | None:
+    return next((b for b in SIZE_BINS if b[0] <= size < b[1]), None)
+
+
+def evaluate(detect: Detect, scenes: list[Scene], face_free: list[np.ndarray]) -> Tally:
+    tally = Tally()
+    for item in scenes:
+        started = time.perf_counter()
+        found = detect(item.frame)
+        tally.latencies_ms.append((time.perf_counter() - started) * 1000)
+        unused = list(found)
+        for pasted in item.faces:
+            hit = next((f for f in unused if matches(pasted.box, f[0])), None)
+            counts = tally.per_bin[size_bin(pasted.box[2])]
+            counts[0] += 1
+            tally.faces += 1
+            if hit is not None:
+                unused.remove(hit)
+                counts[1] += 1
+                tally.found += 1
+                right = hit[1] == pasted.label
+                counts[2] += right
+                tally.labeled_right += right
+    for frame in face_free:
+        tally.false_positives += len(detect(frame))
+        tally.face_free_frames += 1
+    return tally
+
+
+def grpc_detect(channel: grpc.Channel) -> Detect:
+    stub = pb_grpc.DetectorServiceStub(channel)
+
+    def detect(frame: np.ndarray):
+        ok, encoded = cv2.imencode(".png", frame)
+        reply = stub.Detect(pb.DetectRequest(image=image_pb2.Image(
+            data=encoded.tobytes(), format=image_pb2.IMAGE_FORMAT_ENCODED)), timeout=30)
+        return [((f.box.x, f.box.y, f.box.width, f.box.height), f.emotion) for f in reply.faces]
+
+    return detect
+
+
+def fer_detect() -> Detect:
+    import logging  # noqa: PLC0415
+    import warnings  # noqa: PLC0415
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fer.fer import FER  # noqa: PLC0415 - an optional peer, installed by `make bench`
+        detector = FER()
+    logging.getLogger("fer").setLevel(logging.WARNING)
+
+    def detect(frame: np.ndarray):
+        return [(tuple(float(v) for v in found["box"]), max(found["emotions"], key=found["emotions"].get))
+                for found in detector.detect_emotions(frame)]
+
+    return detect
+
+
+def report(tallies: dict[str, Tally]) -> str:
+    names = list(tallies)
+    lines = ["face px   faces  " + "  ".join(f"{n:>22}" for n in names),
+             "                 " + "  ".join(f"{'recall':>10} {'emotion':>11}" for _ in names)]
+    for low, high in SIZE_BINS:
+        total = tallies[names[0]].row(low, high)[0]
+        if not total:
+            continue
+        cells = []
+        for name in names:
+            _, recall, accuracy = tallies[name].row(low, high)
+            cells.append(f"{recall:>10.3f} {accuracy:>11.3f}")
+        lines.append(f"{low:>3}-{high - 1:<4} {total:>7}  " + "  ".join(cells))
+    for name in names:
+        tally = tallies[name]
+        lines.append(f"{name}: recall {tally.found / max(1, tally.faces):.3f}, emotion right "
+                     f"{tally.labeled_right / max(1, tally.found):.3f} of found, false positives "
+                     f"{tally.false_positives / max(1, tally.face_free_frames):.3f} per face-free "
+                     f"frame, latency p50 {np.percentile(tally.latencies_ms, 50):.1f} ms")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faces", type=Path, required=True, help="image folder of labeled faces")
+    parser.add_argument("--target", help="a running detector (default: start local services)")
+    parser.add_argument("--fer", action="store_true", help="also run the fer package")
+    parser.add_argument("--one-face", type=int, default=200, help="one-face 640x480 scenes")
+    parser.add_argument("--eight-face", type=int, default=100, help="eight-face 1280x720 scenes")
+    parser.add_argument("--face-free", type=int, default=60, help="frames without a face")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args(argv)
+    scenes, empty = build_scenes(labeled_faces(args.faces), face_free_pictures(),
+                                 args.one_face, args.eight_face, args.face_free, args.seed)
+    tallies = {}
+
+    def run(target: str) -> None:
+        with grpc.insecure_channel(target) as channel:
+            tallies["facestream"] = evaluate(grpc_detect(channel), scenes, empty)
+
+    if args.target:
+        run(args.target)
+    else:
+        with local_services(free_port(), free_port()) as (target, _):
+            run(target)
+    if args.fer:
+        tallies["fer"] = evaluate(fer_detect(), scenes, empty)
+    print(report(tallies))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
