@@ -98,6 +98,11 @@ def print_table(results: dict) -> None:
                      f"{row['fps']:,.1f} frames/s  p50 {row['p50_ms']:.1f} ms"
                      + (f"  p99 {row['p99_ms']:.1f} ms" if "p99_ms" in row else "")))
     rows.append(("pipeline stages (ms)", "  ".join(f"{k} {v:.2f}" for k, v in p["stages_ms"].items())))
+    for size, row in results["detector_ms"].items():
+        rows.append((f"detect p50 ms, {size}", "  ".join(f"{k} {v:.1f}" for k, v in row.items())))
+    for model, row in results["detector_runtimes_ms"].items():
+        rows.append((f"{model}, 1 thread", f"LiteRT {row['litert_ms']:.2f} ms, "
+                                          f"OpenCV DNN {row['opencv_dnn_ms']:.2f} ms"))
     rows.append(("fer package (defaults)", f"{results['peers']['fer_fps']:.1f} frames/s"))
     rows.append(("notebook loop (Haar + predict)", f"{results['peers']['notebook_loop_fps']:.1f} frames/s"))
     rows.append(("peak memory", f"detector {results['memory_mb']['detector']:.0f} MiB, "
@@ -122,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
                              "served": served(seconds, 64),
                              "served_batch1": served(seconds, 1)}
     results["pipeline"], results["memory_mb"] = pipeline(seconds)
+    from bench.detection import detector_latency, runtimes  # noqa: PLC0415
+
+    results["detector_ms"] = detector_latency(seconds)
+    results["detector_runtimes_ms"] = runtimes(seconds)
     results["peers"] = peers(seconds)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")

@@ -50,7 +50,7 @@ class ScanMode:
 class Options:
     return_crops: bool = False
     classify: bool = True
-    min_score: float = 0.65
+    min_score: float = 0.7
     max_faces: int = 64
     incremental: bool = False  # a video frame: scan it incrementally when the backend can
 

@@ -181,15 +181,21 @@ class StreamScan:
                                             self._detector.stream_scan_frames)
             self._known = []
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        model = self._detector.model
-        found = []
+        detector = self._detector
+        candidate_score = min(CANDIDATE_SCORE, min_score)
+        # Faces found before were verified then: their neighbourhood check is enough.
+        tracked = []
         for face, _ in self._known:
-            region = neighbourhood(face.box, width, height)
-            scale = model.input_size / max(region[2], region[3])
-            found += detect_in_region(model, rgb, region, scale, min_score, self._detector.nms_iou)
+            seen = detector.look_around(rgb, face.box, NEIGHBOURHOOD, min_score)
+            if seen is not None:
+                tracked.append(seen)
+        scanned = []
         for job in self._schedule.next_jobs():
-            found += self._detector.run_job(rgb, job, min_score)
-        faces = merge(found, self._detector.nms_iou)
+            scanned += detector.run_job(rgb, job, candidate_score)
+        new = [face for face in merge(scanned, detector.nms_iou)
+               if not tracked or iou(np.array(face.box, np.float32),
+                                     np.array([t.box for t in tracked], np.float32)).max() == 0]
+        faces = merge(tracked + detector.verify(rgb, new, min_score), detector.nms_iou)
         self._remember(faces)
         return faces
 

@@ -32,7 +32,7 @@ class DetectorSettings(ServerSettings):
                                    "cover (auto); larger frames are scanned downscaled")
     stream_scan_frames: int = setting(8, "frames over which a stream's full scan is spread "
                                       "(auto): a new face is found within this many frames")
-    min_score: float = setting(0.65, "default minimum detector score in [0, 1]")
+    min_score: float = setting(0.7, "default minimum detector score in [0, 1]")
     nms_iou: float = setting(0.3, "overlap above which the weaker of two boxes is dropped")
     max_faces: int = setting(64, "most faces returned per frame")
     classifier_target: str = setting("127.0.0.1:50052",

@@ -91,14 +91,17 @@ def level_jobs(width: int, height: int, scale: float) -> list[ScanJob]:
 class StreamSchedule:
     """Spreads the full scan of a frame size over `frames` frames of a stream.
 
-    The jobs of every level are dealt into `frames` groups of about equal cost (largest
-    first, each to the cheapest group so far); frame n runs group n mod frames, so every
-    tile of every level is visited once per `frames` frames.
+    The coarsest level (the whole frame in one model input, <1 ms) runs on every frame:
+    a face close to the camera is found at once. The jobs of the other levels are dealt
+    into `frames` groups of about equal cost (largest first, each to the cheapest group so
+    far); frame n runs group n mod frames, so every tile of every level is visited once
+    per `frames` frames.
     """
 
     def __init__(self, width: int, height: int, scales: list[float], frames: int) -> None:
-        jobs = [job for scale in scales for job in level_jobs(width, height, scale)]
-        groups: list[list[ScanJob]] = [[] for _ in range(min(frames, len(jobs)))]
+        self.every_frame = level_jobs(width, height, scales[-1])
+        jobs = [job for scale in scales[:-1] for job in level_jobs(width, height, scale)]
+        groups: list[list[ScanJob]] = [[] for _ in range(max(1, min(frames, len(jobs))))]
         costs = [0.0] * len(groups)
         for job in sorted(jobs, key=lambda j: -j.cost):
             cheapest = costs.index(min(costs))
@@ -115,4 +118,4 @@ class StreamSchedule:
     def next_jobs(self) -> list[ScanJob]:
         jobs = self.groups[self._next]
         self._next = (self._next + 1) % len(self.groups)
-        return jobs
+        return self.every_frame + jobs

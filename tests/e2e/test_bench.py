@@ -30,4 +30,11 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
         assert pipeline[key]["fps"] > 0 and pipeline[key]["p50_ms"] > 0
     assert set(pipeline["stages_ms"]) == {"decode", "detect", "align", "classify", "transport"}
     assert results["peers"]["fer_fps"] > 0 and results["peers"]["notebook_loop_fps"] > 0
+    assert set(results["detector_ms"]) == {"640x480", "1280x720", "1920x1080"}
+    for row in results["detector_ms"].values():
+        assert {"auto, image (full scan)", "auto, stream (per frame)", "short_range", "full_range",
+                "haar"} <= set(row)
+        assert all(value > 0 for value in row.values())
+    for row in results["detector_runtimes_ms"].values():
+        assert row["litert_ms"] > 0 and row["opencv_dnn_ms"] > 0
     assert results["memory_mb"]["detector"] > 0 and results["memory_mb"]["classifier"] > 0
