@@ -189,6 +189,8 @@ class BlazeFaceModel:
         with self._lock:
             runners = self._idle.get(key)
             runner = runners.pop() if runners else None
+            if runners is not None and not runners:
+                del self._idle[key]  # no empty lists: eviction below takes from the oldest
         if runner is None:
             runner = _Runner(self.file, height, width, self._threads)
         try:

@@ -148,3 +148,20 @@ def test_every_face_of_a_group_photo(detector):
 
 def test_blank_frame_has_no_faces(detector):
     assert detector.detect(np.zeros((480, 640, 3), np.uint8), 0.5) == []
+
+
+def test_interpreter_pool_serves_many_threads_and_shapes():
+    """Many threads, more shapes than idle interpreters kept: every call answers (the soak
+    once found an IndexError here when an emptied shape was evicted)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = BlazeFaceModel(FACE_MODEL, max_idle=2)
+    shapes = [(128, 128), (96, 160), (64, 64), (128, 256)]
+
+    def call(i: int) -> int:
+        height, width = shapes[i % len(shapes)]
+        model.detect_padded(np.zeros((height, width, 3), np.uint8), 0.5, 0.3)
+        return i
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(call, range(200))) == list(range(200))
