@@ -175,39 +175,52 @@ class BlazeFaceModel:
     `max_idle` (each holds its shape's activations: tens of MB for a 1080p frame).
     """
 
-    def __init__(self, model_path: str | Path, threads: int = 1, max_idle: int = 8) -> None:
+    def __init__(self, model_path: str | Path, threads: int = 1, max_idle: int = 16,
+                 max_running: int = 4) -> None:
         self.file = read_model_file(model_path)
         self.input_size = self.file.input_size
         self._threads = threads
         self._max_idle = max_idle
         self._idle: OrderedDict[tuple[int, int], list[_Runner]] = OrderedDict()
         self._lock = threading.Lock()
+        # More calls at once than this only share the same cores, and each would hold its
+        # own interpreter: 16 streams once grew the detector by 90 MB this way.
+        self._running = threading.BoundedSemaphore(max_running)
 
     @contextmanager
     def _runner(self, height: int, width: int):
         key = (height, width)
+        with self._running:
+            runner = self._take_idle(key) or _Runner(self.file, height, width, self._threads)
+            try:
+                yield runner
+            finally:
+                self._put_idle(key, runner)
+
+    def _take_idle(self, key: tuple[int, int]) -> _Runner | None:
         with self._lock:
             runners = self._idle.get(key)
-            runner = runners.pop() if runners else None
-            if runners is not None and not runners:
-                del self._idle[key]  # no empty lists: eviction below takes from the oldest
-        if runner is None:
-            runner = _Runner(self.file, height, width, self._threads)
-        try:
-            yield runner
-        finally:
-            with self._lock:
-                self._idle.setdefault(key, []).append(runner)
-                self._idle.move_to_end(key)
-                while sum(map(len, self._idle.values())) > self._max_idle:
-                    oldest = next(iter(self._idle))
-                    self._idle[oldest].pop(0)
-                    if not self._idle[oldest]:
-                        del self._idle[oldest]
+            if not runners:
+                return None
+            runner = runners.pop()
+            if not runners:
+                del self._idle[key]  # no empty lists: eviction takes from the oldest shape
+            return runner
+
+    def _put_idle(self, key: tuple[int, int], runner: _Runner) -> None:
+        with self._lock:
+            self._idle.setdefault(key, []).append(runner)
+            self._idle.move_to_end(key)
+            while sum(map(len, self._idle.values())) > self._max_idle:
+                oldest = next(iter(self._idle))
+                self._idle[oldest].pop(0)
+                if not self._idle[oldest]:
+                    del self._idle[oldest]
 
     def input_shape_for(self, height: int, width: int) -> tuple[int, int]:
-        """The input shape that holds a height x width image (padded up; square if fixed)."""
-        if not self.file.resizable:
+        """The input shape that holds a height x width image: the model's own square when
+        it fits (so neighbourhood checks of any shape share interpreters), else padded up."""
+        if not self.file.resizable or (height <= self.input_size and width <= self.input_size):
             return self.input_size, self.input_size
         return (max(SIDE_MULTIPLE, -(-height // SIDE_MULTIPLE) * SIDE_MULTIPLE),
                 max(SIDE_MULTIPLE, -(-width // SIDE_MULTIPLE) * SIDE_MULTIPLE))

@@ -28,9 +28,9 @@ class DetectorSettings(ServerSettings):
     detector_threads: int = setting(2, "LiteRT threads per detector call")
     min_face_px: int = setting(24, "smallest face looked for, in frame pixels (auto); "
                                "larger is faster")
-    max_scan_pixels: int = setting(1920 * 1088, "frame pixels the finest scan level may "
+    max_scan_pixels: int = setting(1280 * 736, "frame pixels the finest scan level may "
                                    "cover (auto); larger frames are scanned downscaled")
-    stream_scan_frames: int = setting(8, "frames over which a stream's full scan is spread "
+    stream_scan_frames: int = setting(10, "frames over which a stream's full scan is spread "
                                       "(auto): a new face is found within this many frames")
     min_score: float = setting(0.7, "default minimum detector score in [0, 1]")
     nms_iou: float = setting(0.3, "overlap above which the weaker of two boxes is dropped")

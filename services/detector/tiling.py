@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 # Scale ratio between neighbouring levels.
 LEVEL_STEP = 2.5
-# Tiles used to spread a level over the frames of a stream: sides in model pixels, and
-# their overlap, which must hold the largest face a level is meant to catch whole
-# (larger ones belong to the next, coarser level).
-TILE_SIZE = 320
+# Tiles used to spread a level over the frames of a stream: at most this side in model
+# pixels (~2 ms each on 2 cores, so a slice of the scan fits beside the per-frame work),
+# overlapping by enough to hold whole the largest face a level is meant to catch (larger
+# ones, from 32 * LEVEL_STEP = 80 px, are the next level's).
+TILE_SIZE = 256
 TILE_OVERLAP = 96
 
 Region = tuple[int, int, int, int]  # x, y, width, height in frame pixels
@@ -42,23 +43,22 @@ def finest_scale(width: int, height: int, min_face_px: int, max_scan_pixels: int
     return min(1.0, 24.0 / min_face_px, math.sqrt(max_scan_pixels / (width * height)))
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Starts of tiles of `tile` covering [0, length), neighbours overlapping >= `overlap`;
-    the last tile is flush with the end."""
-    if length <= tile:
-        return [0]
-    stride = tile - overlap
-    count = math.ceil((length - tile) / stride) + 1
-    # Spread the tiles evenly: every overlap is at least `overlap`.
-    return [round(i * (length - tile) / (count - 1)) for i in range(count)]
+def tile_spans(length: int, max_tile: int, overlap: int) -> list[tuple[int, int]]:
+    """(start, length) of the fewest tiles no longer than `max_tile` that cover
+    [0, length) with neighbours overlapping by `overlap` (or 1 px more, from rounding):
+    all the same length, evenly spread, so no tile overlaps more than it must."""
+    if length <= max_tile:
+        return [(0, length)]
+    count = math.ceil((length - overlap) / (max_tile - overlap))
+    tile = math.ceil((length + (count - 1) * overlap) / count)
+    return [(round(i * (length - tile) / (count - 1)), tile) for i in range(count)]
 
 
-def tile_grid(width: int, height: int, tile: int, overlap: int) -> list[Region]:
+def tile_grid(width: int, height: int, max_tile: int, overlap: int) -> list[Region]:
     """Overlapping tiles covering a width x height area, row by row."""
-    tile_w, tile_h = min(tile, width), min(tile, height)
-    return [(x, y, tile_w, tile_h)
-            for y in tile_starts(height, tile_h, overlap)
-            for x in tile_starts(width, tile_w, overlap)]
+    return [(x, y, w, h)
+            for y, h in tile_spans(height, max_tile, overlap)
+            for x, w in tile_spans(width, max_tile, overlap)]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ class ScanJob:
     region: Region
     scale: float
     whole_level: bool  # the region is the whole frame: no inner tile borders
+    coarsest: bool = False  # the last level: it keeps faces of any size
 
     @property
     def cost(self) -> float:
@@ -75,16 +76,16 @@ class ScanJob:
         return self.region[2] * self.scale * self.region[3] * self.scale
 
 
-def level_jobs(width: int, height: int, scale: float) -> list[ScanJob]:
+def level_jobs(width: int, height: int, scale: float, coarsest: bool = False) -> list[ScanJob]:
     """A level as tiles of TILE_SIZE model pixels (one job when it fits in one tile)."""
     scaled_w, scaled_h = round(width * scale), round(height * scale)
     if scaled_w <= TILE_SIZE and scaled_h <= TILE_SIZE:
-        return [ScanJob((0, 0, width, height), scale, True)]
+        return [ScanJob((0, 0, width, height), scale, True, coarsest)]
     jobs = []
     for x, y, w, h in tile_grid(scaled_w, scaled_h, TILE_SIZE, TILE_OVERLAP):
         x0, y0 = math.floor(x / scale), math.floor(y / scale)
         x1, y1 = min(width, math.ceil((x + w) / scale)), min(height, math.ceil((y + h) / scale))
-        jobs.append(ScanJob((x0, y0, x1 - x0, y1 - y0), scale, False))
+        jobs.append(ScanJob((x0, y0, x1 - x0, y1 - y0), scale, False, coarsest))
     return jobs
 
 
@@ -99,7 +100,7 @@ class StreamSchedule:
     """
 
     def __init__(self, width: int, height: int, scales: list[float], frames: int) -> None:
-        self.every_frame = level_jobs(width, height, scales[-1])
+        self.every_frame = level_jobs(width, height, scales[-1], coarsest=True)
         jobs = [job for scale in scales[:-1] for job in level_jobs(width, height, scale)]
         groups: list[list[ScanJob]] = [[] for _ in range(max(1, min(frames, len(jobs))))]
         costs = [0.0] * len(groups)

@@ -17,7 +17,7 @@ from services.detector.tiling import (
     level_jobs,
     pyramid_scales,
     tile_grid,
-    tile_starts,
+    tile_spans,
 )
 
 
@@ -30,10 +30,11 @@ def test_tiles_cover_the_frame_with_at_least_the_overlap(width, height):
         covered[y:y + h, x:x + w] += 1
     assert covered.min() >= 1
     for length in (width, height):
-        starts = tile_starts(length, TILE_SIZE, TILE_OVERLAP)
-        tile = min(TILE_SIZE, length)
-        for first, second in zip(starts, starts[1:]):
-            assert first + tile - second >= TILE_OVERLAP  # neighbours overlap enough
+        spans = tile_spans(length, TILE_SIZE, TILE_OVERLAP)
+        assert all(size <= TILE_SIZE for _, size in spans)
+        for (first, size), (second, _) in zip(spans, spans[1:]):
+            # neighbours overlap enough, and not much more (the tiles are spread evenly)
+            assert TILE_OVERLAP <= first + size - second <= TILE_OVERLAP + 2
 
 
 def test_levels_step_down_to_the_whole_frame_in_one_input():
@@ -54,7 +55,7 @@ def test_finest_scale_is_native_unless_faces_are_large_or_the_frame_is_huge():
 def test_stream_schedule_visits_every_job_once_per_period():
     scales = pyramid_scales(1920, 1080, 1.0, 128)
     schedule = StreamSchedule(1920, 1080, scales, frames=8)
-    whole = level_jobs(1920, 1080, scales[-1])
+    whole = level_jobs(1920, 1080, scales[-1], coarsest=True)
     everything = [job for scale in scales[:-1] for job in level_jobs(1920, 1080, scale)]
     assert schedule.period == 8
     frames = [schedule.next_jobs() for _ in range(schedule.period)]
