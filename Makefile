@@ -8,6 +8,8 @@ PROTOS := $(wildcard protos/facestream/v1/*.proto)
 STUBS_STAMP := facestream/v1/.generated
 MODELS := models/emotion_model.hdf5 models/face_detection_short_range.tflite \
 	models/face_detection_full_range.tflite models/face_detection_full_range_sparse.tflite
+# One of the face-free pictures that generated scenes are built on (tools/fetch_models.py).
+FACE_FREE := samples/face_free/rocket.jpg
 SAMPLES := samples/sample_clip.mp4 samples/group.jpg samples/frames/frame_00.jpg
 BUF_STAMP := node_modules/.package-lock.json
 NODE_EXAMPLE_STAMP := examples/node/node_modules/.package-lock.json
@@ -17,21 +19,21 @@ NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 .PHONY: run serve test soak test-docker bench eval protos models samples setup lint-protos clean
 
 run: setup ## stream the sample clip through local services into out/
-	$(PY) tools/local_services.py demo
+	$(PY) -m tools.local_services demo
 
 serve: setup ## run the classifier and the detector in the foreground
-	$(PY) tools/local_services.py serve
+	$(PY) -m tools.local_services serve
 
 test: setup lint-protos $(NODE_EXAMPLE_STAMP) $(BENCH_STAMP) ## buf lint, then unit, integration and end-to-end tests
 	$(PY) -m pytest
 
 soak: setup ## 16 streams for 60 s: every frame answered, no errors, bounded memory growth
-	$(PY) tools/soak.py
+	$(PY) -m tools.soak
 
 test-docker: setup ## compose with 3 classifier replicas, built on a local Debian base image
 	deploy/ensure-docker.sh
 	deploy/base-image.sh $(BASE_IMAGE)
-	BASE_IMAGE=$(BASE_IMAGE) $(PY) tools/compose_check.py
+	BASE_IMAGE=$(BASE_IMAGE) $(PY) -m tools.compose_check
 
 bench: setup $(BENCH_STAMP) ## measure against the raw model and the fer package; writes bench/results.json
 	$(PY) -m bench.run
@@ -56,13 +58,16 @@ $(BUF_STAMP): package.json package-lock.json
 $(NODE_EXAMPLE_STAMP): examples/node/package.json examples/node/package-lock.json
 	cd examples/node && $(NPM_CI)
 
-setup: $(VENV_STAMP) $(STUBS_STAMP) $(MODELS) $(SAMPLES)
+setup: $(VENV_STAMP) $(STUBS_STAMP) $(MODELS) $(FACE_FREE) $(SAMPLES)
 
 # The environment is rebuilt when any requirements or constraints file changes.
-$(VENV_STAMP): requirements.txt requirements-classifier.txt requirements-dev.txt constraints.txt
+$(VENV_STAMP): requirements.txt requirements-classifier.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check \
 		-r requirements.txt -r requirements-classifier.txt -r requirements-dev.txt -c constraints.txt
+	# The project's own packages (and the stubs, once generated), importable from anywhere.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . \
+		--config-settings editable_mode=compat
 	touch $@
 
 protos: $(STUBS_STAMP) ## generate the Python stubs from protos/ (never edit them)
@@ -72,9 +77,9 @@ $(STUBS_STAMP): $(PROTOS) $(VENV_STAMP)
 	touch $@
 
 models: $(MODELS) ## fetch the pinned, checksummed model files
-$(MODELS) samples/astronaut.png &: tools/fetch_models.py $(VENV_STAMP)
+$(MODELS) samples/astronaut.png $(FACE_FREE) &: tools/fetch_models.py $(VENV_STAMP)
 	$(PY) tools/fetch_models.py
-	touch $(MODELS) samples/astronaut.png
+	touch $(MODELS) samples/astronaut.png $(FACE_FREE)
 
 samples: $(SAMPLES) ## build the sample clip from the public-domain astronaut photo
 $(SAMPLES) &: samples/astronaut.png tools/make_sample_clip.py

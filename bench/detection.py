@@ -6,12 +6,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from bench.measure import ROOT, each_frame_for, repeat_for
+from bench.measure import each_frame_for, repeat_for
+from devkit import ROOT
+from devkit.scenes import astronaut_face, background, face_free_pictures, paste_face, scene
 from services.detector.blazeface import BlazeFaceModel, WholeFrameDetector
 from services.detector.haar import HaarDetector
 from services.detector.scanner import MultiScaleDetector
 from services.detector.settings import DetectorSettings
-from tools.scenes import astronaut_face, background, face_free_pictures, paste_face, scene
 
 FRAME_SIZES = ((640, 480), (1280, 720), (1920, 1080))
 MODELS = ("face_detection_short_range", "face_detection_full_range")

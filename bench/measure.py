@@ -6,12 +6,9 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -49,27 +46,3 @@ def repeat_for(seconds: float, step: Callable[[], int]) -> Rate:
         latencies.append((time.perf_counter() - t0) * 1000)
         calls += 1
     return Rate(count, time.perf_counter() - started, latencies)
-
-
-def clip_frames(limit: int = 90) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(ROOT / "samples/sample_clip.mp4"))
-    frames = []
-    while len(frames) < limit:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    return frames
-
-
-def memory_mb(pid: int, field: str = "VmRSS") -> float:
-    """A memory field of /proc/PID/status (VmRSS: resident now, VmHWM: peak), in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def peak_rss_mb(pid: int) -> float:
-    """Peak resident memory (VmHWM) of a live process, in MiB."""
-    return memory_mb(pid, "VmHWM")

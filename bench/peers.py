@@ -9,7 +9,8 @@ import warnings
 import cv2
 import numpy as np
 
-from bench.measure import ROOT, each_frame_for
+from bench.measure import each_frame_for
+from devkit import ROOT
 
 
 def fer_fps(frames: list[np.ndarray], seconds: float) -> float:

@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 
-from bench.measure import ROOT, repeat_for
+from bench.measure import repeat_for
+from devkit import ROOT
 from services.classifier.model import EmotionModel
 from services.classifier.settings import FER_LABELS
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import cv2
 
-from bench.measure import ROOT, peak_rss_mb
-from tools.local_services import free_port, local_services, service_process
+from devkit import ROOT
+from devkit.frames import clip_frames
+from devkit.processes import local_services, peak_rss_mb, service_process
 
 CALLERS = (1, 4, 16, 64)
 
@@ -37,12 +38,11 @@ def machine() -> dict:
 def served(seconds: float, max_batch_size: int) -> dict:
     from bench.served import classify_load  # noqa: PLC0415
 
-    port = free_port()
     results = {}
-    with service_process("classifier", port, ["--max-batch-size", str(max_batch_size),
-                                              "--max-queue-size", "4096"]):
+    with service_process("classifier", 0, ["--max-batch-size", str(max_batch_size),
+                                           "--max-queue-size", "4096"]) as classifier:
         for callers in CALLERS:
-            rate = classify_load(f"127.0.0.1:{port}", callers, seconds)
+            rate = classify_load(f"127.0.0.1:{classifier.port}", callers, seconds)
             results[str(callers)] = {"faces_per_s": round(rate.per_s, 1),
                                      "p50_ms": round(rate.percentile(50), 2),
                                      "p99_ms": round(rate.percentile(99), 2)}
@@ -50,13 +50,11 @@ def served(seconds: float, max_batch_size: int) -> dict:
 
 
 def pipeline(seconds: float) -> tuple[dict, dict]:
-    from bench.measure import clip_frames  # noqa: PLC0415
     from bench.served import stream_load  # noqa: PLC0415
 
     frames = clip_frames()
     group = [cv2.imread(str(ROOT / "samples/group.jpg"))]
-    with local_services(free_port(), free_port(), detector_args=["--log-level", "warning"]) as (
-            target, (classifier, detector)):
+    with local_services(quiet=True) as (target, (classifier, detector)):
         single, stages = stream_load(target, frames, 1, seconds)
         eight, _ = stream_load(target, frames, 8, seconds)
         multi, _ = stream_load(target, group, 1, seconds)
@@ -75,7 +73,6 @@ def pipeline(seconds: float) -> tuple[dict, dict]:
 
 
 def peers(seconds: float) -> dict:
-    from bench.measure import clip_frames  # noqa: PLC0415
     from bench.peers import fer_fps, notebook_loop_fps  # noqa: PLC0415
 
     frames = clip_frames()

@@ -9,6 +9,7 @@ import grpc
 import numpy as np
 
 from bench.measure import Rate
+from devkit.frames import raw_image
 from facestream.v1 import classifier_service_pb2 as cpb
 from facestream.v1 import classifier_service_pb2_grpc as cgrpc
 from facestream.v1 import detector_service_pb2 as dpb
@@ -44,11 +45,6 @@ async def _classify_callers(target: str, callers: int, seconds: float) -> Rate:
 def classify_load(target: str, callers: int, seconds: float) -> Rate:
     """`callers` concurrent callers, each sending one crop per request, back to back."""
     return _run(_classify_callers(target, callers, seconds))
-
-
-def raw_image(frame: np.ndarray) -> image_pb2.Image:
-    return image_pb2.Image(data=frame.tobytes(), format=image_pb2.IMAGE_FORMAT_BGR8,
-                           width=frame.shape[1], height=frame.shape[0])
 
 
 async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds: float):

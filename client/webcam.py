@@ -14,20 +14,17 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python client/webcam.py`: make `client` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import cv2
+import grpc
+import numpy as np
 
-import cv2  # noqa: E402
-import grpc  # noqa: E402
-import numpy as np  # noqa: E402
-
-from client.overlay import annotate  # noqa: E402
-from client.results import response_to_record  # noqa: E402
-from client.sources import SourceError, open_source  # noqa: E402
-from client.streaming import FrameStreamer, StreamStats  # noqa: E402
-from client.writers import AnnotatedWriter, JsonlWriter  # noqa: E402
-from facestream.v1 import detector_service_pb2 as pb  # noqa: E402
-from facestream.v1 import detector_service_pb2_grpc as pb_grpc  # noqa: E402
+from client.overlay import annotate
+from client.results import response_to_record
+from client.sources import SourceError, open_source
+from client.streaming import FrameStreamer, StreamStats
+from client.writers import AnnotatedWriter, JsonlWriter
+from facestream.v1 import detector_service_pb2 as pb
+from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 
 WINDOW_TITLE = "facestream"
 

@@ -8,7 +8,6 @@ import cv2
 import grpc
 import pytest
 
-from tools.local_services import free_port  # noqa: F401 - tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CLIP = ROOT / "samples/sample_clip.mp4"

@@ -17,21 +17,18 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import grpc
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from client.sources import Frame  # noqa: E402
-from client.streaming import FrameStreamer  # noqa: E402
-from facestream.v1 import detector_service_pb2_grpc as pb_grpc  # noqa: E402
-from facestream.v1 import face_pb2  # noqa: E402
-from tools.local_services import free_port, wait_serving  # noqa: E402
+from client.sources import Frame
+from client.streaming import FrameStreamer
+from devkit import ROOT
+from devkit.frames import clip_frames
+from devkit.processes import unused_port, wait_serving
+from facestream.v1 import detector_service_pb2_grpc as pb_grpc
+from facestream.v1 import face_pb2
 
 PROJECT = "facestream-check"
-SAMPLE_CLIP = ROOT / "samples/sample_clip.mp4"
 
 
 def compose_command() -> list[str]:
@@ -51,13 +48,8 @@ class Compose:
         return result.stdout if capture else ""
 
 
-def clip_frames(repeat: int) -> list[Frame]:
-    import cv2
-
-    capture = cv2.VideoCapture(str(SAMPLE_CLIP))
-    images = []
-    while (read := capture.read())[0]:
-        images.append(read[1])
+def clip_repeated(repeat: int) -> list[Frame]:
+    images = clip_frames()
     return [Frame("clip", i, images[i % len(images)], time.monotonic()) for i in range(len(images) * repeat)]
 
 
@@ -86,7 +78,8 @@ def crops_by_replica(metrics_port: int) -> dict[str, float]:
 
 
 def main() -> int:
-    port, metrics_port = free_port(), free_port()
+    # Docker publishes these on the host; it cannot report ports it picked to compose.
+    port, metrics_port = unused_port(), unused_port()
     compose = Compose({"FACESTREAM_HOST_PORT": str(port), "FACESTREAM_HOST_METRICS_PORT": str(metrics_port)})
     failures = []
     try:
@@ -103,7 +96,7 @@ def main() -> int:
         wait_serving(f"127.0.0.1:{port}", None, 240)
         target = f"127.0.0.1:{port}"
 
-        first = stream(target, clip_frames(1))
+        first = stream(target, clip_repeated(1))
         shares = crops_by_replica(metrics_port)
         total = sum(shares.values())
         print(f"clip: {json.dumps(first)}")
@@ -123,7 +116,7 @@ def main() -> int:
                 threading.Thread(target=subprocess.run, args=(["docker", "stop", victim],),
                                  kwargs={"check": True, "capture_output": True}).start()
 
-        second = stream(target, clip_frames(4), on_answer=stop_one)
+        second = stream(target, clip_repeated(4), on_answer=stop_one)
         lost = second["sent"] - second["answered"]
         print(f"replica {victim[:12]} stopped after frame 100: {json.dumps(second)}; frames lost {lost}")
         if not stopped.is_set():

@@ -28,8 +28,8 @@ import numpy as np
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from facestream.v1 import image_pb2
-from tools.local_services import free_port, local_services
-from tools.scenes import Scene, face_free_pictures, matches, scene
+from devkit.processes import local_services
+from devkit.scenes import Scene, face_free_pictures, matches, scene
 
 SIZE_BINS = ((24, 32), (32, 48), (48, 64), (64, 96), (96, 150), (150, 301))
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.target:
         run(args.target)
     else:
-        with local_services(free_port(), free_port()) as (target, _):
+        with local_services(quiet=True) as (target, _):
             run(target)
     if args.fer:
         tallies["fer"] = evaluate(fer_detect(), scenes, empty)

@@ -11,18 +11,13 @@ import argparse
 import asyncio
 import sys
 import time
-from pathlib import Path
 
 import grpc
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.measure import clip_frames, memory_mb  # noqa: E402
-from bench.served import raw_image  # noqa: E402
-from facestream.v1 import detector_service_pb2 as pb  # noqa: E402
-from facestream.v1 import detector_service_pb2_grpc as pb_grpc  # noqa: E402
-from tools.local_services import free_port, local_services  # noqa: E402
+from devkit.frames import clip_frames, raw_image
+from devkit.processes import local_services, memory_mb
+from facestream.v1 import detector_service_pb2 as pb
+from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 
 
 class Tally:
@@ -65,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-growth-mb", type=float, default=64.0)
     args = parser.parse_args(argv)
     tally = Tally()
-    with local_services(free_port(), free_port(), ["--log-level", "warning"],
-                        ["--log-level", "warning"]) as (target, processes):
+    with local_services(quiet=True) as (target, processes):
         names = ("classifier", "detector")
         warm: dict[str, float] = {}
         started = time.monotonic()

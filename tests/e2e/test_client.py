@@ -69,9 +69,9 @@ def test_missing_camera_gets_a_clear_message():
 
 
 def test_unreachable_detector_gets_a_clear_message(tmp_path):
-    from tests.conftest import free_port
+    from devkit.processes import unused_port
 
-    result = run_client("--source", str(GROUP_PHOTO), "--target", f"127.0.0.1:{free_port()}",
+    result = run_client("--source", str(GROUP_PHOTO), "--target", f"127.0.0.1:{unused_port()}",
                         "--connect-timeout", "1", timeout=60)
     assert result.returncode == 3
     assert "no detector at" in result.stderr and "make serve" in result.stderr

@@ -7,9 +7,11 @@ import grpc
 import numpy as np
 import pytest
 
+from devkit.frames import clip_frames
+from devkit.processes import unused_port
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import face_pb2, image_pb2
-from tests.conftest import FACE_MODEL, GROUP_PHOTO, SAMPLE_CLIP, detect_with, free_port
+from tests.conftest import FACE_MODEL, GROUP_PHOTO, detect_with
 
 
 def encoded(path_or_image) -> image_pb2.Image:
@@ -18,16 +20,6 @@ def encoded(path_or_image) -> image_pb2.Image:
     else:
         data = open(path_or_image, "rb").read()
     return image_pb2.Image(data=data, format=image_pb2.IMAGE_FORMAT_ENCODED)
-
-
-def clip_frames() -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(SAMPLE_CLIP))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            return frames
-        frames.append(frame)
 
 
 def assert_plausible_face(face, width: int, height: int) -> None:
@@ -126,7 +118,7 @@ def test_without_a_classifier_faces_come_back_marked_unavailable():
     from services.detector.settings import DetectorSettings
 
     response = detect_with(DetectorSettings(port=0, detector_model=str(FACE_MODEL),
-                                            classifier_target=f"127.0.0.1:{free_port()}",
+                                            classifier_target=f"127.0.0.1:{unused_port()}",
                                             classify_timeout_ms=500),
                            pb.DetectRequest(image=encoded(GROUP_PHOTO)))
     assert len(response.faces) == 4

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import queue
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import grpc
 
+from devkit.processes import service_process
 from facestream.v1 import detector_service_pb2 as dpb
 from facestream.v1 import detector_service_pb2_grpc as dgrpc
 from facestream.v1 import face_pb2, image_pb2
-from tests.conftest import FACE_MODEL, GROUP_PHOTO, ROOT, free_port
-from tools.local_services import service_process, wait_serving
+from tests.conftest import FACE_MODEL, GROUP_PHOTO
 
 IMAGE = image_pb2.Image(data=GROUP_PHOTO.read_bytes(), format=image_pb2.IMAGE_FORMAT_ENCODED)
 OK = face_pb2.EMOTION_STATUS_OK
@@ -50,60 +48,58 @@ def test_classifier_killed_and_restarted_mid_stream():
     from services.detector.server import create_server
     from services.detector.settings import DetectorSettings
 
-    port = free_port()
-    detector = create_server(DetectorSettings(port=0, detector_model=str(FACE_MODEL),
-                                              classifier_target=f"127.0.0.1:{port}",
-                                              classify_timeout_ms=500))
+    detector = channel = None
     try:
-        with grpc.insecure_channel(f"127.0.0.1:{detector.port}") as channel:
+        with service_process("classifier") as classifier:
+            port = classifier.port
+            detector = create_server(DetectorSettings(port=0, detector_model=str(FACE_MODEL),
+                                                      classifier_target=f"127.0.0.1:{port}",
+                                                      classify_timeout_ms=500))
+            channel = grpc.insecure_channel(f"127.0.0.1:{detector.port}")
             stream = LiveStream(dgrpc.DetectorServiceStub(channel))
-            with service_process("classifier", port) as classifier:
-                assert all(statuses(stream.send()) == {OK} for _ in range(5))
-                classifier.kill()  # no goodbye: SIGKILL
-                classifier.wait()
-            # Down: every frame still answered, faces present, emotions marked unavailable.
-            assert all(statuses(stream.send()) == {UNAVAILABLE} for _ in range(5))
-            with service_process("classifier", port):
-                # Back: picked up again without restarting the detector or the stream.
-                deadline = time.monotonic() + 20
-                while statuses(stream.send()) != {OK}:
-                    assert time.monotonic() < deadline, "the detector never found the classifier again"
-                    time.sleep(0.1)
-                assert all(statuses(stream.send()) == {OK} for _ in range(3))
-            stream.close()
+            assert all(statuses(stream.send()) == {OK} for _ in range(5))
+            classifier.popen.kill()  # no goodbye: SIGKILL
+            classifier.popen.wait()
+        # Down: every frame still answered, faces present, emotions marked unavailable.
+        assert all(statuses(stream.send()) == {UNAVAILABLE} for _ in range(5))
+        with service_process("classifier", port):  # back on the port the detector knows
+            # Picked up again without restarting the detector or the stream.
+            deadline = time.monotonic() + 20
+            while statuses(stream.send()) != {OK}:
+                assert time.monotonic() < deadline, "the detector never found the classifier again"
+                time.sleep(0.1)
+            assert all(statuses(stream.send()) == {OK} for _ in range(3))
+        stream.close()
     finally:
-        detector.stop(0)
+        if channel is not None:
+            channel.close()
+        if detector is not None:
+            detector.stop(0)
 
 
 def test_sigterm_drains_the_frames_already_sent():
-    classifier_port, port = free_port(), free_port()
-    with service_process("classifier", classifier_port, ["--log-level", "warning"]):
-        detector = subprocess.Popen(
-            [sys.executable, "-m", "services.detector", "--port", str(port), "--grace-s", "10",
-             "--classifier-target", f"127.0.0.1:{classifier_port}"], cwd=ROOT)
-        try:
-            wait_serving(f"127.0.0.1:{port}", detector, 60)
-            first_answer = threading.Event()
+    with service_process("classifier", quiet=True) as classifier, service_process(
+            "detector", 0, ["--grace-s", "10", "--classifier-target",
+                            f"127.0.0.1:{classifier.port}"], ready_timeout_s=60) as running:
+        detector, port = running.popen, running.port
+        first_answer = threading.Event()
 
-            def frames():
-                yield dpb.StreamDetectRequest(frame_id=0, image=IMAGE)
-                first_answer.wait(10)  # SIGTERM lands now; the other 19 frames are sent after it
-                for frame_id in range(1, 20):
-                    yield dpb.StreamDetectRequest(frame_id=frame_id, image=IMAGE)
+        def frames():
+            yield dpb.StreamDetectRequest(frame_id=0, image=IMAGE)
+            first_answer.wait(10)  # SIGTERM lands now; the other 19 frames are sent after it
+            for frame_id in range(1, 20):
+                yield dpb.StreamDetectRequest(frame_id=frame_id, image=IMAGE)
 
-            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-                answers = []
-                for response in dgrpc.DetectorServiceStub(channel).StreamDetect(frames(), timeout=60):
-                    answers.append(response.frame_id)
-                    if len(answers) == 1:
-                        detector.send_signal(signal.SIGTERM)
-                        time.sleep(0.2)
-                        first_answer.set()
-            assert answers == list(range(20))
-            assert detector.wait(timeout=15) == 0
-        finally:
-            if detector.poll() is None:
-                detector.kill()
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            answers = []
+            for response in dgrpc.DetectorServiceStub(channel).StreamDetect(frames(), timeout=60):
+                answers.append(response.frame_id)
+                if len(answers) == 1:
+                    detector.send_signal(signal.SIGTERM)
+                    time.sleep(0.2)
+                    first_answer.set()
+        assert answers == list(range(20))
+        assert detector.wait(timeout=15) == 0
 
 
 def test_stopping_one_of_three_replicas_under_load_loses_no_crop():
@@ -118,11 +114,11 @@ def test_stopping_one_of_three_replicas_under_load_loses_no_crop():
 
     crop = np.zeros((48, 48), np.uint8)
     for _ in range(3):
-        ports = [free_port() for _ in range(3)]
         failures, answered = [], []
         with ExitStack() as stack:
-            replicas = [stack.enter_context(service_process("classifier", port, ["--log-level", "error"]))
-                        for port in ports]
+            replicas = [stack.enter_context(service_process("classifier", quiet=True))
+                        for _ in range(3)]
+            ports = [replica.port for replica in replicas]
             client = ClassifierClient("ipv4:" + ",".join(f"127.0.0.1:{p}" for p in ports), 4 << 20)
             stop = threading.Event()
 
@@ -138,8 +134,8 @@ def test_stopping_one_of_three_replicas_under_load_loses_no_crop():
             for caller in callers:
                 caller.start()
             time.sleep(1.0)
-            replicas[1].send_signal(signal.SIGTERM)
-            replicas[1].wait(timeout=15)
+            replicas[1].popen.send_signal(signal.SIGTERM)
+            replicas[1].popen.wait(timeout=15)
             time.sleep(0.5)
             stop.set()
             for caller in callers:

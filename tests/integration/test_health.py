@@ -9,7 +9,8 @@ import time
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.conftest import EMOTION_MODEL, free_port
+from devkit.processes import unused_port
+from tests.conftest import EMOTION_MODEL
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -19,7 +20,7 @@ def test_classifier_health_follows_the_model():
     from services.classifier.server import create_server
     from services.classifier.settings import ClassifierSettings
 
-    port = free_port()
+    port = unused_port()
     started: dict = {}
     thread = threading.Thread(target=lambda: started.setdefault(
         "server", create_server(ClassifierSettings(port=port, model=str(EMOTION_MODEL)))))

@@ -7,10 +7,11 @@ import urllib.request
 import grpc
 import pytest
 
+from devkit.processes import unused_port
 from facestream.v1 import detector_service_pb2 as dpb
 from facestream.v1 import detector_service_pb2_grpc as dgrpc
 from facestream.v1 import image_pb2
-from tests.conftest import EMOTION_MODEL, FACE_MODEL, GROUP_PHOTO, free_port
+from tests.conftest import EMOTION_MODEL, FACE_MODEL, GROUP_PHOTO
 
 
 def scrape(port: int) -> str:
@@ -31,7 +32,7 @@ def services_with_metrics():
     from services.detector.settings import DetectorSettings
 
     # Both run in this process, so they share one registry and one metrics port is enough.
-    metrics_port = free_port()
+    metrics_port = unused_port()
     classifier = create_classifier(ClassifierSettings(port=0, model=str(EMOTION_MODEL),
                                                       replica_id="replica-a"))
     detector = create_detector(DetectorSettings(port=0, detector_model=str(FACE_MODEL),

@@ -9,10 +9,10 @@ import grpc
 import numpy as np
 import pytest
 
+from devkit.scenes import astronaut_face, background, face_free_pictures, matches, paste_face, scene
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import image_pb2
 from services.detector.settings import DetectorSettings
-from tools.scenes import astronaut_face, background, face_free_pictures, matches, paste_face, scene
 
 STREAM_SCAN_FRAMES = DetectorSettings().stream_scan_frames
 

@@ -8,35 +8,22 @@ scikit-image's face-free sample pictures.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from tools.fetch_models import ROOT, default_cache, download_wheel
+from devkit import ROOT
 
-SKIMAGE_WHEEL = "scikit-image==0.26.0"
-# scikit-image's sample pictures without a human face (astronaut and camera have one;
-# chelsea is a cat's face, which no face detector is asked to ignore).
-FACE_FREE = ("brick.png", "cell.png", "clock_motion.png", "coffee.png", "coins.png",
-             "color.png", "grass.png", "gravel.png", "hubble_deep_field.jpg", "ihc.png",
-             "logo.png", "moon.png", "motorcycle_left.png", "motorcycle_right.png", "page.png",
-             "retina.jpg", "rocket.jpg", "text.png", "horse.png")
+FACE_FREE_DIR = ROOT / "samples/face_free"  # put there, checksummed, by `make models`
 
 
-def face_free_pictures(cache: Path | None = None) -> list[np.ndarray]:
-    """The FACE_FREE pictures as BGR images, read from the pinned scikit-image wheel."""
-    wheel = download_wheel(cache or default_cache(), SKIMAGE_WHEEL)
-    pictures = []
-    with zipfile.ZipFile(wheel) as archive:
-        for name in FACE_FREE:
-            data = np.frombuffer(archive.read(f"skimage/data/{name}"), np.uint8)
-            image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-            if image is not None:
-                pictures.append(image)
-    return pictures
+def face_free_pictures() -> list[np.ndarray]:
+    """scikit-image's face-free sample pictures (BGR)."""
+    paths = sorted(FACE_FREE_DIR.glob("*.*"))
+    if not paths:
+        raise FileNotFoundError(f"{FACE_FREE_DIR} is empty: run `make models`")
+    return [cv2.imread(str(path), cv2.IMREAD_COLOR) for path in paths]
 
 
 def astronaut_face() -> np.ndarray:

@@ -1,0 +1,30 @@
+"""Frames of the bundled sample clip, and frames as API images."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from devkit import ROOT
+from facestream.v1 import image_pb2
+
+SAMPLE_CLIP = ROOT / "samples/sample_clip.mp4"
+
+
+def clip_frames(limit: int | None = None) -> list[np.ndarray]:
+    """The sample clip's frames (BGR), at most `limit`."""
+    capture = cv2.VideoCapture(str(SAMPLE_CLIP))
+    frames = []
+    while limit is None or len(frames) < limit:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def raw_image(frame: np.ndarray) -> image_pb2.Image:
+    """A BGR frame as a raw API image (no encoding cost)."""
+    return image_pb2.Image(data=frame.tobytes(), format=image_pb2.IMAGE_FORMAT_BGR8,
+                           width=frame.shape[1], height=frame.shape[0])
