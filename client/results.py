@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-EMOTION_STATUS_OK = 1
+from facestream.v1.face_pb2 import EMOTION_STATUS_OK
 
 
 def face_to_dict(face, labels: list[str]) -> dict[str, Any]:

@@ -64,19 +64,35 @@ class FrameStreamer:
         self._in_flight: dict[int, tuple[Frame, float]] = {}
         self._lock = threading.Lock()
         self._requests: queue.Queue = queue.Queue()
+        self._stop = threading.Event()  # set by run() when its caller is done
         self.stats = StreamStats()
         self.error: BaseException | None = None
 
+    def _take_window_slot(self) -> bool:
+        """A slot for one more frame in flight: at once or never when dropping frames,
+        else wait for one, but give up when the stream stops."""
+        if self._drop:
+            return self._window.acquire(blocking=False)
+        while not self._stop.is_set():
+            if self._window.acquire(timeout=0.1):
+                return True
+        return False
+
     def _produce(self, frames: Iterable[Frame]) -> None:
+        frames = iter(frames)
         try:
             started = time.monotonic()
             for frame_id, frame in enumerate(frames):
+                if self._stop.is_set():
+                    break
                 self.stats.read += 1
                 if self._pace_interval:
                     delay = started + frame_id * self._pace_interval - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
-                if not self._window.acquire(blocking=not self._drop):
+                if not self._take_window_slot():
+                    if self._stop.is_set():
+                        break
                     self.stats.dropped += 1
                     continue
                 request = pb.StreamDetectRequest(frame_id=frame_id,
@@ -90,6 +106,9 @@ class FrameStreamer:
         except BaseException as error:  # noqa: BLE001 - reported by run()
             self.error = error
         finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()  # a source generator releases its camera or file now
             self._requests.put(_END)
 
     def _request_iterator(self) -> Iterator[pb.StreamDetectRequest]:
@@ -118,7 +137,8 @@ class FrameStreamer:
                     self.stats.add_timings(response.timings)
                 yield frame, response, latency_ms
         finally:
+            self._stop.set()
             responses.cancel()
-            producer.join(timeout=1.0)
+            producer.join()
         if self.error is not None:
             raise self.error

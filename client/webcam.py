@@ -101,6 +101,66 @@ def summary(stats: StreamStats, elapsed_s: float) -> str:
             f"server ms/frame: {stages}")
 
 
+def connect(args: argparse.Namespace) -> grpc.Channel | None:
+    """A channel to the detector once it answers; None (and a message) if it never does."""
+    channel = open_channel(args)
+    try:
+        grpc.channel_ready_future(channel).result(timeout=args.connect_timeout)
+    except grpc.FutureTimeoutError:
+        channel.close()
+        print(f"webcam: no detector at {args.target} after {args.connect_timeout:.0f} s; "
+              "start it with `make serve`", file=sys.stderr)
+        return None
+    return channel
+
+
+def detect_options(args: argparse.Namespace, stills: bool) -> pb.DetectOptions:
+    """Per-frame options: separate pictures get the full scan, video the incremental one."""
+    options = pb.DetectOptions(max_faces=args.max_faces, scan_mode=(
+        pb.SCAN_MODE_FULL if stills else pb.SCAN_MODE_INCREMENTAL))
+    if args.min_score is not None:
+        options.min_score = args.min_score
+    if args.no_emotions:
+        options.classify = False
+    return options
+
+
+class Outputs:
+    """Where answered frames go: the JSONL file, the annotated video or folder, the window."""
+
+    def __init__(self, args: argparse.Namespace, fps: float, show: bool) -> None:
+        self.writer = AnnotatedWriter(args.output, fps) if args.output else None
+        self.jsonl = JsonlWriter(args.jsonl) if args.jsonl else None
+        self.show = show
+        self._recent: list[float] = []
+
+    def add(self, frame, response, latency_ms: float, dropped: int) -> bool:
+        """Record one answered frame; False when the user asked to quit (q or Esc)."""
+        record = response_to_record(frame.source, frame.index, response)
+        if self.jsonl:
+            self.jsonl.write(record)
+        if response.HasField("error"):
+            print(f"webcam: frame {frame.index}: {response.error.message}", file=sys.stderr)
+        if not (self.writer or self.show):
+            return True
+        now = time.monotonic()
+        self._recent = [t for t in self._recent if now - t < 1.0] + [now]
+        hud = f"{len(self._recent)} fps  {latency_ms:.0f} ms  dropped {dropped}"
+        annotated = annotate(frame.image, record["faces"], hud)
+        if self.writer:
+            self.writer.write(annotated, frame.source, frame.index)
+        if self.show:
+            cv2.imshow(WINDOW_TITLE, annotated)
+            return cv2.waitKey(1) & 0xFF not in (ord("q"), 27)
+        return True
+
+    def close(self) -> None:
+        if self.writer:
+            self.writer.close()
+        if self.jsonl:
+            self.jsonl.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -112,47 +172,20 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_display and not show:
         print("webcam: this OpenCV has no GUI support; running without a window "
               "(use --output to save the annotated frames)", file=sys.stderr)
-
-    channel = open_channel(args)
-    try:
-        grpc.channel_ready_future(channel).result(timeout=args.connect_timeout)
-    except grpc.FutureTimeoutError:
-        print(f"webcam: no detector at {args.target} after {args.connect_timeout:.0f} s; "
-              "start it with `make serve`", file=sys.stderr)
+    channel = connect(args)
+    if channel is None:
         return 3
-    options = pb.DetectOptions(max_faces=args.max_faces, scan_mode=(
-        pb.SCAN_MODE_FULL if source.stills else pb.SCAN_MODE_INCREMENTAL))
-    if args.min_score is not None:
-        options.min_score = args.min_score
-    if args.no_emotions:
-        options.classify = False
     streamer = FrameStreamer(pb_grpc.DetectorServiceStub(channel), args.window,
                              drop_when_behind=source.live or args.pace, encoding=args.encoding,
-                             options=options, pace_fps=source.fps if args.pace else 0.0,
+                             options=detect_options(args, source.stills),
+                             pace_fps=source.fps if args.pace else 0.0,
                              metadata=(("authorization", f"Bearer {args.token}"),) if args.token else ())
-    writer = AnnotatedWriter(args.output, source.fps) if args.output else None
-    jsonl = JsonlWriter(args.jsonl) if args.jsonl else None
+    outputs = Outputs(args, source.fps, show)
     started = time.monotonic()
-    recent: list[float] = []
     try:
         for frame, response, latency_ms in streamer.run(source):
-            record = response_to_record(frame.source, frame.index, response)
-            if jsonl:
-                jsonl.write(record)
-            if response.HasField("error"):
-                print(f"webcam: frame {frame.index}: {response.error.message}", file=sys.stderr)
-            if writer or show:
-                now = time.monotonic()
-                recent = [t for t in recent if now - t < 1.0] + [now]
-                hud = (f"{len(recent)} fps  {latency_ms:.0f} ms  "
-                       f"dropped {streamer.stats.dropped}")
-                annotated = annotate(frame.image, record["faces"], hud)
-                if writer:
-                    writer.write(annotated, frame.source, frame.index)
-                if show:
-                    cv2.imshow(WINDOW_TITLE, annotated)
-                    if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
-                        break
+            if not outputs.add(frame, response, latency_ms, streamer.stats.dropped):
+                break
     except grpc.RpcError as error:
         print(f"webcam: stream failed: {error.code().name}: {error.details()}", file=sys.stderr)
         return 1
@@ -160,10 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         elapsed = time.monotonic() - started
-        if writer:
-            writer.close()
-        if jsonl:
-            jsonl.close()
+        outputs.close()
         channel.close()
     print(summary(streamer.stats, elapsed))
     return 0

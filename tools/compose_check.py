@@ -77,54 +77,75 @@ def crops_by_replica(metrics_port: int) -> dict[str, float]:
     return shares
 
 
+def build(compose: Compose) -> None:
+    started = time.monotonic()
+    compose("build")
+    build_s = time.monotonic() - started
+    for image in ("facestream/detector:latest", "facestream/classifier:latest"):
+        size = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image],
+                              check=True, capture_output=True, text=True).stdout.strip()
+        print(f"image {image}: {int(size) / 1e6:.0f} MB")
+    print(f"build: {build_s:.0f} s")
+
+
+def check_every_replica_serves(target: str, metrics_port: int) -> list[str]:
+    """One pass of the clip: every frame answered in order, crops spread over 3 replicas."""
+    first = stream(target, clip_repeated(1))
+    shares = crops_by_replica(metrics_port)
+    total = sum(shares.values())
+    print(f"clip: {json.dumps(first)}")
+    print("replica shares: " + ", ".join(f"{r} {n:.0f} ({n / total:.0%})" for r, n in sorted(shares.items())))
+    failures = []
+    if first["answered"] != first["sent"] or not first["in_order"]:
+        failures.append(f"not every frame answered in order: {first}")
+    if len(shares) != 3 or min(shares.values()) == 0:
+        failures.append(f"expected 3 replicas serving crops, got {shares}")
+    return failures
+
+
+def check_a_replica_stopping_loses_nothing(compose: Compose, target: str) -> list[str]:
+    """Four passes of the clip; one replica is stopped after frame 100."""
+    victim = compose("ps", "-q", "classifier", capture=True).split()[1]
+    stopper: list[threading.Thread] = []
+    stop_errors: list[str] = []
+
+    def docker_stop() -> None:
+        result = subprocess.run(["docker", "stop", victim], capture_output=True, text=True)
+        if result.returncode != 0:
+            stop_errors.append(f"docker stop {victim[:12]} failed: {result.stderr.strip()}")
+
+    def stop_one(answered: int) -> None:
+        if answered == 100 and not stopper:
+            stopper.append(threading.Thread(target=docker_stop))
+            stopper[0].start()
+
+    second = stream(target, clip_repeated(4), on_answer=stop_one)
+    for thread in stopper:
+        thread.join()
+    lost = second["sent"] - second["answered"]
+    print(f"replica {victim[:12]} stopped after frame 100: {json.dumps(second)}; frames lost {lost}")
+    failures = list(stop_errors)
+    if not stopper:
+        failures.append("the replica was never stopped")
+    if lost or not second["in_order"]:
+        failures.append(f"frames lost or reordered with a replica stopping: {second}")
+    if second["without_emotions"]:
+        failures.append(f"{second['without_emotions']} frames came back without emotions")
+    return failures
+
+
 def main() -> int:
     # Docker publishes these on the host; it cannot report ports it picked to compose.
     port, metrics_port = unused_port(), unused_port()
     compose = Compose({"FACESTREAM_HOST_PORT": str(port), "FACESTREAM_HOST_METRICS_PORT": str(metrics_port)})
     failures = []
     try:
-        started = time.monotonic()
-        compose("build")
-        build_s = time.monotonic() - started
-        for image in ("facestream/detector:latest", "facestream/classifier:latest"):
-            size = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image],
-                                  check=True, capture_output=True, text=True).stdout.strip()
-            print(f"image {image}: {int(size) / 1e6:.0f} MB")
-        print(f"build: {build_s:.0f} s")
-
+        build(compose)
         compose("up", "-d", "--scale", "classifier=3")
-        wait_serving(f"127.0.0.1:{port}", None, 240)
         target = f"127.0.0.1:{port}"
-
-        first = stream(target, clip_repeated(1))
-        shares = crops_by_replica(metrics_port)
-        total = sum(shares.values())
-        print(f"clip: {json.dumps(first)}")
-        print("replica shares: " + ", ".join(f"{r} {n:.0f} ({n / total:.0%})" for r, n in sorted(shares.items())))
-        if first["answered"] != first["sent"] or not first["in_order"]:
-            failures.append(f"not every frame answered in order: {first}")
-        if len(shares) != 3 or min(shares.values()) == 0:
-            failures.append(f"expected 3 replicas serving crops, got {shares}")
-
-        containers = compose("ps", "-q", "classifier", capture=True).split()
-        victim = containers[1]
-        stopped = threading.Event()
-
-        def stop_one(answered: int) -> None:
-            if answered == 100 and not stopped.is_set():
-                stopped.set()
-                threading.Thread(target=subprocess.run, args=(["docker", "stop", victim],),
-                                 kwargs={"check": True, "capture_output": True}).start()
-
-        second = stream(target, clip_repeated(4), on_answer=stop_one)
-        lost = second["sent"] - second["answered"]
-        print(f"replica {victim[:12]} stopped after frame 100: {json.dumps(second)}; frames lost {lost}")
-        if not stopped.is_set():
-            failures.append("the replica was never stopped")
-        if lost or not second["in_order"]:
-            failures.append(f"frames lost or reordered with a replica stopping: {second}")
-        if second["without_emotions"]:
-            failures.append(f"{second['without_emotions']} frames came back without emotions")
+        wait_serving(target, None, 240)
+        failures += check_every_replica_serves(target, metrics_port)
+        failures += check_a_replica_stopping_loses_nothing(compose, target)
     finally:
         if failures:
             print(compose("logs", "--no-color", "--tail", "200", capture=True)[-20000:])

@@ -104,7 +104,7 @@ class DynamicBatcher:
                 if not self._running:
                     return None
                 self._ready.wait()
-            # The first item fixes the batch's deadline; later arrivals ride along.
+            # The first item fixes when the batch closes; later arrivals ride along.
             close_at = self._queue[0].enqueued_at + self._max_delay_s
             while len(self._queue) < self.max_batch_size and self._running:
                 remaining = close_at - time.monotonic()

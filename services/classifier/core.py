@@ -9,7 +9,8 @@ from concurrent.futures import wait
 import numpy as np
 
 from services.classifier.batcher import DynamicBatcher
-from services.classifier.model import CROP_SIZE, EmotionModel, ModelInfo
+from services.classifier.model import EmotionModel, ModelInfo
+from services.common.crop import CROP_SIZE
 from services.common.errors import Expired, InvalidInput
 
 MAX_CROPS_PER_REQUEST = 256

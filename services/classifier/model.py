@@ -17,10 +17,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from services.common.crop import CROP_SIZE
+
 log = logging.getLogger(__name__)
 
 # FER2013 faces, as the detector sends them.
-CROP_SIZE = 48
 
 # How a model expects its 0..255 pixels scaled.
 PIXEL_SCALINGS = {

@@ -8,8 +8,9 @@ from facestream.v1 import classifier_service_pb2 as pb
 from facestream.v1 import classifier_service_pb2_grpc as pb_grpc
 from facestream.v1 import image_pb2
 from services.classifier.core import EmotionClassifier
-from services.classifier.model import CROP_SIZE
-from services.common.errors import InvalidInput, NotReady, grpc_errors
+from services.common.crop import CROP_SIZE
+from services.common.errors import InvalidInput, NotReady
+from services.common.status import grpc_errors
 from services.common.serving import time_left
 
 

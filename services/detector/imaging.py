@@ -7,7 +7,8 @@ import numpy as np
 
 from services.common.errors import InvalidInput, TooLarge
 
-# Values of facestream.v1.ImageFormat (kept here so the core needs no generated code).
+# Values of facestream.v1.ImageFormat, kept here so the core needs no generated code;
+# tests/unit/test_api_constants.py checks they equal the stubs.
 FORMAT_ENCODED = 1
 FORMAT_BGR8 = 2
 FORMAT_GRAY8 = 3

@@ -117,16 +117,16 @@ class FacePipeline:
         detections = detector.detect(frame, options.min_score)
         detections.sort(key=lambda face: face.score, reverse=True)
         detections = detections[:options.max_faces]
-        aligned = time.perf_counter()
-        timings["detect_ms"] = (aligned - started) * 1000
+        detected = time.perf_counter()
+        timings["detect_ms"] = (detected - started) * 1000
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         faces = [Face(d, normalize(gray, d.box, d.keypoints)) for d in detections]
-        classified = time.perf_counter()
-        timings["align_ms"] = (classified - aligned) * 1000
+        aligned = time.perf_counter()
+        timings["align_ms"] = (aligned - detected) * 1000
         result = FrameResult(faces, timings_ms=timings)
         if options.classify and faces:
             self._classify(result, time_left_s)
-        timings["classify_ms"] = (time.perf_counter() - classified) * 1000
+        timings["classify_ms"] = (time.perf_counter() - aligned) * 1000
         return result
 
     def _classify(self, result: FrameResult, time_left_s: float | None) -> None:

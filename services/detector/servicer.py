@@ -7,7 +7,8 @@ import time
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from facestream.v1 import face_pb2, image_pb2
-from services.common.errors import InvalidInput, grpc_errors, status_of
+from services.common.errors import InvalidInput
+from services.common.status import grpc_errors, status_of
 from services.common.serving import time_left
 from services.detector import metrics
 from services.detector.imaging import decode_image

@@ -33,7 +33,8 @@ class DetectorSettings(ServerSettings):
     stream_scan_frames: int = setting(10, "frames over which a stream's full scan is spread "
                                       "(auto): a new face is found within this many frames")
     min_score: float = setting(0.7, "default minimum detector score in [0, 1]")
-    nms_iou: float = setting(0.3, "overlap above which the weaker of two boxes is dropped")
+    nms_iou: float = setting(0.3, "overlap (IoU) above which two detections are one face: "
+                             "the weaker is merged into the stronger")
     max_faces: int = setting(64, "most faces returned per frame")
     classifier_target: str = setting("127.0.0.1:50052",
                                      "classifier address (dns:///host:port for replicas); "

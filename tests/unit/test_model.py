@@ -9,7 +9,7 @@ from services.classifier.model import EmotionModel, bucket_for, bucket_sizes
 from services.classifier.settings import FER_LABELS
 from tests.conftest import EMOTION_MODEL
 
-LABELS = FER_LABELS.split(",")
+LABELS = list(FER_LABELS)
 
 
 @pytest.fixture(scope="module")
