@@ -19,6 +19,7 @@ Benchmarks), and it also runs the sparse full-range file, which OpenCV cannot lo
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -176,15 +177,18 @@ class BlazeFaceModel:
     """
 
     def __init__(self, model_path: str | Path, threads: int = 1, max_idle: int = 16,
-                 max_running: int = 4) -> None:
+                 max_running: int | None = None) -> None:
         self.file = read_model_file(model_path)
         self.input_size = self.file.input_size
         self._threads = threads
         self._max_idle = max_idle
         self._idle: OrderedDict[tuple[int, int], list[_Runner]] = OrderedDict()
         self._lock = threading.Lock()
-        # More calls at once than this only share the same cores, and each would hold its
-        # own interpreter: 16 streams once grew the detector by 90 MB this way.
+        # More calls at once than the cores can run only share them, and each holds its own
+        # interpreter (~180 MB per megapixel of input): 16 streams once grew the detector
+        # by 90 MB this way.
+        if max_running is None:
+            max_running = max(1, (os.cpu_count() or 1) // threads)
         self._running = threading.BoundedSemaphore(max_running)
 
     @contextmanager

@@ -4,13 +4,14 @@ settings: ports, labels, selectors, probes and environment variable names."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from services.classifier.settings import ClassifierSettings
-from services.common.settings import env_name
+from services.common.settings import env_name, load_settings
 from services.detector.settings import DetectorSettings
 from tests.conftest import ROOT
 
@@ -125,3 +126,28 @@ def test_compose_uses_the_same_names_and_ports():
     devices = gpu["services"]["classifier"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia"
     assert set(gpu["services"]["classifier"]["environment"]) <= env_names_of(ClassifierSettings)
+
+
+def compose_default(value) -> str:
+    """`${NAME:-default}` as compose resolves it when NAME is unset."""
+    match = re.fullmatch(r"\$\{[A-Z0-9_]+:-(.*)\}", str(value))
+    return match.group(1) if match else str(value)
+
+
+def deployed_environments() -> list[tuple[str, str, dict[str, str]]]:
+    found = []
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    for name, service in compose["services"].items():
+        found.append(("compose", name, {k: compose_default(v) for k, v in service["environment"].items()}))
+    for deployment in of_kind("Deployment"):
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: str(e["value"]) for e in container["env"] if "value" in e}
+        found.append((deployment["metadata"]["name"], service_of(container), env))
+    return found
+
+
+@pytest.mark.parametrize("where,service,env", deployed_environments(),
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_every_deployed_value_is_one_the_service_starts_with(where, service, env):
+    """A renamed choice (a backend, a scaling) must not leave a deployment that cannot start."""
+    load_settings(SETTINGS[service], argv=[], environ=env)  # raises SettingsError, naming it
