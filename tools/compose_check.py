@@ -143,9 +143,13 @@ def main() -> int:
         build(compose)
         compose("up", "-d", "--scale", "classifier=3")
         target = f"127.0.0.1:{port}"
-        wait_serving(target, None, 240)
-        failures += check_every_replica_serves(target, metrics_port)
-        failures += check_a_replica_stopping_loses_nothing(compose, target)
+        try:
+            wait_serving(target, None, 240)
+        except SystemExit as error:  # the services' logs below say why
+            failures.append(str(error))
+        else:
+            failures += check_every_replica_serves(target, metrics_port)
+            failures += check_a_replica_stopping_loses_nothing(compose, target)
     finally:
         if failures:
             print(compose("logs", "--no-color", "--tail", "200", capture=True)[-20000:])
