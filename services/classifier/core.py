@@ -9,7 +9,7 @@ from concurrent.futures import wait
 import numpy as np
 
 from services.classifier.batcher import DynamicBatcher
-from services.classifier.model import EmotionModel, ModelInfo
+from services.classifier.model import ModelInfo
 from services.common.crop import CROP_SIZE
 from services.common.errors import Expired, InvalidInput
 
@@ -17,7 +17,8 @@ MAX_CROPS_PER_REQUEST = 256
 
 
 class EmotionClassifier:
-    def __init__(self, model: EmotionModel, batcher: DynamicBatcher) -> None:
+    def __init__(self, model, batcher: DynamicBatcher) -> None:
+        """`model`: an EmotionModel (TensorFlow) or a LiteRTEmotionModel."""
         self.model = model
         self.batcher = batcher
 
@@ -49,7 +50,7 @@ class EmotionClassifier:
         return np.stack([future.result() for future in futures])
 
 
-def run_model_batch(model: EmotionModel):
+def run_model_batch(model):
     """The batcher's run function: pre-processed crops -> a list of score vectors."""
     def run(inputs: list[np.ndarray]) -> list[np.ndarray]:
         return list(model.predict_preprocessed(np.stack(inputs)))

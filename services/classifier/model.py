@@ -1,4 +1,5 @@
-"""The emotion model: loading, pre-processing exactly as trained, compiled inference.
+"""The emotion model on TensorFlow: loading, pre-processing exactly as trained, compiled
+inference. The runtime for GPUs (litert_model.py is the one for CPUs).
 
 Keras' `predict` is slow for small inputs and not thread-safe, so the model runs through
 one `tf.function` over `model(x, training=False)`. Batches are padded up to a few bucket
@@ -54,9 +55,31 @@ class ModelInfo:
     device: str
 
 
-def _file_version(path: Path) -> str:
+def file_version(path: Path) -> str:
+    """A model's version: the start of its file's sha256."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return digest[:12]
+
+
+def preprocess_crops(crops: np.ndarray, input_shape: tuple[int, int, int],
+                     pixel_scaling: str) -> np.ndarray:
+    """(N, 48, 48) uint8 grayscale -> (N, H, W, C) float32 as the model was trained."""
+    height, width, channels = input_shape
+    if crops.shape[1:] != (height, width):
+        crops = np.stack([cv2.resize(c, (width, height), interpolation=cv2.INTER_LINEAR)
+                          for c in crops])
+    batch = PIXEL_SCALINGS[pixel_scaling](crops.astype(np.float32))[..., np.newaxis]
+    if channels == 3:
+        batch = np.repeat(batch, 3, axis=-1)
+    return batch
+
+
+def pad_to_bucket(batch: np.ndarray, buckets: list[int]) -> np.ndarray:
+    """The batch padded with zeros up to the smallest bucket that holds it."""
+    padded = bucket_for(len(batch), buckets)
+    if padded == len(batch):
+        return batch
+    return np.concatenate([batch, np.zeros((padded - len(batch), *batch.shape[1:]), np.float32)])
 
 
 class EmotionModel:
@@ -87,11 +110,11 @@ class EmotionModel:
         if outputs != len(labels):
             raise ValueError(f"{path} has {outputs} outputs but {len(labels)} labels were given: "
                              f"{','.join(labels)}")
-        self._scale = PIXEL_SCALINGS[pixel_scaling]
+        self._pixel_scaling = pixel_scaling
         self.buckets = bucket_sizes(max_batch_size)
         self.traces = 0
         device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-        self.info = ModelInfo(path.stem, _file_version(path), tuple(labels),
+        self.info = ModelInfo(path.stem, file_version(path), tuple(labels),
                               (int(input_shape[0]), int(input_shape[1]), int(input_shape[2])),
                               device)
 
@@ -103,14 +126,7 @@ class EmotionModel:
 
     def preprocess(self, crops: np.ndarray) -> np.ndarray:
         """(N, 48, 48) uint8 grayscale -> (N, H, W, C) float32 as the model was trained."""
-        height, width, channels = self.info.input_shape
-        if crops.shape[1:] != (height, width):
-            crops = np.stack([cv2.resize(c, (width, height), interpolation=cv2.INTER_LINEAR)
-                              for c in crops])
-        batch = self._scale(crops.astype(np.float32))[..., np.newaxis]
-        if channels == 3:
-            batch = np.repeat(batch, 3, axis=-1)
-        return batch
+        return preprocess_crops(crops, self.info.input_shape, self._pixel_scaling)
 
     def predict(self, crops: np.ndarray) -> np.ndarray:
         """Scores (N, labels) for (N, 48, 48) uint8 crops, N <= the largest bucket."""
@@ -118,11 +134,7 @@ class EmotionModel:
 
     def predict_preprocessed(self, batch: np.ndarray) -> np.ndarray:
         """Scores (N, labels) for an (N, H, W, C) batch from `preprocess`."""
-        count = len(batch)
-        padded = bucket_for(count, self.buckets)
-        if padded > count:
-            batch = np.concatenate([batch, np.zeros((padded - count, *batch.shape[1:]), np.float32)])
-        return np.asarray(self._infer(batch))[:count]
+        return np.asarray(self._infer(pad_to_bucket(batch, self.buckets)))[:len(batch)]
 
     def warm_up(self) -> None:
         """Trace every bucket once so no request pays for tracing."""

@@ -12,7 +12,7 @@ from facestream.v1 import classifier_service_pb2, classifier_service_pb2_grpc
 from services.classifier import metrics
 from services.classifier.batcher import DynamicBatcher
 from services.classifier.core import EmotionClassifier, run_model_batch
-from services.classifier.model import EmotionModel
+from services.classifier.runtime import load_model
 from services.classifier.servicer import ClassifierServicer
 from services.classifier.settings import ClassifierSettings
 from services.common.serving import HealthReporter, build_server
@@ -47,9 +47,7 @@ def create_server(settings: ClassifierSettings) -> RunningClassifier:
     classifier_service_pb2_grpc.add_ClassifierServiceServicer_to_server(servicer, server)
     server.start()
     log.info("listening; loading model", extra={"port": port, "model": settings.model})
-    model = EmotionModel(settings.model, settings.label_list, settings.pixel_scaling,
-                         settings.max_batch_size, settings.jit_compile, settings.inference_threads)
-    model.warm_up()
+    model, workers = load_model(settings)
 
     replica = settings.replica_id
 
@@ -60,7 +58,8 @@ def create_server(settings: ClassifierSettings) -> RunningClassifier:
             metrics.QUEUE_SECONDS.labels(replica).observe(seconds)
 
     batcher = DynamicBatcher(run_model_batch(model), settings.max_batch_size,
-                             settings.max_queue_delay_ms, settings.max_queue_size, observe)
+                             settings.max_queue_delay_ms, settings.max_queue_size, observe,
+                             workers=workers)
     batcher.start()
     classifier = EmotionClassifier(model, batcher)
     servicer.classifier = classifier
@@ -68,5 +67,5 @@ def create_server(settings: ClassifierSettings) -> RunningClassifier:
         start_http_server(settings.metrics_port, addr=settings.host)
     health.set_serving(True)
     log.info("serving", extra={"port": port, "device": model.info.device,
-                               "max_batch_size": settings.max_batch_size})
+                               "max_batch_size": settings.max_batch_size, "workers": workers})
     return RunningClassifier(server, port, health, classifier)

@@ -10,6 +10,7 @@ from services.classifier.model import PIXEL_SCALINGS
 from services.common.server_settings import ServerSettings
 from services.common.settings import require, setting
 
+RUNTIMES = ("auto", "litert", "tensorflow")
 FER_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
@@ -19,13 +20,21 @@ class ClassifierSettings(ServerSettings):
 
     port: int = setting(50052, "port to listen on; 0 picks a free one")
     max_concurrent_rpcs: int = setting(512, "RPCs in progress at once; beyond it RESOURCE_EXHAUSTED")
-    model: str = setting("models/emotion_model.hdf5", "Keras model file (.hdf5 or .keras)")
+    model: str = setting("models/emotion_model.hdf5", "Keras model file (.hdf5 or .keras; LiteRT "
+                         "converts it once and caches it), or a .tflite for LiteRT")
     labels: str = setting(",".join(FER_LABELS), "comma-separated output labels, in the model's order")
     pixel_scaling: str = setting("minus_one_to_one", "how the model expects pixels scaled",
                                  choices=sorted(PIXEL_SCALINGS))
     max_batch_size: int = setting(64, "largest batch the dynamic batcher forms")
-    max_queue_delay_ms: float = setting(1.0, "how long the first crop of a batch waits for company")
+    max_queue_delay_ms: float = setting(0.0, "how long the first crop of a batch waits for "
+                                        "company (0 on LiteRT; ~1 pays off on TensorFlow)")
     max_queue_size: int = setting(2048, "crops allowed to wait; beyond it RESOURCE_EXHAUSTED")
+    model_cache: str = setting("models/converted", "where LiteRT keeps Keras models it "
+                               "converted (by the model file's sha256)")
+    runtime: str = setting("auto", "auto: TensorFlow when a GPU is visible, else LiteRT; "
+                           "litert (XNNPACK, CPU); tensorflow", choices=list(RUNTIMES))
+    inference_workers: int = setting(0, "batcher workers, each running the model on its own "
+                                        "(LiteRT); 0: one per core. TensorFlow uses one")
     jit_compile: bool = setting(False, "compile the model with XLA (helps on GPU, hurts on CPU)")
     inference_threads: int = setting(0, "TensorFlow intra-op threads; 0: half the cores, "
                                         "leaving the rest to gRPC and pre-processing")
@@ -47,5 +56,9 @@ class ClassifierSettings(ServerSettings):
                 "must be 0..1000 ms")
         require(self.max_queue_size >= self.max_batch_size, "max_queue_size", self.max_queue_size,
                 f"must be at least max_batch_size ({self.max_batch_size})")
+        require(self.runtime != "tensorflow" or not self.model.endswith(".tflite"), "runtime",
+                self.runtime, "a .tflite model runs on LiteRT: use --runtime litert or auto")
+        require(0 <= self.inference_workers <= 256, "inference_workers", self.inference_workers,
+                "must be 0..256")
         require(0 <= self.inference_threads <= 256, "inference_threads", self.inference_threads,
                 "must be 0..256")

@@ -21,7 +21,9 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     assert results["machine"]["cores"] >= 1
     classifier = results["classifier"]
     assert set(classifier["raw_faces_per_s"]) == {"1", "8", "32", "128"}
-    for key in ("served", "served_batch1"):
+    assert set(classifier["raw_litert_faces_per_s"]) == {"1", "8", "32", "128"}
+    assert all(v > 0 for v in classifier["raw_litert_faces_per_s"].values())
+    for key in ("served", "served_batch1", "served_tensorflow"):
         assert set(classifier[key]) == {"1", "4", "16", "64"}
         for row in classifier[key].values():
             assert row["faces_per_s"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"]

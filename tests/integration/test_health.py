@@ -16,14 +16,16 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
-def test_classifier_health_follows_the_model():
+def test_classifier_health_follows_the_model(tmp_path):
     from services.classifier.server import create_server
     from services.classifier.settings import ClassifierSettings
 
     port = unused_port()
     started: dict = {}
-    thread = threading.Thread(target=lambda: started.setdefault(
-        "server", create_server(ClassifierSettings(port=port, model=str(EMOTION_MODEL)))))
+    # An empty model cache: the model is converted for LiteRT first, which takes seconds,
+    # all of them NOT_SERVING.
+    settings = ClassifierSettings(port=port, model=str(EMOTION_MODEL), model_cache=str(tmp_path))
+    thread = threading.Thread(target=lambda: started.setdefault("server", create_server(settings)))
     thread.start()
     seen = []
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:

@@ -1,0 +1,89 @@
+"""The emotion model on LiteRT: the same answers as Keras, a reproducible conversion, and
+a batcher whose workers each run it."""
+
+from __future__ import annotations
+
+import hashlib
+
+import cv2
+import numpy as np
+import pytest
+
+from devkit.scenes import astronaut_face
+from services.classifier.batcher import DynamicBatcher
+from services.classifier.conversion import KNOWN_CONVERSIONS, convert, sha256_of, tflite_for
+from services.classifier.core import run_model_batch
+from services.classifier.litert_model import LiteRTEmotionModel
+from services.classifier.model import EmotionModel
+from services.classifier.runtime import choose_runtime
+from services.classifier.settings import FER_LABELS
+from tests.conftest import EMOTION_MODEL, ROOT
+
+LABELS = list(FER_LABELS)
+
+
+def face_crops(count: int, seed: int = 3) -> np.ndarray:
+    """48x48 crops of the astronaut's face, shifted, rotated, scaled, lit and mirrored."""
+    rng = np.random.default_rng(seed)
+    face = astronaut_face()
+    crops = []
+    for _ in range(count):
+        matrix = cv2.getRotationMatrix2D((face.shape[1] / 2, face.shape[0] / 2),
+                                         rng.uniform(-25, 25), rng.uniform(0.8, 1.25))
+        matrix[:, 2] += rng.uniform(-12, 12, 2)
+        warped = cv2.warpAffine(face, matrix, face.shape[::-1], borderMode=cv2.BORDER_REFLECT)
+        crop = cv2.resize(warped, (48, 48), interpolation=cv2.INTER_AREA).astype(np.float32)
+        crop = np.clip(crop * rng.uniform(0.5, 1.4) + rng.normal(0, 6, crop.shape), 0, 255)
+        crops.append(crop[:, ::-1] if rng.random() < 0.5 else crop)
+    return np.stack(crops).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def litert_model():
+    model = LiteRTEmotionModel(tflite_for(EMOTION_MODEL, ROOT / "models/converted"), LABELS,
+                               "minus_one_to_one", max_batch_size=32)
+    model.warm_up()
+    return model
+
+
+def test_litert_agrees_with_keras_on_500_crops(litert_model):
+    keras_model = EmotionModel(EMOTION_MODEL, LABELS, "minus_one_to_one", max_batch_size=32)
+    crops = face_crops(500)
+    expected = np.concatenate([keras_model.predict(crops[i:i + 32]) for i in range(0, 500, 32)])
+    actual = np.concatenate([litert_model.predict(crops[i:i + 32]) for i in range(0, 500, 32)])
+    assert np.abs(actual - expected).max() <= 1e-3
+    assert (actual.argmax(axis=1) == expected.argmax(axis=1)).all()
+    assert len(set(expected.argmax(axis=1))) >= 2  # the crops are not all one easy case
+
+
+def test_conversion_gives_the_known_bytes():
+    data = convert(EMOTION_MODEL)
+    assert hashlib.sha256(data).hexdigest() == KNOWN_CONVERSIONS[sha256_of(EMOTION_MODEL)]
+
+
+def test_a_tflite_model_is_used_as_it_is(tmp_path, litert_model):
+    converted = tflite_for(EMOTION_MODEL, ROOT / "models/converted")
+    assert tflite_for(converted, tmp_path) == converted
+    assert not any(tmp_path.iterdir())  # nothing converted, nothing cached
+
+
+def test_auto_is_litert_without_a_gpu():
+    assert choose_runtime("auto") == "litert"  # CI machines have no GPU
+    assert choose_runtime("tensorflow") == "tensorflow"
+
+
+def test_workers_each_run_the_model_and_keep_every_callers_order(litert_model):
+    batcher = DynamicBatcher(run_model_batch(litert_model), max_batch_size=8,
+                             max_queue_delay_ms=1, max_queue_size=1024, workers=2)
+    batcher.start()
+    try:
+        crops = face_crops(200, seed=9)
+        inputs = litert_model.preprocess(crops)
+        futures = [batcher.submit(list(inputs[i:i + 5])) for i in range(0, 200, 5)]
+        results = np.stack([f.result(timeout=30) for request in futures for f in request])
+    finally:
+        batcher.stop()
+    alone = np.concatenate([litert_model.predict_preprocessed(inputs[i:i + 8])
+                            for i in range(0, 200, 8)])
+    np.testing.assert_allclose(results, alone, atol=1e-5)
+    assert len(batcher._threads) == 2 and batcher.stats.items == 200
