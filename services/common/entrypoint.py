@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
 from services.common.logs import configure_logging
-from services.common.serving import wait_for_stop_signal
+from services.common.serving import CannotListen, wait_for_stop_signal
 from services.common.settings import SettingsError, load_settings
 
 
@@ -20,7 +21,11 @@ def run_service(name: str, settings_class: type, load_create_server: Callable[[]
         print(f"{name}: invalid setting: {error}", file=sys.stderr)
         return 2
     configure_logging(name, settings.log_level)
-    running = load_create_server()(settings)
+    try:
+        running = load_create_server()(settings)
+    except CannotListen as error:
+        logging.getLogger(f"services.{name}").error(str(error))  # one line, no traceback
+        return 2
     wait_for_stop_signal()
     running.stop(settings.grace_s)
     return 0

@@ -42,6 +42,10 @@ class HealthReporter:
         self.servicer.enter_graceful_shutdown()
 
 
+class CannotListen(OSError):
+    """The address is taken or not ours to bind; the message names the setting to change."""
+
+
 def build_server(settings: ServerSettings, service_names: Iterable[str],
                  extra_options: Iterable[tuple[str, object]] = ()) -> tuple[grpc.Server, int, HealthReporter]:
     """Create a server with health, reflection, limits, TLS and token checks as set.
@@ -72,12 +76,17 @@ def build_server(settings: ServerSettings, service_names: Iterable[str],
     )
     address = f"{settings.host}:{settings.port}"
     credentials = server_credentials(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
-    if credentials is None:
-        port = server.add_insecure_port(address)
-    else:
-        port = server.add_secure_port(address, credentials)
+    try:
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
+    except RuntimeError:  # grpcio's way of saying the bind failed
+        port = 0
     if port == 0:
-        raise OSError(f"cannot bind {address}")
+        raise CannotListen(f"cannot listen on {address}: the port is in use or the address is "
+                           "not this host's; change the setting port (--port, FACESTREAM_PORT) "
+                           "or host (--host, FACESTREAM_HOST)")
     return server, port, reporter
 
 

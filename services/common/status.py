@@ -52,6 +52,10 @@ def grpc_errors(method: Callable) -> Callable:
             try:
                 yield from method(self, request, context)
             except Exception as error:  # noqa: BLE001 - every error becomes a status
+                if not context.is_active():
+                    # The client cancelled or hung up: normal for a camera that stops.
+                    log.info("%s: the client ended the stream", name)
+                    return
                 _abort(context, error, name)
         return stream
 

@@ -22,3 +22,20 @@ def test_bad_settings_stop_the_service_with_the_value_named(service, args, env, 
                             env={"PATH": "/usr/bin:/bin", **env})
     assert result.returncode == 2
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("service", ["detector", "classifier"])
+def test_a_port_in_use_is_one_line_naming_the_setting(service):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", f"services.{service}", "--port", str(port)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if "cannot listen" in line]
+    assert len(lines) == 1, result.stderr[-2000:]
+    assert f"127.0.0.1:{port}" in lines[0] and "FACESTREAM_PORT" in lines[0]
