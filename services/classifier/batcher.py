@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,7 @@ class DynamicBatcher:
     def __init__(self, run_batch: RunBatch, max_batch_size: int, max_queue_delay_ms: float,
                  max_queue_size: int,
                  on_batch: Callable[[int, list[float]], None] | None = None,
-                 workers: int = 1) -> None:
+                 workers: int = 1, on_worker_lost: Callable[[], None] | None = None) -> None:
         if max_batch_size < 1 or max_queue_size < 1 or max_queue_delay_ms < 0 or workers < 1:
             raise ValueError("max_batch_size, max_queue_size and workers must be >= 1, delay >= 0")
         self.workers = workers
@@ -58,6 +58,7 @@ class DynamicBatcher:
         self._max_delay_s = max_queue_delay_ms / 1000.0
         self.max_queue_size = max_queue_size
         self._on_batch = on_batch
+        self._on_worker_lost = on_worker_lost
         self._queue: collections.deque[_Item] = collections.deque()
         self._ready = threading.Condition()
         self._running = False
@@ -120,10 +121,44 @@ class DynamicBatcher:
             return [self._queue.popleft() for _ in range(count)]
 
     def _serve(self) -> None:
-        while (batch := self._next_batch()) is not None:
-            live = self._drop_dead(batch)
-            if live:
-                self._run(live)
+        try:
+            while (batch := self._next_batch()) is not None:
+                try:
+                    live = self._drop_dead(batch)
+                    if live:
+                        self._run(live)
+                except Exception as error:  # noqa: BLE001 - the worker must outlive any batch
+                    log.exception("batch of %d failed outside the model call", len(batch))
+                    for item in batch:
+                        _fail(item, error)
+                except BaseException:
+                    for item in batch:  # their callers must not wait for a dead worker
+                        _fail(item, NotReady("the classifier's inference worker stopped"))
+                    raise
+        finally:
+            self._worker_exited()
+
+    def _worker_exited(self) -> None:
+        with self._ready:
+            lost = self._running  # not a stop(): something killed the worker
+            if lost and not any(t.is_alive() for t in self._threads
+                                if t is not threading.current_thread()):
+                self._running = False  # no worker left: refuse work instead of queueing it
+                stranded = list(self._queue)
+                self._queue.clear()
+            else:
+                stranded = []
+        for item in stranded:
+            _fail(item, NotReady("the classifier's inference workers stopped"))
+        if lost:
+            log.error("a batcher worker stopped unexpectedly")
+            if self._on_worker_lost is not None:
+                self._on_worker_lost()
+
+    @property
+    def alive(self) -> bool:
+        """Whether a worker is still serving (false before start and after stop)."""
+        return any(t.is_alive() for t in self._threads)
 
     def _drop_dead(self, batch: list[_Item]) -> list[_Item]:
         now = time.monotonic()
@@ -149,21 +184,40 @@ class DynamicBatcher:
         if self._on_batch is not None:
             self._on_batch(len(batch), [started - item.enqueued_at for item in batch])
         try:
-            results = self._run_batch([item.payload for item in batch])
+            results = list(self._run_batch([item.payload for item in batch]))
+            if len(results) != len(batch):
+                raise RuntimeError(f"the model returned {len(results)} results for "
+                                   f"{len(batch)} inputs")
         except Exception as error:  # noqa: BLE001 - isolate the failing item below
             if len(batch) == 1:
-                batch[0].future.set_exception(error)
+                _fail(batch[0], error)
                 return
             log.warning("batch of %d failed; retrying its items one by one", len(batch))
             for item in batch:
-                self._run_one(item)
+                if item.deadline is not None and time.monotonic() >= item.deadline:
+                    with self._stats_lock:
+                        self.stats.expired += 1
+                    _fail(item, Expired("deadline passed while the classifier retried its batch"))
+                else:
+                    self._run_one(item)
             return
         for item, result in zip(batch, results, strict=True):
             item.future.set_result(result)
 
     def _run_one(self, item: _Item) -> None:
         try:
-            item.future.set_result(self._run_batch([item.payload])[0])
+            results = self._run_batch([item.payload])
+            if len(results) != 1:
+                raise RuntimeError(f"the model returned {len(results)} results for 1 input")
+            item.future.set_result(results[0])
         except Exception as error:  # noqa: BLE001 - the caller receives it
-            item.future.set_exception(error)
+            _fail(item, error)
 
+
+def _fail(item: _Item, error: BaseException) -> None:
+    """Hand the caller `error`, unless it already has an answer or gave up."""
+    if not item.future.done():
+        try:
+            item.future.set_exception(error)
+        except InvalidStateError:  # cancelled or answered meanwhile
+            pass

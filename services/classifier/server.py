@@ -59,7 +59,9 @@ def create_server(settings: ClassifierSettings) -> RunningClassifier:
 
     batcher = DynamicBatcher(run_model_batch(model), settings.max_batch_size,
                              settings.max_queue_delay_ms, settings.max_queue_size, observe,
-                             workers=workers)
+                             workers=workers,
+                             # No worker, no answers: stop taking traffic (and say so).
+                             on_worker_lost=lambda: health.set_serving(False))
     batcher.start()
     classifier = EmotionClassifier(model, batcher)
     servicer.classifier = classifier

@@ -128,3 +128,89 @@ def test_stop_finishes_queued_work_then_refuses(recorder):
     assert [f.result(timeout=1) for f in futures] == [2, 4, 6]
     with pytest.raises(Exception, match="not running"):
         batcher.submit([4])
+
+
+def test_a_failing_batch_callback_fails_its_items_and_the_worker_goes_on(recorder):
+    calls = []
+
+    def on_batch(size, waits):
+        calls.append(size)
+        if len(calls) == 1:
+            raise RuntimeError("metrics backend down")
+
+    batcher = make(recorder, max_queue_delay_ms=0, on_batch=on_batch)
+    try:
+        first = batcher.submit([1])
+        with pytest.raises(RuntimeError, match="metrics backend down"):
+            first[0].result(timeout=5)
+        assert batcher.submit([2])[0].result(timeout=5) == 4  # still serving
+        assert batcher.alive
+    finally:
+        batcher.stop()
+
+
+def test_a_model_returning_the_wrong_number_of_results_fails_only_that_call():
+    def short_by_one(payloads):
+        return [p * 2 for p in payloads][:-1] if len(payloads) > 1 else [payloads[0] * 2]
+
+    batcher = DynamicBatcher(short_by_one, max_batch_size=8, max_queue_delay_ms=50,
+                             max_queue_size=64)
+    batcher.start()
+    try:
+        futures = batcher.submit([1, 2, 3])  # one batch: 2 results for 3 inputs
+        # The batch is retried item by item, where the model answers right.
+        assert [f.result(timeout=5) for f in futures] == [2, 4, 6]
+        assert batcher.alive
+    finally:
+        batcher.stop()
+
+
+def test_items_whose_deadline_passed_during_a_failed_batch_are_not_retried():
+    seen = []
+
+    def slow_then_failing(payloads):
+        seen.append(list(payloads))
+        if len(payloads) > 1:
+            time.sleep(0.1)  # the short deadline passes meanwhile
+            raise ValueError("batch failed")
+        return [p * 2 for p in payloads]
+
+    batcher = DynamicBatcher(slow_then_failing, max_batch_size=8, max_queue_delay_ms=50,
+                             max_queue_size=64)
+    batcher.start()
+    try:
+        patient = batcher.submit([1])
+        hurried = batcher.submit([2], deadline=time.monotonic() + 0.08)
+        assert patient[0].result(timeout=5) == 2
+        with pytest.raises(Expired):
+            hurried[0].result(timeout=5)
+    finally:
+        batcher.stop()
+    assert seen == [[1, 2], [1]]  # the expired item never ran again
+
+
+class WorkerKiller(BaseException):
+    """Not an Exception: what a worker cannot catch for its items (think MemoryError's
+    cousins, or a C extension's abort surfacing as SystemExit)."""
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # intended
+def test_a_dead_worker_refuses_work_and_reports_itself_lost():
+    lost = threading.Event()
+
+    def fatal(payloads):
+        raise WorkerKiller()
+
+    batcher = DynamicBatcher(fatal, max_batch_size=8, max_queue_delay_ms=0, max_queue_size=64,
+                             on_worker_lost=lost.set)
+    batcher.start()
+    in_flight = batcher.submit([1])
+    assert lost.wait(5)
+    with pytest.raises(Exception, match="worker stopped"):
+        in_flight[0].result(timeout=5)
+    deadline = time.monotonic() + 5
+    while batcher.alive and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not batcher.alive
+    with pytest.raises(Exception, match="not running"):
+        batcher.submit([2])
