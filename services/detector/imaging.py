@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from services.common.errors import InvalidInput, TooLarge
 
@@ -40,19 +43,40 @@ def decode_image(data: bytes, image_format: int, width: int, height: int,
     return cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR) if channels == 1 else pixels
 
 
-def _decode_encoded(data: bytes, max_pixels: int, field: str) -> np.ndarray:
-    buffer = np.frombuffer(data, np.uint8)
+# Pillow only reads headers here; the size limit is ours (max_frame_pixels), checked
+# against the declared size, so Pillow's own bomb check would only blur the message.
+Image.MAX_IMAGE_PIXELS = None
+
+
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from an encoded image's header, without decoding its pixels; None
+    when the bytes are no image format Pillow knows."""
     try:
-        # OpenCV checks the header's dimensions against OPENCV_IO_MAX_IMAGE_PIXELS (set at
-        # service start-up) before allocating, so a decompression bomb fails here cheaply.
-        frame = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
-    except cv2.error as error:
-        raise TooLarge(f"{field} could not be decoded within the {max_pixels}-pixel limit: "
-                       f"{str(error).strip().splitlines()[-1]}") from None
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only
+            return image.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+
+
+def _decode_encoded(data: bytes, max_pixels: int, field: str) -> np.ndarray:
+    size = declared_size(data)
+    if size is None:
+        raise InvalidInput(f"{field}.data ({len(data)} bytes) is not a readable image: "
+                           "corrupt, truncated, or not JPEG/PNG/BMP/WebP")
+    width, height = size
+    # Refused from the header, before decoding allocates width x height x 3 bytes: a
+    # decompression bomb (a few KB declaring 20000x20000) costs nothing.
+    if width * height > max_pixels:
+        raise TooLarge(f"{field} is {width}x{height} = {width * height} pixels; the limit is "
+                       f"{max_pixels}: downscale it")
+    try:
+        frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    except cv2.error:
+        frame = None
     if frame is None:
         raise InvalidInput(f"{field}.data ({len(data)} bytes) is not a readable image: "
                            "corrupt, truncated, or not JPEG/PNG/BMP/WebP")
-    if frame.shape[0] * frame.shape[1] > max_pixels:
+    if frame.shape[0] * frame.shape[1] > max_pixels:  # a header that lied
         raise TooLarge(f"{field} is {frame.shape[1]}x{frame.shape[0]} pixels; the limit is "
                        f"{max_pixels}: downscale it")
     return frame

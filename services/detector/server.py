@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 
 import grpc
@@ -57,8 +56,6 @@ def make_detector(settings: DetectorSettings):
 
 def create_server(settings: DetectorSettings) -> RunningDetector:
     """Build and start the detector; SERVING once its backend has run on a frame."""
-    # OpenCV reads this before decoding any image: refuse bombs before allocating them.
-    os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(settings.max_frame_pixels))
     detector = make_detector(settings)
     classifier = ClassifierClient.from_settings(settings) if settings.classifier_target else None
     pipeline = FacePipeline(detector, classifier, settings.max_faces,

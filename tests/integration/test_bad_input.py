@@ -32,6 +32,14 @@ def png_claiming(width: int, height: int) -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
 
 
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A real 8x8 JPEG whose frame header is rewritten to claim width x height."""
+    data = bytearray(cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes())
+    start = data.index(b"\xff\xc0")  # SOF0: length, precision, height, width
+    data[start + 5:start + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
 JPEG = GROUP_PHOTO.read_bytes()
 RNG = np.random.default_rng(5)
 
@@ -55,6 +63,13 @@ DETECT_CASES = [
     ("decompression bomb", dpb.DetectRequest(image=image_pb2.Image(data=png_claiming(60000, 60000),
                                                                     format=ENCODED)),
      EXHAUSTED, "16777216"),
+    # Above the setting, below OpenCV's own 2^30 limit: only our header check refuses these.
+    ("5000x5000 png bomb", dpb.DetectRequest(image=image_pb2.Image(data=png_claiming(5000, 5000),
+                                                                    format=ENCODED)),
+     EXHAUSTED, "5000x5000 = 25000000 pixels; the limit is 16777216"),
+    ("5000x5000 jpeg bomb", dpb.DetectRequest(image=image_pb2.Image(data=jpeg_claiming(5000, 5000),
+                                                                     format=ENCODED)),
+     EXHAUSTED, "5000x5000 = 25000000 pixels; the limit is 16777216"),
     ("format unspecified", dpb.DetectRequest(image=image_pb2.Image(data=JPEG)), INVALID, "image.format is 0"),
     ("unknown format", dpb.DetectRequest(image=image_pb2.Image(data=JPEG, format=42)),
      INVALID, "image.format is 42"),
