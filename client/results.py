@@ -28,4 +28,6 @@ def response_to_record(source: str, index: int, response) -> dict[str, Any]:
     }
     if response.HasField("error"):
         record["error"] = {"code": response.error.code, "message": response.error.message}
+    if response.emotions_unavailable_reason:
+        record["emotions_unavailable"] = response.emotions_unavailable_reason
     return record

@@ -30,6 +30,8 @@ class StreamStats:
     answered: int = 0
     errors: int = 0
     faces: int = 0
+    without_emotions: int = 0  # frames whose faces came back without emotions
+    last_emotions_reason: str = ""
     latencies_ms: list[float] = field(default_factory=list)
     stage_ms: dict[str, float] = field(default_factory=dict)  # sums over answered frames
 
@@ -135,6 +137,9 @@ class FrameStreamer:
                 else:
                     self.stats.faces += len(response.faces)
                     self.stats.add_timings(response.timings)
+                    if response.emotions_unavailable_reason:
+                        self.stats.without_emotions += 1
+                        self.stats.last_emotions_reason = response.emotions_unavailable_reason
                 yield frame, response, latency_ms
         finally:
             self._stop.set()

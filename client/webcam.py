@@ -98,7 +98,9 @@ def summary(stats: StreamStats, elapsed_s: float) -> str:
             f"errors {stats.errors}, faces {stats.faces}; "
             f"{stats.answered / elapsed_s if elapsed_s > 0 else 0:.1f} fps; latency p50 "
             f"{percentile(stats.latencies_ms, 50):.1f} ms p99 {percentile(stats.latencies_ms, 99):.1f} ms; "
-            f"server ms/frame: {stages}")
+            f"server ms/frame: {stages}"
+            + (f"\n{stats.without_emotions} frames without emotions: {stats.last_emotions_reason}"
+               if stats.without_emotions else ""))
 
 
 def connect(args: argparse.Namespace) -> grpc.Channel | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 
 import grpc
 import numpy as np
@@ -56,6 +57,30 @@ class ClassifierClient:
         ])
         self._metadata = bearer_metadata(auth_token)
         self._stub = pb_grpc.ClassifierServiceStub(self._channel)
+        # The channel's state, kept by gRPC's callback: while it is TRANSIENT_FAILURE (no
+        # classifier reachable) frames skip the call instead of waiting out its retries.
+        self._state = grpc.ChannelConnectivity.IDLE
+        self._reachable = True  # what was logged last
+        self._state_lock = threading.Lock()
+        self._channel.subscribe(self._on_state, try_to_connect=True)
+
+    def _on_state(self, state: grpc.ChannelConnectivity) -> None:
+        with self._state_lock:
+            self._state = state
+        if state is grpc.ChannelConnectivity.READY:
+            self._note_reachable(True, "")
+        elif state is grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+            self._note_reachable(False, "cannot connect")
+
+    def _note_reachable(self, reachable: bool, reason: str) -> None:
+        """Log once per change between reachable and unreachable."""
+        with self._state_lock:
+            changed, self._reachable = self._reachable != reachable, reachable
+        if changed and reachable:
+            log.warning("classifier reachable again", extra={"target": self.target})
+        elif changed:
+            log.warning("classifier unreachable; faces go without emotions until it is back",
+                        extra={"target": self.target, "reason": reason})
 
     @classmethod
     def from_settings(cls, settings) -> ClassifierClient:
@@ -65,6 +90,10 @@ class ClassifierClient:
 
     def classify(self, crops: list[np.ndarray], timeout_s: float) -> tuple[list[str], np.ndarray]:
         """Labels and (N, labels) scores for N 48x48 crops, or EmotionsUnavailable."""
+        with self._state_lock:
+            failing = self._state is grpc.ChannelConnectivity.TRANSIENT_FAILURE
+        if failing:
+            raise EmotionsUnavailable(f"classifier {self.target} unreachable (reconnecting)")
         request = pb.ClassifyRequest(crops=[
             image_pb2.Image(data=crop.tobytes(), format=image_pb2.IMAGE_FORMAT_GRAY8,
                             width=crop.shape[1], height=crop.shape[0])
@@ -74,12 +103,15 @@ class ClassifierClient:
             response, call = self._stub.Classify.with_call(request, timeout=timeout_s,
                                                            metadata=self._metadata)
         except grpc.RpcError as error:
-            raise EmotionsUnavailable(f"classifier {self.target}: {error.code().name} "
-                                      f"{error.details()}") from None
+            reason = f"classifier {self.target}: {error.code().name} {error.details()}"
+            if error.code() is grpc.StatusCode.UNAVAILABLE:
+                self._note_reachable(False, reason)
+            raise EmotionsUnavailable(reason) from None
         replica = dict(call.trailing_metadata() or ()).get("facestream-replica", "unknown")
         metrics.CROPS_BY_REPLICA.labels(replica).inc(len(crops))
         scores = np.array([list(r.scores) for r in response.results], np.float32)
         return list(response.labels), scores
 
     def close(self) -> None:
+        self._channel.unsubscribe(self._on_state)
         self._channel.close()

@@ -88,7 +88,8 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
             request.image, request.options, context)
         return pb.DetectResponse(
             faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],
-            emotion_labels=result.labels, timings=timings)
+            emotion_labels=result.labels, timings=timings,
+            emotions_unavailable_reason=result.emotions_error)
 
     @grpc_errors
     def StreamDetect(self, request_iterator, context):
@@ -106,4 +107,5 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
             yield pb.StreamDetectResponse(
                 frame_id=request.frame_id,
                 faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],
-                emotion_labels=result.labels, timings=timings)
+                emotion_labels=result.labels, timings=timings,
+                emotions_unavailable_reason=result.emotions_error)

@@ -10,6 +10,7 @@ import pytest
 from devkit.frames import clip_frames
 from devkit.processes import unused_port
 from facestream.v1 import detector_service_pb2 as pb
+from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from facestream.v1 import face_pb2, image_pb2
 from tests.conftest import FACE_MODEL, GROUP_PHOTO, detect_with
 
@@ -124,6 +125,36 @@ def test_without_a_classifier_faces_come_back_marked_unavailable():
     assert len(response.faces) == 4
     assert all(f.emotion_status == face_pb2.EMOTION_STATUS_UNAVAILABLE for f in response.faces)
     assert all(len(f.emotion_scores) == 0 and f.emotion == "" for f in response.faces)
+    assert "classifier 127.0.0.1:" in response.emotions_unavailable_reason
+
+
+def test_a_classifier_known_down_is_skipped_and_reported_once(caplog):
+    """Frames keep their faces; once the channel knows no classifier is there, frames stop
+    waiting on the call (the reason says so) and the warning is logged once."""
+    import logging
+    import time
+
+    from services.detector.server import create_server
+    from services.detector.settings import DetectorSettings
+
+    running = create_server(DetectorSettings(port=0, detector_model=str(FACE_MODEL),
+                                             classifier_target=f"127.0.0.1:{unused_port()}"))
+    try:
+        with caplog.at_level(logging.WARNING), \
+                grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = pb_grpc.DetectorServiceStub(channel)
+            reasons = []
+            for _ in range(20):
+                reply = stub.Detect(pb.DetectRequest(image=encoded(GROUP_PHOTO)), timeout=10)
+                assert len(reply.faces) == 4
+                reasons.append(reply.emotions_unavailable_reason)
+                time.sleep(0.05)
+    finally:
+        running.stop(0)
+    assert all(reasons)
+    assert any("unreachable (reconnecting)" in reason for reason in reasons[1:])
+    warnings = [r for r in caplog.records if "classifier unreachable" in r.getMessage()]
+    assert len(warnings) == 1
 
 
 def test_haar_backend_finds_faces_without_keypoints(classifier_server):
