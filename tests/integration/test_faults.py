@@ -8,6 +8,7 @@ import threading
 import time
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from devkit.processes import service_process
 from facestream.v1 import detector_service_pb2 as dpb
@@ -96,10 +97,27 @@ def test_sigterm_drains_the_frames_already_sent():
                 answers.append(response.frame_id)
                 if len(answers) == 1:
                     detector.send_signal(signal.SIGTERM)
-                    time.sleep(0.2)
+                    draining = wait_until_draining(port)
                     first_answer.set()
-        assert answers == list(range(20))
+        assert draining, "the detector never said it was shutting down"
+        assert answers == list(range(20))  # yet every frame of the open stream was answered
         assert detector.wait(timeout=15) == 0
+
+
+def wait_until_draining(port: int, timeout_s: float = 10) -> bool:
+    """True once a new caller is turned away: health NOT_SERVING or the call refused."""
+    deadline = time.monotonic() + timeout_s
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as probe:
+        health = health_pb2_grpc.HealthStub(probe)
+        while time.monotonic() < deadline:
+            try:
+                status = health.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+            except grpc.RpcError:
+                return True  # no longer accepting calls
+            if status == health_pb2.HealthCheckResponse.NOT_SERVING:
+                return True
+            time.sleep(0.02)
+    return False
 
 
 def test_stopping_one_of_three_replicas_under_load_loses_no_crop():
@@ -112,12 +130,20 @@ def test_stopping_one_of_three_replicas_under_load_loses_no_crop():
     from services.detector.classifier_client import ClassifierClient
     from services.detector.pipeline import EmotionsUnavailable
 
+    from prometheus_client import REGISTRY
+
+    def crops_answered_by(replica: str) -> float:
+        return REGISTRY.get_sample_value("facestream_detector_classified_crops_total",
+                                         {"replica": replica}) or 0.0
+
     crop = np.zeros((48, 48), np.uint8)
-    for _ in range(3):
+    for round_number in range(3):
         failures, answered = [], []
+        names = [f"round{round_number}-replica{n}" for n in range(3)]
         with ExitStack() as stack:
-            replicas = [stack.enter_context(service_process("classifier", quiet=True))
-                        for _ in range(3)]
+            replicas = [stack.enter_context(service_process("classifier", 0, ["--replica-id", name],
+                                                            quiet=True))
+                        for name in names]
             ports = [replica.port for replica in replicas]
             client = ClassifierClient("ipv4:" + ",".join(f"127.0.0.1:{p}" for p in ports), 4 << 20)
             stop = threading.Event()
@@ -134,6 +160,7 @@ def test_stopping_one_of_three_replicas_under_load_loses_no_crop():
             for caller in callers:
                 caller.start()
             time.sleep(1.0)
+            before_stop = crops_answered_by(names[1])
             replicas[1].popen.send_signal(signal.SIGTERM)
             replicas[1].popen.wait(timeout=15)
             time.sleep(0.5)
@@ -142,3 +169,6 @@ def test_stopping_one_of_three_replicas_under_load_loses_no_crop():
                 caller.join()
             client.close()
         assert answered and failures == []
+        # The stopped replica was really in the rotation, and the others took over.
+        assert before_stop > 0
+        assert crops_answered_by(names[0]) + crops_answered_by(names[2]) > 0

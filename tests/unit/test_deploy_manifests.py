@@ -62,8 +62,9 @@ def test_deployment_is_consistent_with_its_service_settings(deployment):
     assert env["FACESTREAM_HOST"] == "0.0.0.0"
     for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe]["grpc"]["port"] == ports["grpc"]
-    assert template["metadata"].get("annotations", {}).get("prometheus.io/port", str(ports["metrics"])) \
-        == str(ports["metrics"])
+    annotations = template["metadata"]["annotations"]  # Prometheus finds pods by these
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == str(ports["metrics"])
     assert template["spec"]["securityContext"]["runAsNonRoot"] is True
     assert "requests" in container["resources"] and "limits" in container["resources"]
 
