@@ -33,9 +33,10 @@ class FrameSource:
     needs the detector's full scan."""
 
     def __init__(self, name: str, live: bool, fps: float, frames: Iterator[Frame],
-                 stills: bool = False) -> None:
+                 stills: bool = False, skipped: list[str] | None = None) -> None:
         self.name, self.live, self.fps, self.stills = name, live, fps, stills
         self._frames = frames
+        self.skipped = skipped if skipped is not None else []  # files that were no image
 
     def __iter__(self) -> Iterator[Frame]:
         return self._frames
@@ -54,12 +55,17 @@ def _capture_frames(capture: cv2.VideoCapture, name: str) -> Iterator[Frame]:
         capture.release()
 
 
-def _image_frames(paths: list[Path]) -> Iterator[Frame]:
-    for index, path in enumerate(paths):
+def _image_frames(paths: list[Path], skipped: list[str]) -> Iterator[Frame]:
+    """Frames numbered as read: a file that is no image takes no number (it is noted in
+    `skipped`)."""
+    index = 0
+    for path in paths:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
-            continue  # a file with an image suffix that is not an image
+            skipped.append(path.name)
+            continue
         yield Frame(path.name, index, image, time.monotonic())
+        index += 1
 
 
 def open_source(spec: str) -> FrameSource:
@@ -79,14 +85,19 @@ def open_source(spec: str) -> FrameSource:
                            _capture_frames(capture, spec))
     path = Path(spec)
     if path.is_dir():
-        images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(p for p in path.iterdir() if p.is_file())
+        images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
         if not images:
             raise SourceError(f"{spec} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        return FrameSource(spec, False, 0.0, _image_frames(images), stills=True)
+        skipped = [p.name for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
+        return FrameSource(spec, False, 0.0, _image_frames(images, skipped), stills=True,
+                           skipped=skipped)
     if not path.is_file():
         raise SourceError(f"{spec}: no such file, directory or camera index")
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        return FrameSource(spec, False, 0.0, _image_frames([path]), stills=True)
+        skipped: list[str] = []
+        return FrameSource(spec, False, 0.0, _image_frames([path], skipped), stills=True,
+                           skipped=skipped)
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise SourceError(f"{spec} is not a video OpenCV can read")

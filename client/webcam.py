@@ -30,11 +30,14 @@ WINDOW_TITLE = "facestream"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--source", default="0",
                         help="camera index, video file, image file, directory of images, or URL "
                              "(default 0: the first camera)")
-    parser.add_argument("--target", default="127.0.0.1:50051", help="detector HOST:PORT")
+    parser.add_argument("--target", default="127.0.0.1:50051",
+                        help="the detector, HOST:PORT (default 127.0.0.1:50051)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="name each file skipped in a folder source")
     parser.add_argument("--no-display", action="store_true", help="do not open a window")
     parser.add_argument("--output", help="write annotated frames: a video (.mp4/.avi) or a folder")
     parser.add_argument("--jsonl", help="write one JSON line of results per frame")
@@ -61,7 +64,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.window < 1:
         parser.error(f"--window must be at least 1, got {args.window}")
+    problem = target_problem(args.target)
+    if problem:
+        parser.error(f"--target {args.target}: {problem}")
     return args
+
+
+def target_problem(target: str) -> str:
+    """What is wrong with a --target, or "" (gRPC's own forms, dns:/// and unix:, pass)."""
+    if target.startswith(("dns:", "unix:", "ipv4:", "ipv6:")):
+        return ""
+    if "://" in target:
+        return "give HOST:PORT, not a URL (e.g. 127.0.0.1:50051)"
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return "give HOST:PORT, with the port (the detector listens on 50051 by default)"
+    return ""
 
 
 def open_channel(args: argparse.Namespace) -> grpc.Channel:
@@ -108,6 +126,10 @@ def connect(args: argparse.Namespace) -> grpc.Channel | None:
     channel = open_channel(args)
     try:
         grpc.channel_ready_future(channel).result(timeout=args.connect_timeout)
+    except KeyboardInterrupt:
+        channel.close()
+        print("webcam: stopped while waiting for the detector", file=sys.stderr)
+        return None
     except grpc.FutureTimeoutError:
         channel.close()
         print(f"webcam: no detector at {args.target} after {args.connect_timeout:.0f} s; "
@@ -145,14 +167,14 @@ class Outputs:
             print(f"webcam: frame {frame.index}: {response.error.message}", file=sys.stderr)
         if not (self.writer or self.show):
             return True
-        now = time.monotonic()
-        self._recent = [t for t in self._recent if now - t < 1.0] + [now]
-        hud = f"{len(self._recent)} fps  {latency_ms:.0f} ms  dropped {dropped}"
-        annotated = annotate(frame.image, record["faces"], hud)
         if self.writer:
-            self.writer.write(annotated, frame.source, frame.index)
+            # Files get the results only: this client's own rate is noise in a recording.
+            self.writer.write(annotate(frame.image, record["faces"]), frame.source, frame.index)
         if self.show:
-            cv2.imshow(WINDOW_TITLE, annotated)
+            now = time.monotonic()
+            self._recent = [t for t in self._recent if now - t < 1.0] + [now]
+            hud = f"{len(self._recent)} fps  {latency_ms:.0f} ms  dropped {dropped}"
+            cv2.imshow(WINDOW_TITLE, annotate(frame.image, record["faces"], hud))
             return cv2.waitKey(1) & 0xFF not in (ord("q"), 27)
         return True
 
@@ -174,22 +196,32 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_display and not show:
         print("webcam: this OpenCV has no GUI support; running without a window "
               "(use --output to save the annotated frames)", file=sys.stderr)
+    try:
+        outputs = Outputs(args, source.fps, show)
+    except ValueError as error:
+        print(f"webcam: {error}", file=sys.stderr)
+        return 2
     channel = connect(args)
     if channel is None:
+        outputs.close()
         return 3
     streamer = FrameStreamer(pb_grpc.DetectorServiceStub(channel), args.window,
                              drop_when_behind=source.live or args.pace, encoding=args.encoding,
                              options=detect_options(args, source.stills),
                              pace_fps=source.fps if args.pace else 0.0,
                              metadata=(("authorization", f"Bearer {args.token}"),) if args.token else ())
-    outputs = Outputs(args, source.fps, show)
     started = time.monotonic()
     try:
         for frame, response, latency_ms in streamer.run(source):
             if not outputs.add(frame, response, latency_ms, streamer.stats.dropped):
                 break
     except grpc.RpcError as error:
-        print(f"webcam: stream failed: {error.code().name}: {error.details()}", file=sys.stderr)
+        if error.code() is grpc.StatusCode.UNIMPLEMENTED:
+            print(f"webcam: {args.target} is not a facestream detector (it does not know "
+                  "StreamDetect; the classifier listens on 50052, the detector on 50051)",
+                  file=sys.stderr)
+        else:
+            print(f"webcam: stream failed: {error.code().name}: {error.details()}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         pass
@@ -198,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         outputs.close()
         channel.close()
     print(summary(streamer.stats, elapsed))
+    if source.skipped:
+        names = f": {', '.join(source.skipped)}" if args.verbose else " (-v names them)"
+        print(f"webcam: skipped {len(source.skipped)} files that are not images{names}",
+              file=sys.stderr)
     return 0
 
 

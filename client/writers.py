@@ -13,10 +13,16 @@ VIDEO_SUFFIXES = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v", ".mov": "mp4v"
 
 
 class AnnotatedWriter:
-    """A video when the path ends in a video suffix, else a folder of JPEG images."""
+    """A video when the path ends in a video suffix, a folder of JPEG images when it has
+    no suffix; any other suffix is refused (ValueError) rather than guessed."""
 
     def __init__(self, path: str, fps: float) -> None:
         self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix and suffix not in VIDEO_SUFFIXES and not self.path.is_dir():
+            raise ValueError(f"--output {path}: {suffix} is no video type this client writes; "
+                             f"use {', '.join(VIDEO_SUFFIXES)}, or a folder name without a suffix "
+                             "for JPEG images")
         self._fps = fps if fps > 0 else 15.0
         self._video: cv2.VideoWriter | None = None
         self._size = (0, 0)

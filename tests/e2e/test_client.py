@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import cv2
+import pytest
 
 from tests.conftest import GROUP_PHOTO, ROOT, SAMPLE_CLIP
 
@@ -60,6 +61,47 @@ def test_directory_of_images_skips_other_files(detector_server, tmp_path):
     assert [(line["source"], len(line["faces"])) for line in lines] == [("a_group.jpg", 4),
                                                                        ("b_blank.png", 0)]
     assert sorted(p.name for p in out.iterdir()) == ["a_group_000000.jpg", "b_blank_000001.jpg"]
+    assert "skipped 1 files that are not images" in result.stderr
+
+
+def test_a_file_named_like_an_image_that_is_none_takes_no_frame_number(detector_server, tmp_path):
+    images = tmp_path / "in"
+    images.mkdir()
+    (images / "a_broken.jpg").write_bytes(b"not a jpeg")
+    shutil.copy(GROUP_PHOTO, images / "b_group.jpg")
+    jsonl = tmp_path / "r.jsonl"
+    result = run_client("--source", str(images), "--target", f"127.0.0.1:{detector_server.port}",
+                        "--jsonl", str(jsonl), "-v")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert [(line["source"], line["frame"]) for line in lines] == [("b_group.jpg", 0)]
+    assert "skipped 1 files that are not images: a_broken.jpg" in result.stderr
+
+
+@pytest.mark.parametrize("target,message", [
+    ("localhost", "give HOST:PORT, with the port"),
+    ("http://127.0.0.1:50051", "not a URL"),
+])
+def test_a_target_that_is_no_host_and_port_is_explained(target, message):
+    result = run_client("--source", str(GROUP_PHOTO), "--target", target, timeout=60)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_the_classifier_as_target_is_named_as_not_a_detector(classifier_server):
+    result = run_client("--source", str(GROUP_PHOTO), "--target",
+                        f"127.0.0.1:{classifier_server.port}", timeout=60)
+    assert result.returncode == 1
+    assert "is not a facestream detector" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_output_type_is_refused_before_anything_runs(tmp_path):
+    result = run_client("--source", str(GROUP_PHOTO), "--output", str(tmp_path / "x.webm"),
+                        timeout=60)
+    assert result.returncode == 2
+    assert ".webm is no video type" in result.stderr
+    assert not (tmp_path / "x.webm").exists()
 
 
 def test_missing_camera_gets_a_clear_message():
