@@ -1,10 +1,19 @@
-"""Structured logs: one JSON object per line on stderr."""
+"""Structured logs: one JSON object per line on stderr.
+
+Native libraries (LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate", TensorFlow's
+absl lines) write to file descriptor 2 directly, which would break a stream of JSON lines.
+`configure_logging` therefore points fd 2 at a pipe: a thread re-emits each line from it
+as a JSON record of logger "native", and our own records go to the original stderr.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import os
 import sys
+import threading
 import time
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is logged.
@@ -31,9 +40,32 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(service: str, level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(service: str, level: str, capture_native: bool = True) -> None:
+    stream = _route_native_stderr() if capture_native else sys.stderr
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+def _route_native_stderr():
+    """Point fd 2 at a pipe whose lines become "native" log records; return a text stream
+    on the original stderr for the JSON lines themselves."""
+    original = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    stream = io.TextIOWrapper(os.fdopen(original, "wb", buffering=0), write_through=True,
+                              line_buffering=True)
+    sys.stderr = stream  # Python-level writes (warnings, tracebacks) keep reaching stderr
+    native = logging.getLogger("native")
+
+    def pump() -> None:
+        with os.fdopen(read_end, "r", errors="replace") as lines:
+            for line in lines:
+                if line.strip():
+                    native.info(line.rstrip())
+
+    threading.Thread(target=pump, name="native-stderr", daemon=True).start()
+    return stream

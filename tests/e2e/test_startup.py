@@ -39,3 +39,31 @@ def test_a_port_in_use_is_one_line_naming_the_setting(service):
     lines = [line for line in result.stderr.splitlines() if "cannot listen" in line]
     assert len(lines) == 1, result.stderr[-2000:]
     assert f"127.0.0.1:{port}" in lines[0] and "FACESTREAM_PORT" in lines[0]
+
+
+@pytest.mark.parametrize("service,args", [
+    ("detector", ["--classifier-target", ""]),
+    ("classifier", ["--runtime", "tensorflow"]),  # TensorFlow's own lines, too
+])
+def test_every_line_a_service_writes_is_json(service, args):
+    import json
+    import signal
+
+    from devkit.processes import wait_serving
+
+    process = subprocess.Popen([sys.executable, "-m", f"services.{service}", "--port", "0", *args],
+                               cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        for line in process.stderr:
+            lines.append(line)
+            record = json.loads(line)
+            if record.get("msg") == "serving":
+                wait_serving(f"127.0.0.1:{record['port']}", process, 60)
+                break
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=60)
+    lines += rest.splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]  # raises on any other line
+    assert any(r["logger"] == "native" for r in records)  # LiteRT's or TensorFlow's, wrapped
