@@ -117,3 +117,28 @@ def test_unreachable_detector_gets_a_clear_message(tmp_path):
                         "--connect-timeout", "1", timeout=60)
     assert result.returncode == 3
     assert "no detector at" in result.stderr and "make serve" in result.stderr
+
+
+def test_help_shows_the_whole_description_and_the_target_default():
+    result = run_client("--help", timeout=60)
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "stream a camera, video, image(s) or URL to the detector and show or save the " \
+           "annotated result" in text
+    assert "default 127.0.0.1:50051" in text
+
+
+def test_ctrl_c_while_waiting_for_the_detector_ends_without_a_traceback():
+    import signal
+    import time
+
+    from devkit.processes import unused_port
+
+    process = subprocess.Popen([sys.executable, WEBCAM, "--no-display", "--source", str(GROUP_PHOTO),
+                                "--target", f"127.0.0.1:{unused_port()}", "--connect-timeout", "60"],
+                               cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)  # started, and waiting for a detector that is not there
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert "Traceback" not in err
+    assert "stopped while waiting for the detector" in err
