@@ -151,7 +151,10 @@ def test_stopping_one_of_three_replicas_under_load_loses_no_crop():
             def call_until_stopped():
                 while not stop.is_set():
                     try:
-                        client.classify([crop], 1.0)
+                        # Generous: what is tested is that no crop is lost to the stopping
+                        # replica, not latency on a 2-core machine running three replicas
+                        # and eight callers (a CI run once saw one call take over 1 s).
+                        client.classify([crop], 3.0)
                         answered.append(1)
                     except EmotionsUnavailable as error:
                         failures.append(str(error))
