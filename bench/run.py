@@ -50,6 +50,17 @@ def served(seconds: float, max_batch_size: int, runtime: str = "auto") -> dict:
     return results
 
 
+def no_op_ceiling(seconds: float) -> dict:
+    """Calls/s of a no-op RPC (health check) through the classifier's server: what gRPC in
+    Python allows at all, the bound for the served rows."""
+    from bench.served import no_op_load  # noqa: PLC0415
+
+    with service_process("classifier", 0, quiet=True) as classifier:
+        return {str(callers): round(no_op_load(f"127.0.0.1:{classifier.port}", callers,
+                                               seconds).per_s, 1)
+                for callers in CALLERS}
+
+
 def pipeline(seconds: float) -> tuple[dict, dict]:
     from bench.served import stream_load  # noqa: PLC0415
 
@@ -89,11 +100,16 @@ def print_table(results: dict) -> None:
              for b, v in c["raw_faces_per_s"].items()]
     rows += [(f"raw model, LiteRT, batch {b}", f"{v:,.0f} faces/s")
              for b, v in c["raw_litert_faces_per_s"].items()]
+    ceiling = c["no_op_calls_per_s"]
+    rows += [(f"no-op RPC ceiling, {callers} callers", f"{value:,.0f} calls/s")
+             for callers, value in ceiling.items()]
     for name, key in (("served, LiteRT, batching", "served"), ("served, LiteRT, batch 1", "served_batch1"),
                       ("served, TensorFlow, batching", "served_tensorflow")):
         for callers, row in c[key].items():
+            share = row["faces_per_s"] / ceiling[callers] if ceiling.get(callers) else 0.0
             rows.append((f"{name}, {callers} callers",
-                         f"{row['faces_per_s']:,.0f} faces/s  p50 {row['p50_ms']:.1f} ms  p99 {row['p99_ms']:.1f} ms"))
+                         f"{row['faces_per_s']:,.0f} faces/s ({share:.0%} of no-op)  "
+                         f"p50 {row['p50_ms']:.1f} ms  p99 {row['p99_ms']:.1f} ms"))
     for name in ("single_stream", "eight_streams", "multi_face"):
         row = p[name]
         rows.append((f"pipeline, {name.replace('_', ' ')}",
@@ -129,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                              "raw_litert_faces_per_s": raw_litert_faces_per_s(seconds),
                              "served": served(seconds, 64, "litert"),
                              "served_batch1": served(seconds, 1, "litert"),
-                             "served_tensorflow": served(seconds, 64, "tensorflow")}
+                             "served_tensorflow": served(seconds, 64, "tensorflow"),
+                             "no_op_calls_per_s": no_op_ceiling(seconds)}
     results["pipeline"], results["memory_mb"] = pipeline(seconds)
     from bench.detection import detector_latency, runtimes  # noqa: PLC0415
 

@@ -7,6 +7,7 @@ import time
 
 import grpc
 import numpy as np
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.measure import Rate
 from devkit.frames import raw_image
@@ -21,20 +22,18 @@ def _run(coroutine):
     return asyncio.run(coroutine)
 
 
-async def _classify_callers(target: str, callers: int, seconds: float) -> Rate:
-    crop = np.random.default_rng(1).integers(0, 256, (48, 48), dtype=np.uint8)
-    request = cpb.ClassifyRequest(crops=[image_pb2.Image(
-        data=crop.tobytes(), format=image_pb2.IMAGE_FORMAT_GRAY8, width=48, height=48)])
+async def _callers(target: str, callers: int, seconds: float, call_of) -> Rate:
+    """`callers` concurrent callers, each making `call_of(channel)()` back to back."""
     latencies: list[float] = []
     async with grpc.aio.insecure_channel(target) as channel:
-        stub = cgrpc.ClassifierServiceStub(channel)
-        await stub.Classify(request, timeout=30)  # connect first
+        call = call_of(channel)
+        await call()  # connect first
         stop_at = time.perf_counter() + seconds
 
         async def caller():
             while time.perf_counter() < stop_at:
                 t0 = time.perf_counter()
-                await stub.Classify(request, timeout=30)
+                await call()
                 latencies.append((time.perf_counter() - t0) * 1000)
 
         started = time.perf_counter()
@@ -44,7 +43,27 @@ async def _classify_callers(target: str, callers: int, seconds: float) -> Rate:
 
 def classify_load(target: str, callers: int, seconds: float) -> Rate:
     """`callers` concurrent callers, each sending one crop per request, back to back."""
-    return _run(_classify_callers(target, callers, seconds))
+    crop = np.random.default_rng(1).integers(0, 256, (48, 48), dtype=np.uint8)
+    request = cpb.ClassifyRequest(crops=[image_pb2.Image(
+        data=crop.tobytes(), format=image_pb2.IMAGE_FORMAT_GRAY8, width=48, height=48)])
+
+    def call_of(channel):
+        stub = cgrpc.ClassifierServiceStub(channel)
+        return lambda: stub.Classify(request, timeout=30)
+
+    return _run(_callers(target, callers, seconds, call_of))
+
+
+def no_op_load(target: str, callers: int, seconds: float) -> Rate:
+    """The ceiling for any RPC on that server: health checks, which do nothing, from the
+    same number of callers through the same server (threads, interceptors, limits)."""
+    request = health_pb2.HealthCheckRequest()
+
+    def call_of(channel):
+        stub = health_pb2_grpc.HealthStub(channel)
+        return lambda: stub.Check(request, timeout=30)
+
+    return _run(_callers(target, callers, seconds, call_of))
 
 
 async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds: float):

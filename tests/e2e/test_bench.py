@@ -23,6 +23,8 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     assert set(classifier["raw_faces_per_s"]) == {"1", "8", "32", "128"}
     assert set(classifier["raw_litert_faces_per_s"]) == {"1", "8", "32", "128"}
     assert all(v > 0 for v in classifier["raw_litert_faces_per_s"].values())
+    assert set(classifier["no_op_calls_per_s"]) == {"1", "4", "16", "64"}
+    assert all(v > 0 for v in classifier["no_op_calls_per_s"].values())
     for key in ("served", "served_batch1", "served_tensorflow"):
         assert set(classifier[key]) == {"1", "4", "16", "64"}
         for row in classifier[key].values():
