@@ -51,6 +51,9 @@ def grpc_errors(method: Callable) -> Callable:
         def stream(self, request, context):
             try:
                 yield from method(self, request, context)
+            except GeneratorExit:  # gRPC closed the stream: cancelled while we were sending
+                log.info("%s: the client ended the stream", name)
+                raise
             except Exception as error:  # noqa: BLE001 - every error becomes a status
                 if not context.is_active():
                     # The client cancelled or hung up: normal for a camera that stops.
