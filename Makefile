@@ -83,7 +83,7 @@ $(MODELS) samples/astronaut.png $(FACE_FREE) &: tools/fetch_models.py $(VENV_STA
 	$(PY) tools/fetch_models.py
 	touch $(MODELS) samples/astronaut.png $(FACE_FREE)
 
-$(CONVERTED_MODEL): models/emotion_model.hdf5 services/classifier/conversion.py
+$(CONVERTED_MODEL): models/emotion_model.hdf5 services/classifier/conversion.py $(VENV_STAMP)
 	$(PY) -m services.classifier.conversion models/emotion_model.hdf5
 
 samples: $(SAMPLES) ## build the sample clip from the public-domain astronaut photo
