@@ -16,6 +16,8 @@ import os
 import sys
 from pathlib import Path
 
+from services.classifier.model import file_sha256
+
 log = logging.getLogger(__name__)
 
 # sha256 of a Keras file -> sha256 of its .tflite from the pinned TensorFlow: the default
@@ -26,12 +28,8 @@ KNOWN_CONVERSIONS = {
 }
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def converted_path(keras_path: Path, cache: Path) -> Path:
-    return cache / f"{sha256_of(keras_path)[:16]}.tflite"
+def converted_path(source_sha256: str, cache: Path) -> Path:
+    return cache / f"{source_sha256[:16]}.tflite"
 
 
 def convert(keras_path: Path) -> bytes:
@@ -49,12 +47,13 @@ def tflite_for(model_path: str | Path, cache: str | Path) -> Path:
     model_path, cache = Path(model_path), Path(cache)
     if model_path.suffix == ".tflite":
         return model_path
-    target = converted_path(model_path, cache)
+    source_sha256 = file_sha256(model_path)
+    target = converted_path(source_sha256, cache)
     if not target.is_file():
         log.info("converting the model for LiteRT (once; cached)",
                  extra={"model": str(model_path), "cache": str(target)})
         data = convert(model_path)
-        expected = KNOWN_CONVERSIONS.get(sha256_of(model_path))
+        expected = KNOWN_CONVERSIONS.get(source_sha256)
         actual = hashlib.sha256(data).hexdigest()
         if expected is not None and actual != expected:
             raise ValueError(f"converting {model_path} gave sha256 {actual}, expected {expected}: "

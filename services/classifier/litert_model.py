@@ -17,6 +17,7 @@ from ai_edge_litert.interpreter import Interpreter
 from services.classifier.model import (
     ModelInfo,
     bucket_sizes,
+    checked_input_shape,
     file_version,
     pad_to_bucket,
     preprocess_crops,
@@ -31,32 +32,30 @@ class LiteRTEmotionModel:
                  max_batch_size: int, name: str | None = None, version: str | None = None) -> None:
         self._path = str(tflite_path)
         probe = Interpreter(self._path)
-        shape = tuple(int(v) for v in probe.get_input_details()[0]["shape"][1:])
-        outputs = int(probe.get_output_details()[0]["shape"][-1])
-        if len(shape) != 3 or shape[2] not in (1, 3):
-            raise ValueError(f"{tflite_path}: input shape {shape} is not (height, width, 1 or 3)")
-        if outputs != len(labels):
-            raise ValueError(f"{tflite_path} has {outputs} outputs but {len(labels)} labels were "
-                             f"given: {','.join(labels)}")
+        shape = checked_input_shape(tflite_path, tuple(probe.get_input_details()[0]["shape"][1:]),
+                                    int(probe.get_output_details()[0]["shape"][-1]), labels)
         self._pixel_scaling = pixel_scaling
         self.buckets = bucket_sizes(max_batch_size)
         self.info = ModelInfo(name or Path(tflite_path).stem,
-                              version or file_version(Path(tflite_path)), tuple(labels),
-                              (shape[0], shape[1], shape[2]), "CPU (LiteRT)")
+                              version or file_version(Path(tflite_path)), tuple(labels), shape,
+                              "CPU (LiteRT)")
         self._local = threading.local()
 
-    def _interpreter(self, batch_size: int) -> Interpreter:
+    def _interpreter(self, batch_size: int) -> tuple[Interpreter, int, int]:
+        """This thread's interpreter for `batch_size`, with its input and output indices
+        (looked up once: the details calls build dicts, too slow for every batch)."""
         interpreters = getattr(self._local, "by_size", None)
         if interpreters is None:
             interpreters = self._local.by_size = {}
-        interpreter = interpreters.get(batch_size)
-        if interpreter is None:
+        entry = interpreters.get(batch_size)
+        if entry is None:
             interpreter = Interpreter(self._path, num_threads=1)
-            index = interpreter.get_input_details()[0]["index"]
-            interpreter.resize_tensor_input(index, [batch_size, *self.info.input_shape])
+            input_index = interpreter.get_input_details()[0]["index"]
+            interpreter.resize_tensor_input(input_index, [batch_size, *self.info.input_shape])
             interpreter.allocate_tensors()
-            interpreters[batch_size] = interpreter
-        return interpreter
+            entry = (interpreter, input_index, interpreter.get_output_details()[0]["index"])
+            interpreters[batch_size] = entry
+        return entry
 
     def preprocess(self, crops: np.ndarray) -> np.ndarray:
         """(N, 48, 48) uint8 grayscale -> (N, H, W, C) float32 as the model was trained."""
@@ -69,10 +68,10 @@ class LiteRTEmotionModel:
     def predict_preprocessed(self, batch: np.ndarray) -> np.ndarray:
         """Scores (N, labels) for an (N, H, W, C) batch from `preprocess`."""
         padded = pad_to_bucket(batch, self.buckets)
-        interpreter = self._interpreter(len(padded))
-        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], padded)
+        interpreter, input_index, output_index = self._interpreter(len(padded))
+        interpreter.set_tensor(input_index, padded)
         interpreter.invoke()
-        return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[:len(batch)]
+        return interpreter.get_tensor(output_index)[:len(batch)]
 
     def warm_up(self) -> None:
         """Allocate this thread's interpreter for every bucket (workers allocate their own

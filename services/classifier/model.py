@@ -55,10 +55,25 @@ class ModelInfo:
     device: str
 
 
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def file_version(path: Path) -> str:
     """A model's version: the start of its file's sha256."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return digest[:12]
+    return file_sha256(path)[:12]
+
+
+def checked_input_shape(source: str | Path, input_shape: tuple, outputs: int,
+                        labels: list[str]) -> tuple[int, int, int]:
+    """The model's (height, width, channels), once its input and output fit a classifier of
+    48x48 gray crops into `labels`; ValueError naming the file otherwise."""
+    if len(input_shape) != 3 or input_shape[2] not in (1, 3):
+        raise ValueError(f"{source}: input shape {input_shape} is not (height, width, 1 or 3)")
+    if outputs != len(labels):
+        raise ValueError(f"{source} has {outputs} outputs but {len(labels)} labels were given: "
+                         f"{','.join(labels)}")
+    return int(input_shape[0]), int(input_shape[1]), int(input_shape[2])
 
 
 def preprocess_crops(crops: np.ndarray, input_shape: tuple[int, int, int],
@@ -103,20 +118,13 @@ class EmotionModel:
 
         path = Path(path)
         self._model = keras.models.load_model(path, compile=False)
-        input_shape = tuple(self._model.input_shape[1:])
-        outputs = self._model.output_shape[-1]
-        if len(input_shape) != 3 or input_shape[2] not in (1, 3):
-            raise ValueError(f"{path}: input shape {input_shape} is not (height, width, 1 or 3)")
-        if outputs != len(labels):
-            raise ValueError(f"{path} has {outputs} outputs but {len(labels)} labels were given: "
-                             f"{','.join(labels)}")
+        input_shape = checked_input_shape(path, tuple(self._model.input_shape[1:]),
+                                          self._model.output_shape[-1], labels)
         self._pixel_scaling = pixel_scaling
         self.buckets = bucket_sizes(max_batch_size)
         self.traces = 0
         device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-        self.info = ModelInfo(path.stem, file_version(path), tuple(labels),
-                              (int(input_shape[0]), int(input_shape[1]), int(input_shape[2])),
-                              device)
+        self.info = ModelInfo(path.stem, file_version(path), tuple(labels), input_shape, device)
 
         def infer(batch):
             self.traces += 1  # runs only while tracing

@@ -11,10 +11,10 @@ import pytest
 
 from devkit.scenes import astronaut_face
 from services.classifier.batcher import DynamicBatcher
-from services.classifier.conversion import KNOWN_CONVERSIONS, convert, sha256_of, tflite_for
+from services.classifier.conversion import KNOWN_CONVERSIONS, convert, tflite_for
 from services.classifier.core import run_model_batch
 from services.classifier.litert_model import LiteRTEmotionModel
-from services.classifier.model import EmotionModel
+from services.classifier.model import EmotionModel, file_sha256
 from services.classifier.runtime import choose_runtime
 from services.classifier.settings import FER_LABELS
 from tests.conftest import EMOTION_MODEL, ROOT
@@ -58,7 +58,7 @@ def test_litert_agrees_with_keras_on_500_crops(litert_model):
 
 def test_conversion_gives_the_known_bytes():
     data = convert(EMOTION_MODEL)
-    assert hashlib.sha256(data).hexdigest() == KNOWN_CONVERSIONS[sha256_of(EMOTION_MODEL)]
+    assert hashlib.sha256(data).hexdigest() == KNOWN_CONVERSIONS[file_sha256(EMOTION_MODEL)]
 
 
 def test_a_tflite_model_is_used_as_it_is(tmp_path, litert_model):
