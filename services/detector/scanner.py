@@ -191,11 +191,6 @@ class StreamScan:
         self._known: list[tuple[DetectedFace, int]] = []  # (face, frames missed)
         self._pending: list[DetectedFace] = []  # verified last frame, not yet reported
 
-    @property
-    def period(self) -> int:
-        """Frames in which every tile of every level is visited once (0 before a frame)."""
-        return self._schedule.period if self._schedule else 0
-
     def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
         height, width = bgr.shape[:2]
         if self._frame_size != (width, height):  # first frame, or the source changed size
