@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 FRAMES = Counter("facestream_detector_frames_total", "Frames analysed")
 FACES = Counter("facestream_detector_faces_total", "Faces found (rate() gives faces per second)")
@@ -12,3 +12,6 @@ CROPS_BY_REPLICA = Counter("facestream_detector_classified_crops_total",
                            "Crops classified, by the classifier replica that answered", ["replica"])
 EMOTIONS_UNAVAILABLE = Counter("facestream_detector_emotions_unavailable_total",
                                "Frames whose faces went back without emotions")
+OPEN_STREAMS = Gauge("facestream_detector_open_streams", "StreamDetect streams open now")
+LIVE_TRACKS = Gauge("facestream_detector_live_tracks",
+                    "Face tracks the open streams hold (each freed with its stream)")

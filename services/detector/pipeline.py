@@ -13,6 +13,8 @@ import numpy as np
 from services.common.errors import InvalidInput
 from services.detector.alignment import normalize
 from services.detector.faces import DetectedFace
+from services.detector.smoothing import MAX_HALF_LIFE_MS, EmotionSmoother
+from services.detector.tracking import FaceTracker
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +55,26 @@ class Options:
     min_score: float = 0.7
     max_faces: int = 64
     incremental: bool = False  # a video frame: scan it incrementally when the backend can
+    track: bool = False  # give faces track ids (and smoothed emotions) across the stream
+    half_life_ms: float = 0.0  # of the emotion smoothing; 0 = raw scores
+
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    """Server-wide defaults of the per-stream tracking and smoothing."""
+
+    half_life_ms: float = 500.0
+    label_margin: float = 0.05
+    max_missed_frames: int = 15
 
 
 class Stream:
     """What a pipeline remembers about one video stream; lives as long as the stream."""
 
-    def __init__(self, detector: FaceDetector) -> None:
+    def __init__(self, detector: FaceDetector, max_missed_frames: int) -> None:
         new_stream = getattr(detector, "new_stream", None)
         self.scan = new_stream() if new_stream is not None else None
+        self.tracker = FaceTracker(max_missed_frames)
 
 
 @dataclass
@@ -69,6 +83,9 @@ class Face:
     crop: np.ndarray
     emotion_state: str = EmotionState.NOT_REQUESTED
     scores: np.ndarray | None = None
+    track_id: int = 0  # 0: not tracked
+    smoothed_scores: np.ndarray | None = None
+    smoothed_label: int = -1  # index into the labels; -1 without smoothed scores
 
 
 @dataclass
@@ -81,22 +98,32 @@ class FrameResult:
 
 class FacePipeline:
     def __init__(self, detector: FaceDetector, emotions: EmotionSource | None,
-                 max_faces: int, classify_timeout_s: float) -> None:
+                 max_faces: int, classify_timeout_s: float,
+                 tracking: TrackingSettings = TrackingSettings()) -> None:
         self._detector = detector
         self._emotions = emotions
         self.max_faces = max_faces
         self._classify_timeout_s = classify_timeout_s
+        self._tracking = tracking
 
     def open_stream(self) -> Stream:
-        return Stream(self._detector)
+        return Stream(self._detector, self._tracking.max_missed_frames)
 
     def resolve_options(self, return_crops: bool, classify: bool | None,
                         min_score: float | None, max_faces: int, default_min_score: float,
-                        scan_mode: str | None = None, streaming: bool = False) -> Options:
+                        scan_mode: str | None = None, streaming: bool = False,
+                        track: bool | None = None, half_life_ms: float | None = None) -> Options:
         """Validate per-request options; None means the server default."""
         if scan_mode == ScanMode.INCREMENTAL and not streaming:
             raise InvalidInput("options.scan_mode is SCAN_MODE_INCREMENTAL, which needs the "
                                "frames of a stream (StreamDetect); Detect sees one image")
+        if track and not streaming:
+            raise InvalidInput("options.track is set, which needs the frames of a stream "
+                               "(StreamDetect); Detect sees one image and has no tracks")
+        half_life = self._tracking.half_life_ms if half_life_ms is None else half_life_ms
+        if not 0.0 <= half_life <= MAX_HALF_LIFE_MS:
+            raise InvalidInput(f"options.smoothing_half_life_ms is {half_life_ms}; it must be 0 "
+                               f"(no smoothing) to {MAX_HALF_LIFE_MS:.0f}")
         score = default_min_score if min_score is None else min_score
         if not 0.0 <= score <= 1.0:  # NaN fails this too
             raise InvalidInput(f"options.min_score is {min_score}; it must be within [0, 1]")
@@ -104,11 +131,16 @@ class FacePipeline:
             raise InvalidInput(f"options.max_faces is {max_faces}; it must be 0 (server maximum) "
                                f"to {self.max_faces}")
         incremental = streaming if scan_mode is None else scan_mode == ScanMode.INCREMENTAL
+        # Tracks are for video: a stream of independent pictures (the full scan) has none
+        # unless asked for.
+        track = incremental if track is None else track
         return Options(return_crops, True if classify is None else classify, score,
-                       max_faces or self.max_faces, incremental)
+                       max_faces or self.max_faces, incremental, track, half_life)
 
-    def analyse(self, frame: np.ndarray, options: Options,
-                time_left_s: float | None = None, stream: Stream | None = None) -> FrameResult:
+    def analyse(self, frame: np.ndarray, options: Options, time_left_s: float | None = None,
+                stream: Stream | None = None, captured_at_s: float = 0.0) -> FrameResult:
+        """`captured_at_s`: when the frame was taken, in seconds on any one clock per
+        stream; it times the emotion smoothing."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         detector = self._detector
@@ -126,8 +158,25 @@ class FacePipeline:
         result = FrameResult(faces, timings_ms=timings)
         if options.classify and faces:
             self._classify(result, time_left_s)
-        timings["classify_ms"] = (time.perf_counter() - aligned) * 1000
+        classified = time.perf_counter()
+        timings["classify_ms"] = (classified - aligned) * 1000
+        if options.track and stream is not None:
+            self._track(result, stream, options, captured_at_s)
+            timings["track_ms"] = (time.perf_counter() - classified) * 1000
         return result
+
+    def _track(self, result: FrameResult, stream: Stream, options: Options,
+               captured_at_s: float) -> None:
+        tracks = stream.tracker.assign([face.detection.box for face in result.faces], captured_at_s)
+        for face, track in zip(result.faces, tracks, strict=True):
+            face.track_id = track.track_id
+            if face.scores is None:
+                continue
+            smoother = track.state.get("emotions")
+            if smoother is None or smoother.half_life_s * 1000 != options.half_life_ms:
+                smoother = track.state["emotions"] = EmotionSmoother(
+                    options.half_life_ms / 1000, self._tracking.label_margin)
+            face.smoothed_scores, face.smoothed_label = smoother.update(face.scores, captured_at_s)
 
     def _classify(self, result: FrameResult, time_left_s: float | None) -> None:
         if self._emotions is None:

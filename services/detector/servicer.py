@@ -44,6 +44,10 @@ def _face_to_proto(face, labels: list[str], with_crop: bool) -> face_pb2.Face:
     if face.scores is not None:
         message.emotion_scores.extend(face.scores.tolist())
         message.emotion = labels[int(face.scores.argmax())]
+    message.track_id = face.track_id
+    if face.smoothed_scores is not None:
+        message.smoothed_scores.extend(face.smoothed_scores.tolist())
+        message.smoothed_emotion = labels[face.smoothed_label]
     if with_crop:
         message.crop.CopyFrom(image_pb2.Image(
             data=face.crop.tobytes(), format=image_pb2.IMAGE_FORMAT_GRAY8,
@@ -58,6 +62,8 @@ def _observe(result: FrameResult, timings: pb.StageTimings) -> None:
         metrics.EMOTIONS_UNAVAILABLE.inc()
     for stage in ("decode", "detect", "align", "classify"):
         metrics.STAGE_SECONDS.labels(stage).observe(getattr(timings, f"{stage}_ms") / 1000)
+    if "track_ms" in result.timings_ms:
+        metrics.STAGE_SECONDS.labels("track").observe(timings.track_ms / 1000)
 
 
 class DetectorServicer(pb_grpc.DetectorServiceServicer):
@@ -66,18 +72,24 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
         self._default_min_score = default_min_score
         self._max_pixels = max_frame_pixels
 
-    def _analyse(self, image: image_pb2.Image, options: pb.DetectOptions,
-                 context, stream: Stream | None = None) -> tuple[FrameResult, pb.StageTimings, bool]:
+    def _analyse(self, image: image_pb2.Image, options: pb.DetectOptions, context,
+                 stream: Stream | None = None,
+                 capture_time_us: int = 0) -> tuple[FrameResult, pb.StageTimings, bool]:
+        arrived_at_s = time.monotonic()
         started = time.perf_counter()
         resolved = self._pipeline.resolve_options(
             options.return_crops,
             options.classify if options.HasField("classify") else None,
             options.min_score if options.HasField("min_score") else None,
             options.max_faces, self._default_min_score, _scan_mode(options.scan_mode),
-            streaming=stream is not None)
+            streaming=stream is not None,
+            track=options.track if options.HasField("track") else None,
+            half_life_ms=(options.smoothing_half_life_ms
+                          if options.HasField("smoothing_half_life_ms") else None))
         frame = decode_image(image.data, image.format, image.width, image.height, self._max_pixels)
         decode_ms = (time.perf_counter() - started) * 1000
-        result = self._pipeline.analyse(frame, resolved, time_left(context), stream)
+        captured_at_s = capture_time_us / 1e6 if capture_time_us else arrived_at_s
+        result = self._pipeline.analyse(frame, resolved, time_left(context), stream, captured_at_s)
         timings = pb.StageTimings(decode_ms=decode_ms, **result.timings_ms)
         _observe(result, timings)
         return result, timings, resolved.return_crops
@@ -94,18 +106,26 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
     @grpc_errors
     def StreamDetect(self, request_iterator, context):
         stream = self._pipeline.open_stream()
-        for request in request_iterator:
-            try:
-                result, timings, with_crops = self._analyse(
-                    request.image, request.options, context, stream)
-            except Exception as error:  # noqa: BLE001 - one bad frame must not end the stream
-                code, message = status_of(error)
+        metrics.OPEN_STREAMS.inc()
+        tracks = 0  # this stream's share of LIVE_TRACKS
+        try:
+            for request in request_iterator:
+                try:
+                    result, timings, with_crops = self._analyse(
+                        request.image, request.options, context, stream, request.capture_time_us)
+                except Exception as error:  # noqa: BLE001 - one bad frame must not end the stream
+                    code, message = status_of(error)
+                    yield pb.StreamDetectResponse(
+                        frame_id=request.frame_id,
+                        error=pb.FrameError(code=code.value[0], message=message))
+                    continue
+                metrics.LIVE_TRACKS.inc(len(stream.tracker.tracks) - tracks)
+                tracks = len(stream.tracker.tracks)
                 yield pb.StreamDetectResponse(
                     frame_id=request.frame_id,
-                    error=pb.FrameError(code=code.value[0], message=message))
-                continue
-            yield pb.StreamDetectResponse(
-                frame_id=request.frame_id,
-                faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],
-                emotion_labels=result.labels, timings=timings,
-                emotions_unavailable_reason=result.emotions_error)
+                    faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],
+                    emotion_labels=result.labels, timings=timings,
+                    emotions_unavailable_reason=result.emotions_error)
+        finally:
+            metrics.OPEN_STREAMS.dec()
+            metrics.LIVE_TRACKS.dec(tracks)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from services.common.server_settings import ServerSettings
 from services.common.settings import require, setting
+from services.detector.smoothing import MAX_HALF_LIFE_MS
 
 BACKENDS = ("auto", "short_range", "full_range", "haar")
 
@@ -32,6 +33,13 @@ class DetectorSettings(ServerSettings):
                                    "cover (auto); larger frames are scanned downscaled")
     stream_scan_frames: int = setting(10, "frames over which a stream's full scan is spread "
                                       "(auto): a new face is found within this many frames")
+    smoothing_half_life_ms: float = setting(
+        500.0, "default half-life of a track's emotion smoothing, in ms (a stream's "
+        "smoothing_half_life_ms option overrides it); 0: raw scores")
+    label_margin: float = setting(0.05, "a track's shown emotion changes only when another "
+                                  "label's smoothed score leads by this much")
+    track_max_missed_frames: int = setting(15, "frames a face's track is kept while the "
+                                           "face is not seen (a blink, someone passing)")
     min_score: float = setting(0.7, "default minimum detector score in [0, 1]")
     nms_iou: float = setting(0.3, "overlap (IoU) above which two detections are one face: "
                              "the weaker is merged into the stronger")
@@ -60,6 +68,12 @@ class DetectorSettings(ServerSettings):
                 self.max_scan_pixels, "must be 16384..67108864")
         require(1 <= self.stream_scan_frames <= 300, "stream_scan_frames",
                 self.stream_scan_frames, "must be 1..300")
+        require(0.0 <= self.smoothing_half_life_ms <= MAX_HALF_LIFE_MS, "smoothing_half_life_ms",
+                self.smoothing_half_life_ms, f"must be 0..{MAX_HALF_LIFE_MS:.0f}")
+        require(0.0 <= self.label_margin < 1.0, "label_margin", self.label_margin,
+                "must be within [0, 1)")
+        require(0 <= self.track_max_missed_frames <= 300, "track_max_missed_frames",
+                self.track_max_missed_frames, "must be 0..300")
         require(0.0 <= self.min_score <= 1.0, "min_score", self.min_score, "must be within [0, 1]")
         require(0.0 < self.nms_iou <= 1.0, "nms_iou", self.nms_iou, "must be within (0, 1]")
         require(1 <= self.max_faces <= 1024, "max_faces", self.max_faces, "must be 1..1024")

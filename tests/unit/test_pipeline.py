@@ -8,7 +8,14 @@ import pytest
 
 from services.common.errors import InvalidInput
 from services.detector.blazeface import BlazeFaceModel, WholeFrameDetector
-from services.detector.pipeline import EmotionState, EmotionsUnavailable, FacePipeline, Options
+from services.detector.pipeline import (
+    EmotionState,
+    EmotionsUnavailable,
+    FacePipeline,
+    Options,
+    ScanMode,
+    TrackingSettings,
+)
 from tests.conftest import FACE_MODEL, GROUP_PHOTO
 
 
@@ -67,8 +74,48 @@ def test_unavailable_classifier_keeps_the_faces(detector, group):
 
 def test_option_validation_and_defaults(detector):
     pipeline = FacePipeline(detector, None, max_faces=10, classify_timeout_s=1.0)
-    assert pipeline.resolve_options(False, None, None, 0, 0.5) == Options(False, True, 0.5, 10)
-    assert pipeline.resolve_options(True, False, 0.9, 3, 0.5) == Options(True, False, 0.9, 3)
+    assert pipeline.resolve_options(False, None, None, 0, 0.5) == Options(
+        False, True, 0.5, 10, half_life_ms=500.0)
+    assert pipeline.resolve_options(True, False, 0.9, 3, 0.5) == Options(
+        True, False, 0.9, 3, half_life_ms=500.0)
     for bad in (dict(min_score=-0.1), dict(min_score=float("nan")), dict(max_faces=11)):
         with pytest.raises(InvalidInput):
             pipeline.resolve_options(False, None, bad.get("min_score"), bad.get("max_faces", 0), 0.5)
+
+
+def test_video_frames_are_tracked_by_default_and_independent_pictures_are_not(detector):
+    pipeline = FacePipeline(detector, None, max_faces=10, classify_timeout_s=1.0,
+                            tracking=TrackingSettings(half_life_ms=300.0))
+    video = pipeline.resolve_options(False, None, None, 0, 0.5, streaming=True)
+    assert video.track and video.incremental and video.half_life_ms == 300.0
+    stills = pipeline.resolve_options(False, None, None, 0, 0.5, ScanMode.FULL, streaming=True)
+    assert not stills.track
+    asked = pipeline.resolve_options(False, None, None, 0, 0.5, ScanMode.FULL, streaming=True,
+                                     track=True, half_life_ms=0)
+    assert asked.track and asked.half_life_ms == 0
+    assert not pipeline.resolve_options(False, None, None, 0, 0.5).track  # Detect
+
+
+def test_tracking_options_that_cannot_work_are_refused_with_the_field_named(detector):
+    pipeline = FacePipeline(detector, None, max_faces=10, classify_timeout_s=1.0)
+    with pytest.raises(InvalidInput, match="options.track"):
+        pipeline.resolve_options(False, None, None, 0, 0.5, track=True)  # Detect: one image
+    with pytest.raises(InvalidInput, match="options.smoothing_half_life_ms is 90000"):
+        pipeline.resolve_options(False, None, None, 0, 0.5, streaming=True, half_life_ms=90000)
+
+
+def test_a_stream_tracks_faces_and_smooths_their_scores_in_capture_time(detector, group):
+    emotions = RecordingEmotions()
+    pipeline = FacePipeline(detector, emotions, max_faces=64, classify_timeout_s=1.0)
+    stream = pipeline.open_stream()
+    options = pipeline.resolve_options(False, None, None, 0, 0.5, streaming=True)
+    first = pipeline.analyse(group, options, stream=stream, captured_at_s=10.0)
+    second = pipeline.analyse(group, options, stream=stream, captured_at_s=10.033)
+    assert sorted(f.track_id for f in first.faces) == [1, 2, 3, 4]
+    by_box = {f.detection.box: f.track_id for f in first.faces}
+    assert all(by_box[f.detection.box] == f.track_id for f in second.faces)
+    assert all(f.smoothed_label == 1 and f.smoothed_scores[1] == pytest.approx(1.0)
+               for f in second.faces)
+    alone = pipeline.analyse(group, Options())  # Detect: no stream, no tracks
+    assert {f.track_id for f in alone.faces} == {0}
+    assert all(f.smoothed_scores is None for f in alone.faces)

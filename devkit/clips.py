@@ -1,0 +1,68 @@
+"""Generated video clips with known face paths, for the tracking tests and evaluation.
+
+A clip is a list of frames and, per frame, the true box of each face in view, keyed by
+the face's identity (its index in the clip), so that a tracker's ids can be checked
+against who really is where.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from devkit.scenes import background, face_free_pictures, paste_face
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass
+class Clip:
+    frames: list[np.ndarray] = field(default_factory=list)
+    truth: list[dict[int, Box]] = field(default_factory=list)  # per frame: face -> box
+    fps: float = 30.0
+
+
+def crossing_clip(face: np.ndarray, frames: int = 60, size: int = 96, width: int = 640,
+                  height: int = 480, seed: int = 0) -> Clip:
+    """Two copies of one face walking towards each other: face 0 left to right and a
+    little down, face 1 right to left and a little up; mid-clip face 1 passes in front of
+    face 0 and hides it. Same face, same size: only where each was heading tells them
+    apart."""
+    rng = np.random.default_rng(seed)
+    scenery = background(face_free_pictures(), width, height, rng)
+    clip = Clip()
+    margin = 20
+    for index in range(frames):
+        t = index / max(frames - 1, 1)
+        paths = {0: (margin + t * (width - size - 2 * margin), height * 0.30 + t * height * 0.15),
+                 1: (width - size - margin - t * (width - size - 2 * margin),
+                     height * 0.45 - t * height * 0.15)}
+        frame = scenery.copy()
+        boxes: dict[int, Box] = {}
+        for identity, (x, y) in paths.items():  # face 1 pasted last: in front
+            paste_face(frame, face, int(x), int(y), size)
+            boxes[identity] = (float(int(x)), float(int(y)), float(size), float(size))
+        clip.frames.append(frame)
+        clip.truth.append(boxes)
+    return clip
+
+
+def id_switches(truth: list[dict[int, Box]], found: list[list[tuple[Box, int]]]) -> dict[int, int]:
+    """Per true face, how often the track id given to it changed from one sighting to the
+    next. `found` is per frame a list of (box, track id); a found box belongs to the true
+    face whose box holds its centre (the visible one when two overlap: the later key)."""
+    last: dict[int, int] = {}
+    switches = {identity: 0 for frame in truth for identity in frame}
+    for boxes, faces in zip(truth, found, strict=True):
+        for (x, y, w, h), track_id in faces:
+            cx, cy = x + w / 2, y + h / 2
+            owners = [i for i, (bx, by, bw, bh) in boxes.items()
+                      if bx <= cx <= bx + bw and by <= cy <= by + bh]
+            if not owners:
+                continue
+            owner = max(owners)  # the face pasted in front
+            if owner in last and last[owner] != track_id:
+                switches[owner] += 1
+            last[owner] = track_id
+    return switches

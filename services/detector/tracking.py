@@ -1,0 +1,126 @@
+"""Face tracks across a stream's frames: which face in this frame is which face before.
+
+Each frame's faces are matched to the stream's live tracks by the Hungarian assignment
+(scipy's `linear_sum_assignment`) over a cost that compares each face with where its
+track is predicted to be now: the track's last box moved by its velocity over the time
+since. A face that matches no track starts a new one; a track that matches no face is
+kept, still moving along its velocity, for `max_missed_frames` frames (a blink, a hand
+or another face passing in front) and then forgotten. Live tracks are bounded by the
+faces of the last `max_missed_frames` + 1 frames, so a stream's memory stays bounded.
+
+Why not norfair (the tracking library on PyPI): its releases require numpy < 2, which the
+rest of this service pins. Why velocity: two faces whose paths cross are at the same place
+mid-crossing; which one re-emerges where is told by where each was heading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+# A face may be this far from its track's prediction, in units of the face's size
+# (the geometric mean of the two boxes' widths), and still be that track; the allowance
+# grows by MISSED_GROWTH per missed frame, since a track unseen for a while is less sure
+# of where it is.
+MAX_DISTANCE = 0.6
+MISSED_GROWTH = 0.2
+# Added to the cost per frame a track has gone unseen: when two tracks are predicted at
+# one place (one face hidden behind the other), the face seen is the one that was in
+# front a moment ago, not the one that has been coasting hidden.
+MISSED_PENALTY = 0.15
+# How much a face's size may differ from its track's (ratio of widths) and be the same.
+MAX_SIZE_RATIO = 1.6
+# Weight of each new velocity measurement: one wrong match (two faces crossing) bends a
+# track's course by this fraction only.
+VELOCITY_GAIN = 0.35
+# Velocities are measured over at least this long, so that frames stamped almost at once
+# (a burst after a stall) do not make a jump look like a sprint.
+MIN_VELOCITY_DT_S = 0.010
+
+
+def _centre_and_size(box: tuple[float, float, float, float]) -> tuple[np.ndarray, float]:
+    x, y, width, height = box
+    return np.array([x + width / 2, y + height / 2]), max(float(width), 1.0)
+
+
+@dataclass
+class Track:
+    track_id: int
+    centre: np.ndarray
+    size: float
+    seen_at_s: float
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # pixels per second
+    missed: int = 0
+    state: dict[str, Any] = field(default_factory=dict)  # what other stages keep per track
+
+    def predicted_centre(self, now_s: float) -> np.ndarray:
+        return self.centre + self.velocity * max(now_s - self.seen_at_s, 0.0)
+
+    def update(self, box: tuple[float, float, float, float], now_s: float) -> None:
+        centre, size = _centre_and_size(box)
+        dt = now_s - self.seen_at_s
+        if dt > 0:
+            measured = (centre - self.centre) / max(dt, MIN_VELOCITY_DT_S)
+            self.velocity += VELOCITY_GAIN * (measured - self.velocity)
+        self.centre, self.size, self.seen_at_s, self.missed = centre, size, now_s, 0
+
+
+class FaceTracker:
+    """One stream's tracks. `assign` is called once per frame, in frame order."""
+
+    def __init__(self, max_missed_frames: int = 15) -> None:
+        self.max_missed_frames = max_missed_frames
+        self.tracks: list[Track] = []
+        self._next_id = 1
+
+    def assign(self, boxes: list[tuple[float, float, float, float]], now_s: float) -> list[Track]:
+        """The track of each box, in the order given; boxes that match none get new ones."""
+        matched: list[Track | None] = [None] * len(boxes)
+        if self.tracks and boxes:
+            cost = self._cost(boxes, now_s)
+            allowed = np.isfinite(cost)
+            # The assignment wants finite costs: a stand-in above any allowed pair's cost,
+            # and a pair it picks at the stand-in stays unmatched.
+            rows, cols = linear_sum_assignment(np.where(allowed, cost, 1e6))
+            for row, col in zip(rows, cols):
+                if allowed[row, col]:
+                    matched[col] = self.tracks[row]
+        taken = {id(track) for track in matched if track is not None}
+        survivors = []
+        for track in self.tracks:
+            if id(track) not in taken:
+                track.missed += 1
+                if track.missed > self.max_missed_frames:
+                    continue
+            survivors.append(track)
+        self.tracks = survivors
+        for index, box in enumerate(boxes):
+            track = matched[index]
+            if track is None:
+                centre, size = _centre_and_size(box)
+                track = Track(self._next_id, centre, size, now_s)
+                self._next_id += 1
+                self.tracks.append(track)
+                matched[index] = track
+            else:
+                track.update(box, now_s)
+        return matched  # type: ignore[return-value]
+
+    def _cost(self, boxes, now_s: float) -> np.ndarray:
+        """Tracks x boxes: distance from prediction in face sizes, plus the size change;
+        pairs too far apart or too different in size cost infinity."""
+        centres, sizes = zip(*(_centre_and_size(box) for box in boxes))
+        centres, sizes = np.array(centres), np.array(sizes)
+        cost = np.empty((len(self.tracks), len(boxes)))
+        for row, track in enumerate(self.tracks):
+            scale = np.sqrt(sizes * track.size)
+            distance = np.linalg.norm(centres - track.predicted_centre(now_s), axis=1) / scale
+            size_change = np.abs(np.log(sizes / track.size))
+            allowed = MAX_DISTANCE + MISSED_GROWTH * track.missed
+            row_cost = distance + size_change + MISSED_PENALTY * track.missed
+            row_cost[(distance > allowed) | (size_change > np.log(MAX_SIZE_RATIO))] = np.inf
+            cost[row] = row_cost
+        return cost
