@@ -27,29 +27,45 @@ def _text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float = 
     cv2.putText(image, text, origin, FONT, scale, colour, 1, cv2.LINE_AA)
 
 
+def shown(face: dict[str, Any]) -> tuple[str | None, dict[str, float]]:
+    """The label and scores to show: the track's smoothed ones when there are any."""
+    if face.get("smoothed_emotion"):
+        return face["smoothed_emotion"], face["smoothed_scores"]
+    return face["emotion"], face["scores"]
+
+
+def face_name(face: dict[str, Any], number: int) -> str:
+    """`#<track id>` for a tracked face (the same from frame to frame), else its number in
+    this frame."""
+    return f"#{face.get('track_id') or number}"
+
+
 def draw_face(image: np.ndarray, face: dict[str, Any], number: int) -> None:
     x, y, w, h = (int(round(v)) for v in face["box"])
-    colour = _colour(face["emotion"])
+    emotion, scores = shown(face)
+    colour = _colour(emotion)
     cv2.rectangle(image, (x, y), (x + w, y + h), colour, 2)
     for px, py in face["keypoints"]:
         cv2.circle(image, (int(px), int(py)), 2, (0, 255, 0), -1, cv2.LINE_AA)
-    if face["emotion"]:
-        label = f"#{number} {face['emotion']} {face['scores'][face['emotion']]:.2f}"
+    if emotion:
+        label = f"{face_name(face, number)} {emotion} {scores[emotion]:.2f}"
     else:
-        label = f"#{number} face {face['score']:.2f}"
+        label = f"{face_name(face, number)} face {face['score']:.2f}"
     _text(image, label, (x, max(y - 6, 12)), 0.5, colour)
 
 
 def draw_panel(panel: np.ndarray, faces: list[dict[str, Any]]) -> None:
-    """Per face, one bar per label, like the original notebook's bar chart."""
+    """Per face (per track, when tracked), one bar per label, like the original notebook's
+    bar chart."""
     top = 8
     for number, face in enumerate(faces, start=1):
-        scores = face["scores"]
+        _, scores = shown(face)
         needed = 20 + 16 * max(len(scores), 1)
         if top + needed > panel.shape[0]:
             _text(panel, f"+{len(faces) - number + 1} more", (8, panel.shape[0] - 8))
             return
-        _text(panel, f"face #{number}", (8, top + 12), 0.45)
+        kind = "track" if face.get("track_id") else "face"
+        _text(panel, f"{kind} {face_name(face, number)}", (8, top + 12), 0.45)
         top += 20
         if not scores:
             _text(panel, "emotion unavailable", (8, top + 12), 0.4, (0, 165, 255))
@@ -67,6 +83,7 @@ def draw_panel(panel: np.ndarray, faces: list[dict[str, Any]]) -> None:
 def annotate(image: np.ndarray, faces: list[dict[str, Any]], hud: str = "") -> np.ndarray:
     """The frame with overlays, widened by a side panel of probability bars."""
     frame = image.copy()
+    faces = sorted(faces, key=lambda face: face.get("track_id") or 0)  # the panel's order holds
     for number, face in enumerate(faces, start=1):
         draw_face(frame, face, number)
     if hud:

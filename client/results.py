@@ -8,8 +8,11 @@ from facestream.v1.face_pb2 import EMOTION_STATUS_OK
 
 
 def face_to_dict(face, labels: list[str]) -> dict[str, Any]:
-    """One face as in the JSONL file: box [x, y, w, h], score, keypoints, emotion, scores."""
+    """One face as in the JSONL file: box [x, y, w, h], score, keypoints, emotion and
+    scores (this frame's), track_id (0: not tracked), smoothed_emotion and
+    smoothed_scores (the track's, over time)."""
     ok = face.emotion_status == EMOTION_STATUS_OK and len(face.emotion_scores) == len(labels)
+    smoothed = ok and len(face.smoothed_scores) == len(labels)
     return {
         "box": [round(face.box.x, 1), round(face.box.y, 1),
                 round(face.box.width, 1), round(face.box.height, 1)],
@@ -17,6 +20,10 @@ def face_to_dict(face, labels: list[str]) -> dict[str, Any]:
         "keypoints": [[round(p.x, 1), round(p.y, 1)] for p in face.keypoints],
         "emotion": face.emotion if ok else None,
         "scores": {label: round(p, 4) for label, p in zip(labels, face.emotion_scores)} if ok else {},
+        "track_id": face.track_id,
+        "smoothed_emotion": face.smoothed_emotion if smoothed else None,
+        "smoothed_scores": ({label: round(p, 4) for label, p in zip(labels, face.smoothed_scores)}
+                            if smoothed else {}),
     }
 
 

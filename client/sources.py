@@ -24,6 +24,7 @@ class Frame:
     index: int  # frame number within that source
     image: np.ndarray  # BGR
     captured_at: float  # time.monotonic() when read
+    time_s: float = 0.0  # where the frame is in its source: video time, or since the camera opened
 
 
 class FrameSource:
@@ -42,14 +43,18 @@ class FrameSource:
         return self._frames
 
 
-def _capture_frames(capture: cv2.VideoCapture, name: str) -> Iterator[Frame]:
+def _capture_frames(capture: cv2.VideoCapture, name: str, file_fps: float = 0.0) -> Iterator[Frame]:
+    """A file's frames are timed by its frame rate (`file_fps`), however fast they are
+    read; a camera's or URL's by the clock."""
     index = 0
+    opened_at = time.monotonic()
     try:
         while True:
             ok, image = capture.read()
             if not ok:
                 return
-            yield Frame(name, index, image, time.monotonic())
+            now = time.monotonic()
+            yield Frame(name, index, image, now, index / file_fps if file_fps else now - opened_at)
             index += 1
     finally:
         capture.release()
@@ -101,5 +106,5 @@ def open_source(spec: str) -> FrameSource:
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise SourceError(f"{spec} is not a video OpenCV can read")
-    return FrameSource(spec, False, capture.get(cv2.CAP_PROP_FPS) or 30.0,
-                       _capture_frames(capture, spec))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    return FrameSource(spec, False, fps, _capture_frames(capture, spec, fps))

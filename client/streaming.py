@@ -36,7 +36,7 @@ class StreamStats:
     stage_ms: dict[str, float] = field(default_factory=dict)  # sums over answered frames
 
     def add_timings(self, timings: pb.StageTimings) -> None:
-        for name in ("decode_ms", "detect_ms", "align_ms", "classify_ms"):
+        for name in ("decode_ms", "detect_ms", "align_ms", "classify_ms", "track_ms"):
             self.stage_ms[name] = self.stage_ms.get(name, 0.0) + getattr(timings, name)
 
 
@@ -67,6 +67,8 @@ class FrameStreamer:
         self._lock = threading.Lock()
         self._requests: queue.Queue = queue.Queue()
         self._stop = threading.Event()  # set by run() when its caller is done
+        # Capture times travel as microseconds from this epoch: one clock for the stream.
+        self._epoch_us = int(time.time() * 1e6)
         self.stats = StreamStats()
         self.error: BaseException | None = None
 
@@ -97,8 +99,9 @@ class FrameStreamer:
                         break
                     self.stats.dropped += 1
                     continue
-                request = pb.StreamDetectRequest(frame_id=frame_id,
-                                                 image=encode_frame(frame.image, self._encoding))
+                request = pb.StreamDetectRequest(
+                    frame_id=frame_id, image=encode_frame(frame.image, self._encoding),
+                    capture_time_us=self._epoch_us + int(frame.time_s * 1e6))
                 if self._options is not None:
                     request.options.CopyFrom(self._options)
                 with self._lock:

@@ -22,6 +22,7 @@ from client.overlay import annotate
 from client.results import response_to_record
 from client.sources import SourceError, open_source
 from client.streaming import FrameStreamer, StreamStats
+from client.timeline import Timeline, plot
 from client.writers import AnnotatedWriter, JsonlWriter
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
@@ -49,6 +50,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--min-score", type=float, help="minimum face score (server default 0.7)")
     parser.add_argument("--max-faces", type=int, default=0, help="at most this many faces per frame")
     parser.add_argument("--no-emotions", action="store_true", help="detect faces only")
+    parser.add_argument("--no-tracks", action="store_true",
+                        help="judge every frame alone: no track ids, no smoothing (pictures "
+                             "from an image or a folder never have tracks)")
+    parser.add_argument("--half-life", type=float, metavar="MS",
+                        help="half-life of each track's emotion smoothing in ms; 0 shows raw "
+                             "labels (default: the detector's, 500)")
+    parser.add_argument("--timeline", metavar="FILE.csv",
+                        help="write one row per track per frame: time, frame, track, raw label, "
+                             "smoothed label and scores")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="at the end, plot each track's smoothed emotions over time")
     parser.add_argument("--connect-timeout", type=float, default=10.0,
                         help="seconds to wait for the detector to be reachable")
     parser.add_argument("--tls-ca", default=os.environ.get("FACESTREAM_TLS_CA", ""),
@@ -64,6 +76,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.window < 1:
         parser.error(f"--window must be at least 1, got {args.window}")
+    if args.half_life is not None and not 0 <= args.half_life <= 60000:
+        parser.error(f"--half-life must be 0..60000 ms, got {args.half_life}")
+    if args.no_tracks and (args.timeline or args.plot):
+        parser.error("--timeline and --plot follow tracks; drop --no-tracks")
+    if args.no_emotions and (args.timeline or args.plot):
+        parser.error("--timeline and --plot show emotions; drop --no-emotions")
     problem = target_problem(args.target)
     if problem:
         parser.error(f"--target {args.target}: {problem}")
@@ -139,9 +157,13 @@ def connect(args: argparse.Namespace) -> grpc.Channel | None:
 
 
 def detect_options(args: argparse.Namespace, stills: bool) -> pb.DetectOptions:
-    """Per-frame options: separate pictures get the full scan, video the incremental one."""
+    """Per-frame options: separate pictures get the full scan and no tracks, video the
+    incremental scan and tracks with smoothed emotions."""
     options = pb.DetectOptions(max_faces=args.max_faces, scan_mode=(
-        pb.SCAN_MODE_FULL if stills else pb.SCAN_MODE_INCREMENTAL))
+        pb.SCAN_MODE_FULL if stills else pb.SCAN_MODE_INCREMENTAL),
+        track=not (stills or args.no_tracks))
+    if args.half_life is not None:
+        options.smoothing_half_life_ms = int(round(args.half_life))
     if args.min_score is not None:
         options.min_score = args.min_score
     if args.no_emotions:
@@ -155,6 +177,7 @@ class Outputs:
     def __init__(self, args: argparse.Namespace, fps: float, show: bool) -> None:
         self.writer = AnnotatedWriter(args.output, fps) if args.output else None
         self.jsonl = JsonlWriter(args.jsonl) if args.jsonl else None
+        self.timeline = Timeline(args.timeline)
         self.show = show
         self._recent: list[float] = []
 
@@ -163,6 +186,7 @@ class Outputs:
         record = response_to_record(frame.source, frame.index, response)
         if self.jsonl:
             self.jsonl.write(record)
+        self.timeline.add(frame.time_s, frame.index, record["faces"])
         if response.HasField("error"):
             print(f"webcam: frame {frame.index}: {response.error.message}", file=sys.stderr)
         if not (self.writer or self.show):
@@ -183,6 +207,7 @@ class Outputs:
             self.writer.close()
         if self.jsonl:
             self.jsonl.close()
+        self.timeline.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         source = open_source(args.source)
     except SourceError as error:
         print(f"webcam: {error}", file=sys.stderr)
+        return 2
+    if source.stills and (args.timeline or args.plot):
+        print(f"webcam: --timeline and --plot follow faces through a video or camera; "
+              f"{args.source} is separate pictures, which have no tracks", file=sys.stderr)
         return 2
     show = not args.no_display and display_available()
     if not args.no_display and not show:
@@ -230,6 +259,15 @@ def main(argv: list[str] | None = None) -> int:
         outputs.close()
         channel.close()
     print(summary(streamer.stats, elapsed))
+    if not source.stills and not args.no_tracks and not args.no_emotions:
+        print(outputs.timeline.summary(1.0 / source.fps if source.fps else 0.0))
+    if args.plot:
+        try:
+            plot(outputs.timeline, args.plot)
+        except ValueError as error:
+            print(f"webcam: --plot {args.plot}: {error}", file=sys.stderr)
+            return 1
+        print(f"webcam: wrote {args.plot}")
     if source.skipped:
         names = f": {', '.join(source.skipped)}" if args.verbose else " (-v names them)"
         print(f"webcam: skipped {len(source.skipped)} files that are not images{names}",

@@ -4,7 +4,8 @@
     python -m tools.local_services demo             # plus the client over the sample clip
 
 `demo` is `make run`: it streams samples/sample_clip.mp4 through the services and writes
-out/annotated.mp4 and out/results.jsonl, then stops the services.
+out/annotated.mp4, out/results.jsonl, out/timeline.csv and out/emotions.png (each track's
+smoothed emotions over time), then stops the services.
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ def demo(source: str, out: Path) -> int:
         result = subprocess.run(
             [sys.executable, str(ROOT / "client/webcam.py"), "--source", source,
              "--target", target, "--no-display", "--output", str(out / "annotated.mp4"),
-             "--jsonl", str(out / "results.jsonl")], cwd=ROOT)
+             "--jsonl", str(out / "results.jsonl"), "--timeline", str(out / "timeline.csv"),
+             "--plot", str(out / "emotions.png")], cwd=ROOT)
     if result.returncode == 0:
-        print(f"wrote {out / 'annotated.mp4'} and {out / 'results.jsonl'}")
+        print(f"wrote {out / 'annotated.mp4'}, {out / 'results.jsonl'}, {out / 'timeline.csv'} "
+              f"and {out / 'emotions.png'}")
     return result.returncode
 
 
