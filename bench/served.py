@@ -69,7 +69,7 @@ def no_op_load(target: str, callers: int, seconds: float) -> Rate:
 async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds: float):
     images = [raw_image(f) for f in frames]
     latencies: list[float] = []
-    stages = {"decode": [], "detect": [], "align": [], "classify": []}
+    stages = {"decode": [], "detect": [], "align": [], "classify": [], "track": []}
     options = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
     async with grpc.aio.insecure_channel(target, options=options) as channel:
         stub = dgrpc.DetectorServiceStub(channel)

@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "from an image or a folder never have tracks)")
     parser.add_argument("--half-life", type=float, metavar="MS",
                         help="half-life of each track's emotion smoothing in ms; 0 shows raw "
-                             "labels (default: the detector's, 500)")
+                             "labels (default: the detector's, 300)")
     parser.add_argument("--timeline", metavar="FILE.csv",
                         help="write one row per track per frame: time, frame, track, raw label, "
                              "smoothed label and scores")

@@ -66,3 +66,27 @@ def id_switches(truth: list[dict[int, Box]], found: list[list[tuple[Box, int]]])
                 switches[owner] += 1
             last[owner] = track_id
     return switches
+
+
+def held_clip(faces: list[np.ndarray], frames: int = 150, seed: int = 0, width: int = 640,
+              height: int = 480) -> Clip:
+    """One person in front of a camera: a face (gray) drifting across the frame, growing
+    and shrinking, tilting a little, under sensor noise, as a webcam sees someone sitting
+    still. With several faces, the clip shows each in turn for an equal share of the
+    frames at the same place: one person whose expression changes."""
+    rng = np.random.default_rng(seed)
+    scenery = background(face_free_pictures(), width, height, rng)
+    phase = rng.uniform(0, 2 * np.pi, 4)
+    clip = Clip()
+    for index in range(frames):
+        t = index / 30.0
+        size = int(150 + 30 * np.sin(0.7 * t + phase[0]))
+        x = int(width / 2 - size / 2 + 80 * np.sin(0.5 * t + phase[1]))
+        y = int(height / 2 - size / 2 + 30 * np.sin(0.9 * t + phase[2]))
+        face = faces[min(index * len(faces) // frames, len(faces) - 1)]
+        frame = scenery.copy()
+        paste_face(frame, face, x, y, size, angle=float(6 * np.sin(0.8 * t + phase[3])))
+        noise = rng.normal(0, 4.0, frame.shape)
+        clip.frames.append(np.clip(frame + noise, 0, 255).astype(np.uint8))
+        clip.truth.append({0: (float(x), float(y), float(size), float(size))})
+    return clip

@@ -63,9 +63,9 @@ class Options:
 class TrackingSettings:
     """Server-wide defaults of the per-stream tracking and smoothing."""
 
-    half_life_ms: float = 500.0
+    half_life_ms: float = 300.0
     label_margin: float = 0.05
-    max_missed_frames: int = 15
+    max_missed_frames: int = 30
 
 
 class Stream:
@@ -161,12 +161,13 @@ class FacePipeline:
         classified = time.perf_counter()
         timings["classify_ms"] = (classified - aligned) * 1000
         if options.track and stream is not None:
-            self._track(result, stream, options, captured_at_s)
+            self.track(result, stream, options, captured_at_s)
             timings["track_ms"] = (time.perf_counter() - classified) * 1000
         return result
 
-    def _track(self, result: FrameResult, stream: Stream, options: Options,
-               captured_at_s: float) -> None:
+    def track(self, result: FrameResult, stream: Stream, options: Options,
+              captured_at_s: float) -> None:
+        """Give each face of the frame its track id and, with scores, smoothed scores."""
         tracks = stream.tracker.assign([face.detection.box for face in result.faces], captured_at_s)
         for face, track in zip(result.faces, tracks, strict=True):
             face.track_id = track.track_id

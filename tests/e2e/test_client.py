@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -10,6 +11,8 @@ import sys
 import cv2
 import pytest
 
+from devkit.clips import crossing_clip
+from devkit.scenes import astronaut_face
 from tests.conftest import GROUP_PHOTO, ROOT, SAMPLE_CLIP
 
 WEBCAM = str(ROOT / "client/webcam.py")
@@ -45,6 +48,10 @@ def test_headless_run_over_the_sample_clip(detector_server, tmp_path):
         assert face["emotion"] in face["scores"]
         assert abs(sum(face["scores"].values()) - 1) < 0.01
         assert face["emotion"] == max(face["scores"], key=face["scores"].get)
+        assert face["track_id"] == 1  # one person, one track, the whole clip
+        assert face["smoothed_emotion"] in face["smoothed_scores"]
+        assert abs(sum(face["smoothed_scores"].values()) - 1) < 0.01
+    assert "tracks: 1\n  #1: 6.0 s in view, 90 frames, mostly happy" in result.stdout
 
 
 def test_directory_of_images_skips_other_files(detector_server, tmp_path):
@@ -60,8 +67,47 @@ def test_directory_of_images_skips_other_files(detector_server, tmp_path):
     lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert [(line["source"], len(line["faces"])) for line in lines] == [("a_group.jpg", 4),
                                                                        ("b_blank.png", 0)]
+    assert all(face["track_id"] == 0 and face["smoothed_emotion"] is None  # pictures stand alone
+               for face in lines[0]["faces"])
     assert sorted(p.name for p in out.iterdir()) == ["a_group_000000.jpg", "b_blank_000001.jpg"]
     assert "skipped 1 files that are not images" in result.stderr
+
+
+def test_timeline_has_a_row_per_track_per_frame_and_the_plot_a_panel_per_track(
+        detector_server, tmp_path):
+    clip = crossing_clip(astronaut_face(), frames=45, size=96)
+    video = tmp_path / "crossing.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), clip.fps, (640, 480))
+    for frame in clip.frames:
+        writer.write(frame)
+    writer.release()
+    jsonl, timeline, plot = tmp_path / "r.jsonl", tmp_path / "t.csv", tmp_path / "p.png"
+    result = run_client("--source", str(video), "--target", f"127.0.0.1:{detector_server.port}",
+                        "--jsonl", str(jsonl), "--timeline", str(timeline), "--plot", str(plot))
+    assert result.returncode == 0, result.stderr
+    faces = {(line["frame"], face["track_id"]): face
+             for line in map(json.loads, jsonl.read_text().splitlines()) for face in line["faces"]}
+    with timeline.open() as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == ["time_s", "frame", "track", "emotion", "smoothed_emotion", "angry",
+                             "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert sorted((int(r["frame"]), int(r["track"])) for r in rows) == sorted(faces)
+    for row in rows:
+        face = faces[(int(row["frame"]), int(row["track"]))]
+        assert float(row["time_s"]) == pytest.approx(int(row["frame"]) / clip.fps, abs=1e-3)
+        assert row["emotion"] == face["emotion"]
+        assert float(row["happy"]) == pytest.approx(face["smoothed_scores"]["happy"], abs=1e-4)
+    tracks = {track for _, track in faces}
+    assert tracks == {1, 2}
+    image = cv2.imread(str(plot))
+    assert image.shape[:2] == (220 * len(tracks), 1000)  # one 220 px panel per track
+    assert f"tracks: {len(tracks)}" in result.stdout
+
+
+def test_timeline_of_separate_pictures_is_refused(tmp_path):
+    result = run_client("--source", str(GROUP_PHOTO), "--timeline", str(tmp_path / "t.csv"))
+    assert result.returncode == 2
+    assert "separate pictures, which have no tracks" in result.stderr
 
 
 def test_a_file_named_like_an_image_that_is_none_takes_no_frame_number(detector_server, tmp_path):

@@ -75,9 +75,9 @@ def test_unavailable_classifier_keeps_the_faces(detector, group):
 def test_option_validation_and_defaults(detector):
     pipeline = FacePipeline(detector, None, max_faces=10, classify_timeout_s=1.0)
     assert pipeline.resolve_options(False, None, None, 0, 0.5) == Options(
-        False, True, 0.5, 10, half_life_ms=500.0)
+        False, True, 0.5, 10, half_life_ms=300.0)
     assert pipeline.resolve_options(True, False, 0.9, 3, 0.5) == Options(
-        True, False, 0.9, 3, half_life_ms=500.0)
+        True, False, 0.9, 3, half_life_ms=300.0)
     for bad in (dict(min_score=-0.1), dict(min_score=float("nan")), dict(max_faces=11)):
         with pytest.raises(InvalidInput):
             pipeline.resolve_options(False, None, bad.get("min_score"), bad.get("max_faces", 0), 0.5)

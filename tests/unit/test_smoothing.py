@@ -35,16 +35,30 @@ def test_half_life_zero_is_off():
     assert scores == pytest.approx([0.45, 0.55]) and label == 1
 
 
-def test_hysteresis_holds_the_label_until_another_leads_by_the_margin():
-    smoother = EmotionSmoother(half_life_s=0.001, label_margin=0.1)  # ~no averaging
-    _, label = smoother.update(np.array([0.6, 0.4]), 0.0)
+def test_hysteresis_holds_the_label_until_another_leads_the_vote_by_the_margin():
+    smoother = EmotionSmoother(half_life_s=1.0, label_margin=0.2)
+    smoother.update(HAPPY, 0.0)  # happy holds the whole vote
+    # From t = 0 on, every frame votes sad: sad's share is 1 - 2^-t, happy's 2^-t, and
+    # sad leads by 0.2 from t = log2(2 / 0.8) = 1.32 s.
+    switch_s = np.log2(2 / (1 - 0.2))
+    for t in np.arange(0.1, 2.0, 0.1):
+        _, label = smoother.update(np.array([0.45, 0.55]), float(t))
+        assert label == (1 if t >= switch_s else 0), t
+    # A frame or two voting happy again does not bring it back.
+    for t in (2.1, 2.2):
+        _, label = smoother.update(np.array([0.52, 0.48]), t)
+        assert label == 1
+
+
+def test_smoothed_scores_average_probabilities_while_the_label_follows_the_votes():
+    smoother = EmotionSmoother(half_life_s=0.5, label_margin=0.0)
+    smoother.update(np.array([0.95, 0.05]), 0.0)
+    scores, label = smoother.update(np.array([0.4, 0.6]), 0.5)
+    assert scores == pytest.approx([0.675, 0.325])  # probabilities still favour the first
+    # votes: half each after one half-life, a tie: the label stays where it was
     assert label == 0
-    _, label = smoother.update(np.array([0.47, 0.53]), 1.0)  # leads by 0.06 < 0.1
-    assert label == 0
-    _, label = smoother.update(np.array([0.44, 0.56]), 2.0)  # leads by 0.12
-    assert label == 1
-    _, label = smoother.update(np.array([0.52, 0.48]), 3.0)  # back by 0.04: held
-    assert label == 1
+    scores, label = smoother.update(np.array([0.4, 0.6]), 0.6)
+    assert scores[0] > scores[1] and label == 1
 
 
 def test_noise_around_a_held_expression_flickers_raw_but_not_smoothed():
