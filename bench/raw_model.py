@@ -67,3 +67,23 @@ def raw_litert_faces_per_s(seconds: float, batches=BATCHES) -> dict[str, float]:
         started = ends[0] - seconds
         results[str(size)] = round(sum(counts) / (time.perf_counter() - started), 1)
     return results
+
+
+def tta_cost_ms(seconds: float, batches=(1, 8)) -> dict[str, dict[str, float]]:
+    """Median ms per model call, one thread, for `batches` crops and each test-time
+    augmentation (the crops' views run in that one call)."""
+    from services.classifier.augmentation import TTA_MODES  # noqa: PLC0415
+    from services.classifier.core import run_model_batch  # noqa: PLC0415
+
+    model = LiteRTEmotionModel(tflite_for(MODEL, ROOT / "models/converted"), list(FER_LABELS),
+                               "minus_one_to_one", max_batch_size=64)
+    crops = list(model.preprocess(crops_for(max(batches))))
+    results: dict[str, dict[str, float]] = {}
+    for mode in TTA_MODES:
+        run = run_model_batch(model, mode)
+        results[mode] = {}
+        for size in batches:
+            run(crops[:size])  # the interpreter for this batch size is made outside the clock
+            rate = repeat_for(seconds / len(TTA_MODES), lambda n=size: len(run(crops[:n])))
+            results[mode][str(size)] = round(rate.percentile(50), 3)
+    return results

@@ -35,12 +35,14 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "gpu": ", ".join(gpus) or None}
 
 
-def served(seconds: float, max_batch_size: int, runtime: str = "auto") -> dict:
+def served(seconds: float, max_batch_size: int, runtime: str = "auto",
+           tta: str = "mirror") -> dict:
     from bench.served import classify_load  # noqa: PLC0415
 
     results = {}
     with service_process("classifier", 0, ["--max-batch-size", str(max_batch_size),
-                                           "--max-queue-size", "4096", "--runtime", runtime],
+                                           "--max-queue-size", "4096", "--runtime", runtime,
+                                           "--tta", tta],
                          quiet=True) as classifier:
         for callers in CALLERS:
             rate = classify_load(f"127.0.0.1:{classifier.port}", callers, seconds)
@@ -100,11 +102,17 @@ def print_table(results: dict) -> None:
              for b, v in c["raw_faces_per_s"].items()]
     rows += [(f"raw model, LiteRT, batch {b}", f"{v:,.0f} faces/s")
              for b, v in c["raw_litert_faces_per_s"].items()]
+    for mode, row in c["tta_ms_per_call"].items():
+        rows.append((f"classify, LiteRT 1 thread, tta {mode}",
+                     "  ".join(f"{n} crops {ms:.2f} ms ({ms / c['tta_ms_per_call']['none'][n]:.1f}x)"
+                               for n, ms in row.items())))
     ceiling = c["no_op_calls_per_s"]
     rows += [(f"no-op RPC ceiling, {callers} callers", f"{value:,.0f} calls/s")
              for callers, value in ceiling.items()]
-    for name, key in (("served, LiteRT, batching", "served"), ("served, LiteRT, batch 1", "served_batch1"),
-                      ("served, TensorFlow, batching", "served_tensorflow")):
+    for name, key in (("served, LiteRT, batching, tta mirror", "served"),
+                      ("served, LiteRT, batching, tta none", "served_no_tta"),
+                      ("served, LiteRT, batch 1, tta none", "served_batch1"),
+                      ("served, TensorFlow, batching, tta mirror", "served_tensorflow")):
         for callers, row in c[key].items():
             share = row["faces_per_s"] / ceiling[callers] if ceiling.get(callers) else 0.0
             rows.append((f"{name}, {callers} callers",
@@ -121,6 +129,9 @@ def print_table(results: dict) -> None:
     for model, row in results["detector_runtimes_ms"].items():
         rows.append((f"{model}, 1 thread", f"LiteRT {row['litert_ms']:.2f} ms, "
                                           f"OpenCV DNN {row['opencv_dnn_ms']:.2f} ms"))
+    track = results["tracking_ms"]
+    rows.append((f"tracks + smoothing, {track['faces']} faces", f"p50 {track['p50_ms']:.3f} ms/frame  "
+                 f"mean {track['mean_ms']:.3f} ms/frame"))
     rows.append(("fer package (defaults)", f"{results['peers']['fer_fps']:.1f} frames/s"))
     rows.append(("notebook loop (Haar + predict)", f"{results['peers']['notebook_loop_fps']:.1f} frames/s"))
     rows.append(("peak memory", f"detector {results['memory_mb']['detector']:.0f} MiB, "
@@ -138,13 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seconds = 0.3 if args.quick else args.seconds
 
-    from bench.raw_model import raw_faces_per_s, raw_litert_faces_per_s  # noqa: PLC0415
+    from bench.raw_model import raw_faces_per_s, raw_litert_faces_per_s, tta_cost_ms  # noqa: PLC0415
 
     results: dict = {"machine": machine()}
     results["classifier"] = {"raw_faces_per_s": raw_faces_per_s(seconds),
                              "raw_litert_faces_per_s": raw_litert_faces_per_s(seconds),
+                             "tta_ms_per_call": tta_cost_ms(seconds),
                              "served": served(seconds, 64, "litert"),
-                             "served_batch1": served(seconds, 1, "litert"),
+                             "served_no_tta": served(seconds, 64, "litert", "none"),
+                             "served_batch1": served(seconds, 1, "litert", "none"),
                              "served_tensorflow": served(seconds, 64, "tensorflow"),
                              "no_op_calls_per_s": no_op_ceiling(seconds)}
     results["pipeline"], results["memory_mb"] = pipeline(seconds)
@@ -152,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
 
     results["detector_ms"] = detector_latency(seconds)
     results["detector_runtimes_ms"] = runtimes(seconds)
+    from bench.tracking import tracking_ms  # noqa: PLC0415
+
+    results["tracking_ms"] = tracking_ms(seconds)
     results["peers"] = peers(seconds)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")

@@ -8,6 +8,7 @@ from concurrent.futures import wait
 
 import numpy as np
 
+from services.classifier.augmentation import average_views, with_views
 from services.classifier.batcher import DynamicBatcher
 from services.classifier.model import ModelInfo
 from services.common.crop import CROP_SIZE
@@ -17,10 +18,12 @@ MAX_CROPS_PER_REQUEST = 256
 
 
 class EmotionClassifier:
-    def __init__(self, model, batcher: DynamicBatcher) -> None:
-        """`model`: an EmotionModel (TensorFlow) or a LiteRTEmotionModel."""
+    def __init__(self, model, batcher: DynamicBatcher, tta: str = "none") -> None:
+        """`model`: an EmotionModel (TensorFlow) or a LiteRTEmotionModel; `batcher` runs
+        it through run_model_batch(model, tta)."""
         self.model = model
         self.batcher = batcher
+        self.tta = tta
 
     @property
     def info(self) -> ModelInfo:
@@ -50,8 +53,11 @@ class EmotionClassifier:
         return np.stack([future.result() for future in futures])
 
 
-def run_model_batch(model):
-    """The batcher's run function: pre-processed crops -> a list of score vectors."""
+def run_model_batch(model, tta: str = "none"):
+    """The batcher's run function: pre-processed crops -> a list of score vectors, each
+    averaged over the crop's test-time views (`tta`), which run in the same model call."""
     def run(inputs: list[np.ndarray]) -> list[np.ndarray]:
-        return list(model.predict_preprocessed(np.stack(inputs)))
+        batch = np.stack(inputs)
+        scores = model.predict_preprocessed(with_views(batch, tta))
+        return list(average_views(scores, len(batch)))
     return run

@@ -10,6 +10,7 @@ from prometheus_client import start_http_server
 
 from facestream.v1 import classifier_service_pb2, classifier_service_pb2_grpc
 from services.classifier import metrics
+from services.classifier.augmentation import view_count
 from services.classifier.batcher import DynamicBatcher
 from services.classifier.core import EmotionClassifier, run_model_batch
 from services.classifier.runtime import load_model
@@ -57,17 +58,20 @@ def create_server(settings: ClassifierSettings) -> RunningClassifier:
         for seconds in waits:
             metrics.QUEUE_SECONDS.labels(replica).observe(seconds)
 
-    batcher = DynamicBatcher(run_model_batch(model), settings.max_batch_size,
+    # The model sees each crop's test-time views in the same batch: fewer crops per batch.
+    crops_per_batch = settings.max_batch_size // view_count(settings.tta)
+    batcher = DynamicBatcher(run_model_batch(model, settings.tta), crops_per_batch,
                              settings.max_queue_delay_ms, settings.max_queue_size, observe,
                              workers=workers,
                              # No worker, no answers: stop taking traffic (and say so).
                              on_worker_lost=lambda: health.set_serving(False))
     batcher.start()
-    classifier = EmotionClassifier(model, batcher)
+    classifier = EmotionClassifier(model, batcher, settings.tta)
     servicer.classifier = classifier
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.host)
     health.set_serving(True)
     log.info("serving", extra={"port": port, "device": model.info.device,
-                               "max_batch_size": settings.max_batch_size, "workers": workers})
+                               "max_batch_size": settings.max_batch_size, "workers": workers,
+                               "tta": settings.tta})
     return RunningClassifier(server, port, health, classifier)

@@ -59,4 +59,5 @@ class ClassifierServicer(pb_grpc.ClassifierServiceServicer):
             name=info.name, version=info.version, labels=info.labels,
             input_shape=list(info.input_shape), crop_width=CROP_SIZE, crop_height=CROP_SIZE,
             max_batch_size=self._classifier.batcher.max_batch_size, device=info.device,
+            tta=self._classifier.tta,
         )

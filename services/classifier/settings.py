@@ -6,6 +6,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.classifier.augmentation import TTA_MODES, view_count
 from services.classifier.model import PIXEL_SCALINGS
 from services.common.server_settings import ServerSettings
 from services.common.settings import require, setting
@@ -25,7 +26,11 @@ class ClassifierSettings(ServerSettings):
     labels: str = setting(",".join(FER_LABELS), "comma-separated output labels, in the model's order")
     pixel_scaling: str = setting("minus_one_to_one", "how the model expects pixels scaled",
                                  choices=sorted(PIXEL_SCALINGS))
-    max_batch_size: int = setting(64, "largest batch the dynamic batcher forms")
+    max_batch_size: int = setting(64, "largest batch the model runs, test-time views "
+                                  "included (with tta mirror, 64 = 32 crops)")
+    tta: str = setting("mirror", "test-time augmentation: each crop scored as several views "
+                       "in one batch, scores averaged: none; mirror (2 views); mirror+shifts "
+                       "(6: mirror and four 2-px shifts)", choices=list(TTA_MODES))
     max_queue_delay_ms: float = setting(0.0, "how long the first crop of a batch waits for "
                                         "company (0 on LiteRT; ~1 pays off on TensorFlow)")
     max_queue_size: int = setting(2048, "crops allowed to wait; beyond it RESOURCE_EXHAUSTED")
@@ -52,6 +57,8 @@ class ClassifierSettings(ServerSettings):
         require(len(labels) >= 2 and len(set(labels)) == len(labels), "labels", self.labels,
                 "need at least two distinct comma-separated labels")
         require(1 <= self.max_batch_size <= 4096, "max_batch_size", self.max_batch_size, "must be 1..4096")
+        require(self.max_batch_size >= view_count(self.tta), "max_batch_size", self.max_batch_size,
+                f"must hold at least one crop's {view_count(self.tta)} views (tta {self.tta})")
         require(0 <= self.max_queue_delay_ms <= 1000, "max_queue_delay_ms", self.max_queue_delay_ms,
                 "must be 0..1000 ms")
         require(self.max_queue_size >= self.max_batch_size, "max_queue_size", self.max_queue_size,

@@ -23,16 +23,21 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     assert set(classifier["raw_faces_per_s"]) == {"1", "8", "32", "128"}
     assert set(classifier["raw_litert_faces_per_s"]) == {"1", "8", "32", "128"}
     assert all(v > 0 for v in classifier["raw_litert_faces_per_s"].values())
+    assert set(classifier["tta_ms_per_call"]) == {"none", "mirror", "mirror+shifts"}
+    assert all(ms > 0 for row in classifier["tta_ms_per_call"].values() for ms in row.values())
     assert set(classifier["no_op_calls_per_s"]) == {"1", "4", "16", "64"}
     assert all(v > 0 for v in classifier["no_op_calls_per_s"].values())
-    for key in ("served", "served_batch1", "served_tensorflow"):
+    for key in ("served", "served_no_tta", "served_batch1", "served_tensorflow"):
         assert set(classifier[key]) == {"1", "4", "16", "64"}
         for row in classifier[key].values():
             assert row["faces_per_s"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"]
     pipeline = results["pipeline"]
     for key in ("single_stream", "eight_streams", "multi_face"):
         assert pipeline[key]["fps"] > 0 and pipeline[key]["p50_ms"] > 0
-    assert set(pipeline["stages_ms"]) == {"decode", "detect", "align", "classify", "transport"}
+    assert set(pipeline["stages_ms"]) == {"decode", "detect", "align", "classify", "track",
+                                          "transport"}
+    tracking = results["tracking_ms"]
+    assert tracking["tracks"] == tracking["faces"] == 8 and tracking["p50_ms"] > 0
     assert results["peers"]["fer_fps"] > 0 and results["peers"]["notebook_loop_fps"] > 0
     assert set(results["detector_ms"]) == {"640x480", "1280x720", "1920x1080"}
     for row in results["detector_ms"].values():

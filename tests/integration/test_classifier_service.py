@@ -25,7 +25,8 @@ def test_model_info(classifier_stub):
     assert list(info.input_shape) == [64, 64, 1]
     assert (info.crop_width, info.crop_height) == (48, 48)
     assert info.name == "emotion_model" and info.version == "59534287fdfb"
-    assert info.max_batch_size == 32
+    assert info.tta == "mirror"  # the default: each crop and its mirror image
+    assert info.max_batch_size == 16  # 32 model inputs: 16 crops and their mirror images
 
 
 def test_scores_per_crop_in_request_order(classifier_stub):

@@ -87,3 +87,14 @@ def test_workers_each_run_the_model_and_keep_every_callers_order(litert_model):
                             for i in range(0, 200, 8)])
     np.testing.assert_allclose(results, alone, atol=1e-5)
     assert len(batcher._threads) == 2 and batcher.stats.items == 200
+
+
+@pytest.mark.parametrize("runtime", ["litert", "tensorflow"])
+def test_mirror_tta_averages_each_crop_with_its_mirror_on_either_runtime(runtime, litert_model):
+    model = litert_model if runtime == "litert" else EmotionModel(
+        EMOTION_MODEL, LABELS, "minus_one_to_one", max_batch_size=32)
+    crops = face_crops(16, seed=11)
+    scores = np.stack(run_model_batch(model, "mirror")(list(model.preprocess(crops))))
+    expected = (model.predict(crops) + model.predict(crops[:, :, ::-1].copy())) / 2
+    np.testing.assert_allclose(scores, expected, atol=1e-5)
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0, atol=1e-5)

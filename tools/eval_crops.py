@@ -1,0 +1,129 @@
+"""How faithfully the detector's crops reproduce the faces the emotion model learned from.
+
+    python -m tools.eval_crops --faces DIR [--count 400]
+
+DIR holds labeled 48x48 faces (one subfolder per label, e.g. FER2013's). Each face is
+pasted into a 640x480 frame over a face-free picture, at several sizes and roll angles,
+and found, aligned and cropped by the detector's own core (no services needed). Each crop
+is compared with the face it came from:
+- pixel error: mean absolute difference (0-255) over the central 40x40 pixels, after
+  moving the crop by the best sub-pixel shift (phase correlation), so that what is left
+  is blur, resampling and a wrong scale or angle, not a shift of a pixel;
+- label agreement: how often the emotion model gives the crop the label it gives the
+  original face (what the pipeline loses, with no label noise in the way);
+- accuracy against the faces' own labels, for the originals and for the crops, with each
+  test-time augmentation (`tta`) the classifier offers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from devkit.scenes import background, face_free_pictures, matches, paste_face
+from services.classifier.augmentation import TTA_MODES, view_count
+from services.classifier.core import run_model_batch
+from services.classifier.runtime import load_model
+from services.classifier.settings import ClassifierSettings
+from services.detector.alignment import normalize
+from services.detector.server import make_detector
+from services.detector.settings import DetectorSettings
+from tools.eval_detection import labeled_faces
+
+SIZES = (64, 96, 150, 250)
+ANGLES = (0.0, 10.0, 20.0)
+CENTRE = slice(4, 44)
+
+
+def pixel_error(original: np.ndarray, crop: np.ndarray) -> float:
+    """Mean absolute difference over the centre after the best sub-pixel shift."""
+    a, b = original.astype(np.float32), crop.astype(np.float32)
+    window = cv2.createHanningWindow(a.shape[::-1], cv2.CV_32F)
+    (dx, dy), _ = cv2.phaseCorrelate(a, b, window)
+    moved = cv2.warpAffine(b, np.float32([[1, 0, -dx], [0, 1, -dy]]), b.shape[::-1],
+                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return float(np.abs(moved[CENTRE, CENTRE] - a[CENTRE, CENTRE]).mean())
+
+
+def crops_of(faces, detector, seed: int) -> list[tuple[int, int, float, np.ndarray]]:
+    """(face index, size, angle, crop) for every pasted face the detector found."""
+    rng = np.random.default_rng(seed)
+    pictures = face_free_pictures()
+    found = []
+    for index, (face, _) in enumerate(faces):
+        for size in SIZES:
+            angle = float(ANGLES[int(rng.integers(len(ANGLES)))] * rng.choice([-1, 1]))
+            frame = background(pictures, 640, 480, rng)
+            x, y = int(rng.integers(0, 640 - size)), int(rng.integers(0, 480 - size))
+            paste_face(frame, face, x, y, size, angle=angle)
+            detections = [d for d in detector.detect(frame, 0.7)
+                          if matches((x, y, size, size), d.box)]
+            if detections:
+                best = max(detections, key=lambda d: d.score)
+                gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+                found.append((index, size, abs(angle), normalize(gray, best.box, best.keypoints)))
+    return found
+
+
+def evaluate(faces, count: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    faces = [faces[int(i)] for i in rng.choice(len(faces), size=min(count, len(faces)), replace=False)]
+    model, _ = load_model(ClassifierSettings(runtime="litert"))
+    labels = list(model.info.labels)
+    truth = np.array([labels.index(label) if label in labels else -1 for _, label in faces])
+    originals = np.stack([cv2.resize(face, (48, 48), interpolation=cv2.INTER_AREA)
+                          for face, _ in faces])
+    found = crops_of([(o, label) for o, (_, label) in zip(originals, faces)],
+                     make_detector(DetectorSettings()), seed)
+    crops = np.stack([crop for *_, crop in found])
+    which = np.array([index for index, *_ in found])
+    sizes = np.array([size for _, size, _, _ in found])
+    angles = np.array([angle for _, _, angle, _ in found])
+    errors = np.array([pixel_error(originals[i], crop) for i, crop in zip(which, crops)])
+
+    def predict(images: np.ndarray, tta: str) -> np.ndarray:
+        run, chunk = run_model_batch(model, tta), 64 // view_count(tta)  # the model's largest batch
+        return np.concatenate([np.stack(run(list(model.preprocess(images[k:k + chunk]))))
+                               for k in range(0, len(images), chunk)]).argmax(axis=1)
+
+    original_labels = predict(originals, "none")
+    crop_labels = predict(crops, "none")
+    agree = crop_labels == original_labels[which]
+    print(f"{len(faces)} faces x {len(SIZES)} sizes; found {len(found)} of {len(faces) * len(SIZES)}")
+    print(f"{'size px':>8} {'found':>6} {'pixel error':>11} {'label agreement':>15}")
+    for size in SIZES:
+        here = sizes == size
+        print(f"{size:>8} {here.sum() / len(faces):>6.1%} {errors[here].mean():>11.2f} "
+              f"{agree[here].mean():>15.1%}")
+    for angle in sorted(set(angles)):
+        here = angles == angle
+        print(f"{'roll ' + format(angle, '.0f'):>8} {'':>6} {errors[here].mean():>11.2f} "
+              f"{agree[here].mean():>15.1%}")
+    print(f"{'all':>8} {'':>6} {errors.mean():>11.2f} {agree.mean():>15.1%}")
+    known = truth[which] >= 0
+    print(f"accuracy against the faces' labels ({known.sum()} crops with a known label):")
+    for tta in TTA_MODES:
+        on_originals = (predict(originals, tta) == truth)[truth >= 0].mean()
+        on_crops = predict(crops, tta)[known] == truth[which][known]
+        with_misses = on_crops.sum() / ((truth >= 0).sum() * len(SIZES))
+        print(f"  tta {tta:<14} originals {on_originals:.1%}  crops {on_crops.mean():.1%}  "
+              f"counting misses {with_misses:.1%}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faces", type=Path, required=True,
+                        help="folder of labeled faces, one subfolder per label")
+    parser.add_argument("--count", type=int, default=400, help="faces to use (default 400)")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args(argv)
+    evaluate(labeled_faces(args.faces), args.count, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
