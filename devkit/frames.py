@@ -28,3 +28,14 @@ def raw_image(frame: np.ndarray) -> image_pb2.Image:
     """A BGR frame as a raw API image (no encoding cost)."""
     return image_pb2.Image(data=frame.tobytes(), format=image_pb2.IMAGE_FORMAT_BGR8,
                            width=frame.shape[1], height=frame.shape[0])
+
+
+def write_y4m(frames: list[np.ndarray], path, fps: int = 15) -> None:
+    """Frames (BGR, even sizes) as a YUV4MPEG2 file: what Chromium's fake camera plays
+    (--use-file-for-fake-video-capture)."""
+    height, width = frames[0].shape[:2]
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            out.write(b"FRAME\n")
+            out.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())

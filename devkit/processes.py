@@ -36,13 +36,14 @@ def unused_port() -> int:
 
 
 class ServiceProcess:
-    """A running `python -m services.<module>`; `port` is the one it bound."""
+    """A running `python -m services.<module>` (or `python -m <module>` for a dotted name
+    such as client.web); `port` is the one it bound."""
 
     def __init__(self, module: str, port: int, args: list[str], env: dict[str, str] | None,
                  quiet: bool) -> None:
-        self.module = module
+        self.module = module if "." in module else f"services.{module}"
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", f"services.{module}", "--port", str(port), "--log-level",
+            [sys.executable, "-m", self.module, "--port", str(port), "--log-level",
              "info", *args], cwd=ROOT, env={**os.environ, **(env or {})},
             stderr=subprocess.PIPE, text=True, bufsize=1)
         self.pid = self.popen.pid
@@ -70,9 +71,9 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout_s
         while not self._bound.wait(0.2):
             if self.poll() is not None:
-                raise SystemExit(f"services.{self.module} exited with {self.popen.returncode}")
+                raise SystemExit(f"{self.module} exited with {self.popen.returncode}")
             if time.monotonic() > deadline:
-                raise SystemExit(f"services.{self.module} bound no port in {timeout_s:.0f} s")
+                raise SystemExit(f"{self.module} bound no port in {timeout_s:.0f} s")
         return self.port
 
     def stop(self) -> None:
@@ -123,6 +124,20 @@ def service_process(module: str, port: int = 0, args: list[str] | None = None,
     try:
         bound = process.wait_bound(ready_timeout_s)
         wait_serving(f"127.0.0.1:{bound}", process, ready_timeout_s)
+        yield process
+    finally:
+        process.stop()
+
+
+@contextmanager
+def web_gateway(detector_target: str, args: list[str] | None = None, port: int = 0,
+                quiet: bool = True, ready_timeout_s: float = 60):
+    """Run the web gateway (`python -m client.web`) in front of a detector until the block
+    ends; yields it once it listens (`.port`)."""
+    process = ServiceProcess("client.web", port, ["--detector-target", detector_target,
+                                                  *(args or [])], None, quiet)
+    try:
+        process.wait_bound(ready_timeout_s)
         yield process
     finally:
         process.stop()

@@ -1,6 +1,6 @@
 """Run the classifier and the detector as local processes.
 
-    python -m tools.local_services serve            # both in the foreground until Ctrl-C
+    python -m tools.local_services serve            # both and the web page, until Ctrl-C
     python -m tools.local_services demo             # plus the client over the sample clip
 
 `demo` is `make run`: it streams samples/sample_clip.mp4 through the services and writes
@@ -18,18 +18,19 @@ import time
 from pathlib import Path
 
 from devkit import ROOT
-from devkit.processes import local_services
+from devkit.processes import local_services, web_gateway
 
-CLASSIFIER_PORT, DETECTOR_PORT = 50052, 50051
+CLASSIFIER_PORT, DETECTOR_PORT, WEB_PORT = 50052, 50051, 8080
 
 
 def serve() -> int:
     with local_services(classifier_port=CLASSIFIER_PORT, detector_port=DETECTOR_PORT) as (
-            target, processes):
-        print(f"serving: detector {target}, classifier 127.0.0.1:{CLASSIFIER_PORT}. "
-              "Try `python client/webcam.py`; Ctrl-C stops.", flush=True)
+            target, processes), web_gateway(target, port=WEB_PORT) as web:
+        print(f"serving: detector {target}, classifier 127.0.0.1:{CLASSIFIER_PORT}, the page "
+              f"at http://127.0.0.1:{WEB_PORT}. Open it in a browser on this machine, or try "
+              "`python client/webcam.py`; Ctrl-C stops.", flush=True)
         try:
-            while all(p.poll() is None for p in processes):
+            while all(p.poll() is None for p in [*processes, web]):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass

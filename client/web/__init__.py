@@ -1,0 +1,2 @@
+"""The browser client: a gateway that serves one page and turns each of its WebSockets
+into one StreamDetect stream to the detector."""

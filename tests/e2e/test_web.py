@@ -1,0 +1,124 @@
+"""The browser page in a real headless Chromium (Debian's, installed by
+deploy/ensure-chromium.sh), through the real gateway, over real services. The gateway's
+refusals are tested against its WebSocket directly in tests/integration/test_web_gateway.py."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from devkit.frames import clip_frames, write_y4m
+from devkit.processes import service_process, unused_port, web_gateway
+from tests.conftest import FACE_MODEL, GROUP_PHOTO, ROOT
+
+ARTEFACTS = ROOT / "out/test-artefacts"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    done = subprocess.run([str(ROOT / "deploy/ensure-chromium.sh")], capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def camera_file(tmp_path_factory):
+    """The sample clip as Chromium's fake camera, played at 30 fps."""
+    path = tmp_path_factory.mktemp("camera") / "clip.y4m"
+    write_y4m(clip_frames(), path, fps=30)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(chromium, camera_file):
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=[
+            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera_file}"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def gateway(detector_server):
+    with web_gateway(f"127.0.0.1:{detector_server.port}") as process:
+        yield f"http://127.0.0.1:{process.port}"
+
+
+def page_state(page) -> dict:
+    return page.evaluate("""() => ({answered: facestream.answered, fps: facestream.fps,
+        rtt: facestream.rttP50, connection: facestream.connection, detector: facestream.detector,
+        faces: facestream.lastResult ? facestream.lastResult.faces : []})""")
+
+
+def test_the_camera_page_draws_a_box_and_label_on_the_face(browser, gateway):
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    opened = time.monotonic()
+    page.goto(gateway + "/")
+    page.wait_for_function("facestream.lastResult && facestream.lastResult.faces.length > 0",
+                           timeout=10_000)
+    first_face_s = time.monotonic() - opened
+    # The face, and the overlay canvas at the middle of its box's left edge, read in one
+    # go (a newer result redraws the overlay).
+    face, pixel = page.evaluate("""() => {
+        const face = facestream.lastResult.faces[0];
+        const c = document.getElementById('overlay'), k = 1 / Number(c.dataset.scale || 1);
+        const [x, y, w, h] = face.box;
+        const data = c.getContext('2d').getImageData(Math.round(x * k), Math.round((y + h / 2) * k), 1, 1).data;
+        return [face, Array.from(data)]; }""")
+    assert face["track_id"] == 1 and face["smoothed_emotion"] == "happy"
+    assert pixel == [240, 200, 40, 255], pixel  # happy's colour, opaque
+    page.wait_for_timeout(3000)
+    state = page_state(page)
+    status = page.inner_text("#status")
+    shown = int(status.split("answered ")[1].split(" ")[0])  # the status line counts frames
+    assert shown >= 30 and state["answered"] >= shown
+    assert state["connection"] == "open" and state["detector"] == "ok"
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "web_page.png"))
+    # Timings are printed for the record (make bench measures speed; tests do not).
+    print(f"first face after {first_face_s:.2f} s; {state['fps']} fps, rtt p50 {state['rtt']:.1f} ms")
+    page.close()
+
+
+def test_a_photo_chosen_from_disk_gets_its_overlays(browser, gateway):
+    page = browser.new_page()
+    page.goto(gateway + "/?camera=off")
+    page.set_input_files("#file", str(GROUP_PHOTO))
+    page.wait_for_function("facestream.lastResult && facestream.lastResult.faces.length === 4",
+                           timeout=10_000)
+    faces = page_state(page)["faces"]
+    assert all(face["track_id"] == 0 for face in faces)  # a photo stands alone
+    assert len(page.query_selector_all("#bars .face")) == 4
+    page.close()
+
+
+def test_a_stopped_detector_is_reported_and_results_come_back_without_a_reload(browser):
+    port = unused_port()
+    detector_args = ["--detector-model", str(FACE_MODEL), "--classifier-target", ""]
+    with service_process("detector", port, detector_args, quiet=True):
+        with web_gateway(f"127.0.0.1:{port}") as gateway:
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{gateway.port}/")
+            page.wait_for_function("facestream.answered > 5", timeout=20_000)
+            with_detector = page_state(page)["answered"]
+    # (the gateway stopped with the block above; run it again against a detector that
+    # goes away while the page stays open)
+    with web_gateway(f"127.0.0.1:{port}") as gateway:
+        with service_process("detector", port, detector_args, quiet=True):
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{gateway.port}/")
+            page.wait_for_function("facestream.answered > 5", timeout=20_000)
+        # the detector is stopped now; the page stays connected to the gateway
+        page.wait_for_function("document.getElementById('status').textContent"
+                               ".includes('detector unavailable')", timeout=15_000)
+        answered = page_state(page)["answered"]
+        with service_process("detector", port, detector_args, quiet=True):
+            page.wait_for_function(f"facestream.answered > {answered + 5}", timeout=30_000)
+            assert page_state(page)["detector"] == "ok"
+        page.close()
+    assert with_detector > 5

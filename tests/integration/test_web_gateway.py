@@ -1,0 +1,77 @@
+"""The web gateway against its WebSocket directly: who may stream, and what a bad frame
+gets. (The page itself is tested in a real browser in tests/e2e/test_web.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+import time
+
+import aiohttp
+import cv2
+import pytest
+
+from devkit.frames import clip_frames
+from devkit.processes import web_gateway
+
+
+def frame_message(image: bytes, number: int) -> bytes:
+    return struct.pack("<dI", time.time() * 1000, number) + image
+
+
+async def next_json(ws) -> dict:
+    while True:
+        message = await asyncio.wait_for(ws.receive(), timeout=20)
+        assert message.type == aiohttp.WSMsgType.TEXT, message
+        data = json.loads(message.data)
+        if data["type"] != "status":
+            return data
+
+
+def test_the_gateway_refuses_other_origins_bad_frames_and_too_many_pages(detector_server):
+    jpeg = cv2.imencode(".jpg", clip_frames(1)[0])[1].tobytes()
+
+    async def check(base: str, full_base: str) -> None:
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await session.ws_connect(base + "/ws", headers={"Origin": "https://evil.example"})
+            assert refused.value.status == 403
+            async with session.ws_connect(base + "/ws", headers={"Origin": base}) as ws:
+                await ws.send_str(json.dumps({"type": "hello", "track": True}))
+                await ws.send_bytes(b"\x00" * 12 + b"this is no image")
+                error = await next_json(ws)
+                assert error["type"] == "error" and "image" in error["message"].lower()
+                await ws.send_bytes(frame_message(b"\xff" * (2 * 1024 * 1024), 1))
+                error = await next_json(ws)
+                assert error["type"] == "error" and "max_frame_bytes" in error["message"]
+                await ws.send_bytes(frame_message(jpeg, 2))
+                result = await next_json(ws)
+                assert result["type"] == "result" and result["frame"] == 2
+                assert len(result["faces"]) >= 0
+            async with session.ws_connect(full_base + "/ws") as first:
+                await first.send_str(json.dumps({"type": "hello"}))
+                async with session.ws_connect(full_base + "/ws") as second:
+                    message = await second.receive()
+                    assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4429
+                    assert "maximum of 1 pages" in message.extra
+
+    target = f"127.0.0.1:{detector_server.port}"
+    with web_gateway(target, ["--max-frame-bytes", str(1024 * 1024)]) as gateway, \
+            web_gateway(target, ["--max-pages", "1"]) as full:
+        asyncio.run(check(f"http://127.0.0.1:{gateway.port}", f"http://127.0.0.1:{full.port}"))
+
+
+def test_a_page_token_is_required_when_set(detector_server):
+    async def check(base: str) -> None:
+        async with aiohttp.ClientSession() as session:
+            config = await (await session.get(base + "/config.json")).json()
+            assert config["token_required"] is True and "token" not in json.dumps(config).lower().replace("token_required", "")
+            async with session.ws_connect(base + "/ws") as ws:
+                await ws.send_str(json.dumps({"type": "hello", "token": "wrong"}))
+                message = await ws.receive()
+                assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4401
+
+    with web_gateway(f"127.0.0.1:{detector_server.port}", ["--page-token", "s3cret"]) as gateway:
+        asyncio.run(check(f"http://127.0.0.1:{gateway.port}"))
+
