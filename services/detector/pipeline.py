@@ -173,10 +173,10 @@ class FacePipeline:
             face.track_id = track.track_id
             if face.scores is None:
                 continue
-            smoother = track.state.get("emotions")
-            if smoother is None or smoother.half_life_s * 1000 != options.half_life_ms:
-                smoother = track.state["emotions"] = EmotionSmoother(
-                    options.half_life_ms / 1000, self._tracking.label_margin)
+            half_life_ms, smoother = track.state.get("emotions", (None, None))
+            if half_life_ms != options.half_life_ms:  # new track, or the stream changed it
+                smoother = EmotionSmoother(options.half_life_ms / 1000, self._tracking.label_margin)
+                track.state["emotions"] = (options.half_life_ms, smoother)
             face.smoothed_scores, face.smoothed_label = smoother.update(face.scores, captured_at_s)
 
     def _classify(self, result: FrameResult, time_left_s: float | None) -> None:

@@ -119,3 +119,30 @@ def test_a_stream_tracks_faces_and_smooths_their_scores_in_capture_time(detector
     alone = pipeline.analyse(group, Options())  # Detect: no stream, no tracks
     assert {f.track_id for f in alone.faces} == {0}
     assert all(f.smoothed_scores is None for f in alone.faces)
+
+
+class AlternatingEmotions:
+    """Scores that swap between two labels on every call."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def classify(self, crops, timeout_s):
+        self.calls += 1
+        row = [0.8, 0.2] if self.calls % 2 else [0.2, 0.8]
+        return ["sad", "happy"], np.array([row] * len(crops), np.float32)
+
+
+@pytest.mark.parametrize("half_life_ms", [300, 1001, 2345])
+def test_smoothing_carries_over_from_frame_to_frame_at_any_half_life(detector, group, half_life_ms):
+    """Any half-life, not only round ones: the smoother is kept, not rebuilt each frame."""
+    pipeline = FacePipeline(detector, AlternatingEmotions(), max_faces=64, classify_timeout_s=1.0)
+    stream = pipeline.open_stream()
+    options = pipeline.resolve_options(False, None, None, 0, 0.5, streaming=True,
+                                       half_life_ms=half_life_ms)
+    pipeline.analyse(group, options, stream=stream, captured_at_s=0.0)
+    second = pipeline.analyse(group, options, stream=stream, captured_at_s=0.033)
+    for face in second.faces:
+        assert face.scores[1] == pytest.approx(0.8)
+        assert face.smoothed_scores[1] < 0.3  # mostly the first frame's 0.2, not raw 0.8
+        assert face.smoothed_label == 0
