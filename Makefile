@@ -63,10 +63,11 @@ $(NODE_EXAMPLE_STAMP): examples/node/package.json examples/node/package-lock.jso
 setup: $(VENV_STAMP) $(STUBS_STAMP) $(MODELS) $(CONVERTED_MODEL) $(FACE_FREE) $(SAMPLES)
 
 # The environment is rebuilt when any requirements or constraints file changes.
-$(VENV_STAMP): requirements.txt requirements-classifier.txt requirements-client.txt requirements-dev.txt constraints.txt pyproject.toml
+$(VENV_STAMP): requirements.txt requirements-detector.txt requirements-classifier.txt requirements-client.txt requirements-web.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check \
-		-r requirements.txt -r requirements-classifier.txt -r requirements-client.txt -r requirements-dev.txt -c constraints.txt
+		-r requirements.txt -r requirements-detector.txt -r requirements-classifier.txt \
+		-r requirements-client.txt -r requirements-web.txt -r requirements-dev.txt -c constraints.txt
 	# The project's own packages (and the stubs, once generated), importable from anywhere.
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . \
 		--config-settings editable_mode=compat

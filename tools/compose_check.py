@@ -3,12 +3,14 @@
 Builds the images on the local base image, starts `--scale classifier=3`, streams the
 sample clip from the host through the published port and checks that every frame was
 answered and all three replicas served crops; then streams again, stops one replica
-mid-stream and checks that no frame was lost. Always tears down. Prints image sizes,
-build time, each replica's share and the frames lost.
+mid-stream and checks that no frame was lost; then loads the browser page from the web
+service and sends it a frame over its WebSocket, as the page does. Always tears down.
+Prints image sizes, build time, each replica's share and the frames lost.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -18,9 +20,12 @@ import threading
 import time
 import urllib.request
 
+import aiohttp
+import cv2
 import grpc
 
 from client.sources import Frame
+from client.web.session import HEADER
 from client.streaming import FrameStreamer
 from devkit import ROOT
 from devkit.frames import clip_frames
@@ -81,7 +86,8 @@ def build(compose: Compose) -> None:
     started = time.monotonic()
     compose("build")
     build_s = time.monotonic() - started
-    for image in ("facestream/detector:latest", "facestream/classifier:latest"):
+    for image in ("facestream/detector:latest", "facestream/classifier:latest",
+                  "facestream/web:latest"):
         size = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image],
                               check=True, capture_output=True, text=True).stdout.strip()
         print(f"image {image}: {int(size) / 1e6:.0f} MB")
@@ -134,10 +140,50 @@ def check_a_replica_stopping_loses_nothing(compose: Compose, target: str) -> lis
     return failures
 
 
+def check_the_web_page(web_port: int) -> list[str]:
+    """The page loads, and a frame sent over its WebSocket comes back with the face."""
+    base = f"http://127.0.0.1:{web_port}"
+    frame = cv2.imencode(".jpg", clip_frames(1)[0])[1].tobytes()
+
+    async def round_trip() -> dict:
+        async with aiohttp.ClientSession() as session:
+            deadline = time.monotonic() + 60
+            while True:  # the web service starts once the detector is healthy
+                try:
+                    async with session.get(base + "/healthz") as health:
+                        if health.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{base}/healthz not ready after 60 s")
+                await asyncio.sleep(1)
+            page = await (await session.get(base + "/")).text()
+            async with session.ws_connect(base + "/ws") as ws:
+                await ws.send_str(json.dumps({"type": "hello", "track": True}))
+                await ws.send_bytes(HEADER.pack(time.time() * 1000, 0) + frame)
+                while True:
+                    message = json.loads((await ws.receive(timeout=30)).data)
+                    if message["type"] != "status":
+                        return {"page_has_title": "<title>facestream</title>" in page, **message}
+
+    try:
+        answer = asyncio.run(round_trip())
+    except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+        return [f"web page: {error}"]
+    faces = len(answer.get("faces", []))
+    print(f"web page: loaded {answer['page_has_title']}; a frame over its WebSocket: "
+          f"{answer['type']}, {faces} face(s)")
+    if not answer["page_has_title"] or answer["type"] != "result" or faces != 1:
+        return [f"web page: expected the page and one face back, got {answer}"]
+    return []
+
+
 def main() -> int:
     # Docker publishes these on the host; it cannot report ports it picked to compose.
-    port, metrics_port = unused_port(), unused_port()
-    compose = Compose({"FACESTREAM_HOST_PORT": str(port), "FACESTREAM_HOST_METRICS_PORT": str(metrics_port)})
+    port, metrics_port, web_port = unused_port(), unused_port(), unused_port()
+    compose = Compose({"FACESTREAM_HOST_PORT": str(port), "FACESTREAM_HOST_METRICS_PORT": str(metrics_port),
+                       "FACESTREAM_HOST_WEB_PORT": str(web_port)})
     failures = []
     try:
         build(compose)
@@ -150,6 +196,7 @@ def main() -> int:
         else:
             failures += check_every_replica_serves(target, metrics_port)
             failures += check_a_replica_stopping_loses_nothing(compose, target)
+            failures += check_the_web_page(web_port)
     finally:
         if failures:
             print(compose("logs", "--no-color", "--tail", "200", capture=True)[-20000:])

@@ -166,10 +166,13 @@ class Gateway:
                 return False
             admitted = True
         if kind in ("hello", "options"):
-            track = message.get("track", True)
             half_life = message.get("half_life_ms")
-            stream.options = PageOptions(bool(track),
-                                         int(half_life) if half_life is not None else None)
+            try:
+                stream.options = PageOptions(bool(message.get("track", True)),
+                                             int(half_life) if half_life is not None else None)
+            except (TypeError, ValueError):
+                await send({"type": "error", "message": f"half_life_ms is {half_life!r}; give "
+                                                        "milliseconds as a number"})
         else:
             await send({"type": "error", "message": f"unknown message type {kind!r}: use hello "
                                                     "or options"})

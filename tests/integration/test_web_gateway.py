@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import struct
 import time
 
 import aiohttp
@@ -13,11 +12,12 @@ import cv2
 import pytest
 
 from devkit.frames import clip_frames
+from client.web.session import HEADER
 from devkit.processes import web_gateway
 
 
 def frame_message(image: bytes, number: int) -> bytes:
-    return struct.pack("<dI", time.time() * 1000, number) + image
+    return HEADER.pack(time.time() * 1000, number) + image
 
 
 async def next_json(ws) -> dict:

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from client.web.settings import GatewaySettings
 from services.classifier.settings import ClassifierSettings
 from services.common.settings import env_name, load_settings
 from services.detector.settings import DetectorSettings
 from tests.conftest import ROOT
 
 K8S = ROOT / "deploy/k8s"
-SETTINGS = {"classifier": ClassifierSettings, "detector": DetectorSettings}
+SETTINGS = {"classifier": ClassifierSettings, "detector": DetectorSettings, "web": GatewaySettings}
 
 
 def documents() -> list[dict]:
@@ -123,6 +124,8 @@ def test_compose_uses_the_same_names_and_ports():
     target = compose["services"]["detector"]["environment"]["FACESTREAM_CLASSIFIER_TARGET"]
     assert target == f"dns:///classifier:{compose['services']['classifier']['environment']['FACESTREAM_PORT']}"
     assert compose["services"]["detector"]["depends_on"]["classifier"]["condition"] == "service_healthy"
+    detector_port = compose["services"]["detector"]["environment"]["FACESTREAM_PORT"]
+    assert compose["services"]["web"]["environment"]["FACESTREAM_DETECTOR_TARGET"] == f"detector:{detector_port}"
     gpu = yaml.safe_load((ROOT / "compose.gpu.yaml").read_text())
     devices = gpu["services"]["classifier"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia"
