@@ -86,6 +86,13 @@ def pipeline(seconds: float) -> tuple[dict, dict]:
     }, memory
 
 
+def web(seconds: float) -> dict:
+    from bench.web import gateway_overhead  # noqa: PLC0415
+
+    with local_services(quiet=True) as (target, _):
+        return gateway_overhead(target, seconds)
+
+
 def peers(seconds: float) -> dict:
     from bench.peers import fer_fps, notebook_loop_fps  # noqa: PLC0415
 
@@ -129,6 +136,11 @@ def print_table(results: dict) -> None:
     for model, row in results["detector_runtimes_ms"].items():
         rows.append((f"{model}, 1 thread", f"LiteRT {row['litert_ms']:.2f} ms, "
                                           f"OpenCV DNN {row['opencv_dnn_ms']:.2f} ms"))
+    w = results["web"]
+    rows.append(("web gateway, one frame at a time", f"p50 {w['gateway_p50_ms']:.2f} ms vs "
+                 f"{w['direct_p50_ms']:.2f} ms straight to StreamDetect (+{w['added_ms']:.2f} ms)"))
+    rows.append(("web gateway, 8 pages at 30 fps", "answered fps per page: "
+                 + " ".join(f"{fps:.1f}" for fps in w["eight_pages_fps"])))
     track = results["tracking_ms"]
     rows.append((f"tracks + smoothing, {track['faces']} faces", f"p50 {track['p50_ms']:.3f} ms/frame  "
                  f"mean {track['mean_ms']:.3f} ms/frame"))
@@ -168,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.tracking import tracking_ms  # noqa: PLC0415
 
     results["tracking_ms"] = tracking_ms(seconds)
+    results["web"] = web(seconds)
     results["peers"] = peers(seconds)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")

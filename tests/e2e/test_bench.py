@@ -36,6 +36,8 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
         assert pipeline[key]["fps"] > 0 and pipeline[key]["p50_ms"] > 0
     assert set(pipeline["stages_ms"]) == {"decode", "detect", "align", "classify", "track",
                                           "transport"}
+    assert len(results["web"]["eight_pages_fps"]) == 8 and min(results["web"]["eight_pages_fps"]) > 0
+    assert results["web"]["gateway_p50_ms"] > 0 and results["web"]["direct_p50_ms"] > 0
     tracking = results["tracking_ms"]
     assert tracking["tracks"] == tracking["faces"] == 8 and tracking["p50_ms"] > 0
     assert results["peers"]["fer_fps"] > 0 and results["peers"]["notebook_loop_fps"] > 0
