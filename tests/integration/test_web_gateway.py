@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 
 import aiohttp
@@ -14,6 +15,7 @@ import pytest
 from devkit.frames import clip_frames
 from client.web.session import HEADER
 from devkit.processes import web_gateway
+from tests.certs import make_certificates
 
 
 def frame_message(image: bytes, number: int) -> bytes:
@@ -75,3 +77,27 @@ def test_a_page_token_is_required_when_set(detector_server):
     with web_gateway(f"127.0.0.1:{detector_server.port}", ["--page-token", "s3cret"]) as gateway:
         asyncio.run(check(f"http://127.0.0.1:{gateway.port}"))
 
+
+
+def test_the_page_and_its_websocket_over_https(detector_server, tmp_path):
+    """Browsers lend the camera only to localhost or HTTPS pages: given a certificate, the
+    gateway serves both the page and the WebSocket over TLS, and nothing in plaintext."""
+    certs = make_certificates(tmp_path)
+    trusted = ssl.create_default_context(cafile=certs["ca"])
+    jpeg = cv2.imencode(".jpg", clip_frames(1)[0])[1].tobytes()
+
+    async def check(port: int) -> None:
+        async with aiohttp.ClientSession() as session:
+            page = await session.get(f"https://127.0.0.1:{port}/", ssl=trusted)
+            assert page.status == 200 and "<title>facestream</title>" in await page.text()
+            async with session.ws_connect(f"wss://127.0.0.1:{port}/ws", ssl=trusted) as ws:
+                await ws.send_str(json.dumps({"type": "hello"}))
+                await ws.send_bytes(frame_message(jpeg, 0))
+                result = await next_json(ws)
+                assert result["type"] == "result" and len(result["faces"]) == 1
+            with pytest.raises(aiohttp.ClientError):
+                await session.get(f"http://127.0.0.1:{port}/")
+
+    args = ["--tls-cert", certs["server_cert"], "--tls-key", certs["server_key"]]
+    with web_gateway(f"127.0.0.1:{detector_server.port}", args) as gateway:
+        asyncio.run(check(gateway.port))

@@ -58,11 +58,13 @@ def test_deployment_is_consistent_with_its_service_settings(deployment):
     unknown = set(env) - env_names_of(settings)
     assert not unknown, f"env vars no setting reads: {unknown}"
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert int(env["FACESTREAM_PORT"]) == ports["grpc"]
+    serving = "http" if "http" in ports else "grpc"  # the web gateway speaks HTTP
+    assert int(env["FACESTREAM_PORT"]) == ports[serving]
     assert int(env["FACESTREAM_METRICS_PORT"]) == ports["metrics"]
     assert env["FACESTREAM_HOST"] == "0.0.0.0"
     for probe in ("readinessProbe", "livenessProbe"):
-        assert container[probe]["grpc"]["port"] == ports["grpc"]
+        check = container[probe]["grpc" if serving == "grpc" else "httpGet"]
+        assert check["port"] == ports[serving]
     annotations = template["metadata"]["annotations"]  # Prometheus finds pods by these
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/port"] == str(ports["metrics"])
@@ -99,6 +101,14 @@ def test_classifier_is_headless_and_the_detector_balances_over_it():
     env = {e["name"]: e.get("value") for e in detector["spec"]["template"]["spec"]["containers"][0]["env"]}
     port = classifier["spec"]["ports"][0]["port"]
     assert env["FACESTREAM_CLASSIFIER_TARGET"] == f"dns:///facestream-classifier:{port}"
+
+
+def test_the_web_gateway_reaches_the_detector_service():
+    (web,) = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "facestream-web"]
+    env = {e["name"]: e.get("value") for e in web["spec"]["template"]["spec"]["containers"][0]["env"]}
+    (detector,) = [s for s in of_kind("Service") if s["metadata"]["name"] == "facestream-detector"]
+    grpc_port = next(p["port"] for p in detector["spec"]["ports"] if p["name"] == "grpc")
+    assert env["FACESTREAM_DETECTOR_TARGET"] == f"facestream-detector:{grpc_port}"
 
 
 def test_autoscaler_targets_the_classifier():
