@@ -15,7 +15,7 @@ const video = $("video"), photo = $("photo"), overlay = $("overlay"), chart = $(
 
 // What the page knows; tests read it as window.facestream.
 const state = {
-  connection: "connecting", detector: "unknown", answered: 0, sent: 0, dropped: 0,
+  connection: "connecting", detector: "unknown", notice: "", answered: 0, sent: 0, dropped: 0,
   gatewayDropped: 0, errors: 0, lastError: "", lastResult: null, rtts: [], answers: [],
   tracks: new Map(), // track id -> [{t, scores}]
 };
@@ -228,6 +228,7 @@ function updateStatus() {
     `answered ${state.answered}`, `dropped ${state.dropped + state.gatewayDropped}`];
   if (state.connection !== "open") parts.push(state.connection);
   else if (state.detector !== "ok") parts.push(state.detector);
+  if (state.notice && !source) parts.push(state.notice);
   if (state.lastError) parts.push(`last error: ${state.lastError}`);
   const status = $("status");
   status.textContent = parts.join(" · ");
@@ -244,7 +245,7 @@ async function useCamera() {
     source = video;
     setStill(false);
   } catch (error) {
-    state.connection = `no camera: ${error.message}; choose a photo or video instead`;
+    state.notice = `no camera (${error.message}): choose a photo or video instead`;
   }
 }
 
