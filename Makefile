@@ -18,7 +18,7 @@ NODE_EXAMPLE_STAMP := examples/node/node_modules/.package-lock.json
 BASE_IMAGE ?= facestream/python-base:bookworm
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: run serve test soak test-docker bench eval protos models samples setup lint-protos clean
+.PHONY: run serve test soak test-docker bench eval train-emotion protos models samples setup lint-protos clean
 
 run: setup ## stream the sample clip through local services into out/
 	$(PY) -m tools.local_services demo
@@ -42,6 +42,10 @@ bench: setup $(BENCH_STAMP) ## measure against the raw model and the fer package
 
 eval: setup $(BENCH_STAMP) ## detection recall, false positives and emotion accuracy by face size, beside fer (FACES=dir)
 	$(PY) -m tools.eval_detection --faces $(or $(FACES),$(error set FACES to an image folder of labeled faces)) --fer
+
+train-emotion: setup ## train the emotion model on FER+ votes (DATA=folder with label.csv); not part of make test
+	$(PY) -m training.train --data $(or $(DATA),$(error set DATA to a FER+ folder, e.g. ../shared/data/ferplus/train)) \
+		--out models/trained/ferplus.keras
 
 # fer's declared dependencies are heavy and clash with numpy 2; what it needs is pinned here.
 $(BENCH_STAMP): requirements-bench.txt $(VENV_STAMP)

@@ -1,0 +1,70 @@
+"""The training pipeline's smoke test: a few steps on generated faces, never real data.
+(`make train-emotion` does the real run; it is not part of `make test`.)"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+
+from tests.conftest import ROOT
+from training.data import LABELS, load_ferplus, split
+
+
+def write_ferplus(folder, count: int = 96) -> None:
+    """Two kinds of generated "faces" FER+-style: a bright upper half voted happy, a bright
+    lower half voted sad; plus one face whose majority is not-a-face (to be dropped)."""
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    with open(folder / "label.csv", "w", newline="") as file:
+        rows = csv.writer(file)
+        for index in range(count):
+            image = rng.integers(0, 60, (48, 48)).astype(np.uint8)
+            happy = index % 2 == 0
+            image[:24 if happy else 48, :] += 150 if happy else 0
+            if not happy:
+                image[24:, :] += 150
+            name = f"fer{index:07d}.png"
+            cv2.imwrite(str(folder / name), image)
+            votes = [0, 9, 0, 1, 0, 0, 0, 0, 0, 0] if happy else [1, 0, 0, 9, 0, 0, 0, 0, 0, 0]
+            rows.writerow([name, "(0, 0, 48, 48)", *votes])
+        cv2.imwrite(str(folder / "noise.png"), rng.integers(0, 255, (48, 48)).astype(np.uint8))
+        rows.writerow(["noise.png", "(0, 0, 48, 48)", 1, 0, 0, 0, 0, 0, 0, 0, 0, 9])
+
+
+def test_votes_become_distributions_and_non_faces_are_dropped(tmp_path):
+    write_ferplus(tmp_path / "ferplus", count=4)
+    faces = load_ferplus(tmp_path / "ferplus")
+    assert faces.images.shape == (4, 48, 48) and "noise.png" not in faces.names
+    happy = faces.targets[0]
+    assert happy[LABELS.index("happy")] == 0.9 and happy[LABELS.index("sad")] == np.float32(0.1)
+    assert np.allclose(faces.targets.sum(axis=1), 1.0)
+    train_idx, val_idx = split(100, seed=1)
+    assert len(val_idx) == 10 and not set(train_idx) & set(val_idx)
+    assert np.array_equal(split(100, seed=1)[1], val_idx)  # fixed by the seed
+
+
+def test_a_few_steps_lower_the_loss_and_the_saved_model_loads(tmp_path):
+    """Trained in its own process, as `make train-emotion` runs it: TensorFlow must start
+    with TF_ENABLE_ONEDNN_OPTS=0 (see training/train.py), which this test process, having
+    loaded TensorFlow already, cannot give it."""
+    import keras
+
+    write_ferplus(tmp_path / "ferplus")
+    out = tmp_path / "model" / "tiny.keras"
+    done = subprocess.run([sys.executable, "-m", "training.train", "--data", str(tmp_path / "ferplus"),
+                           "--out", str(out), "--epochs", "6", "--batch-size", "16",
+                           "--width", "8", "--seed", "3"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["loss"][-1] < card["loss"][0]
+    assert card["labels"] == list(LABELS) and len(card["confusion_matrix"]) == len(LABELS)
+    assert "confusion matrix" in done.stdout
+    model = keras.models.load_model(out)
+    scores = model.predict(np.zeros((2, 48, 48, 1), np.float32), verbose=0)
+    assert scores.shape == (2, len(LABELS)) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-5)

@@ -1,0 +1,145 @@
+"""Train the emotion model on FER+ vote distributions.
+
+    python -m training.train --data ../shared/data/ferplus/train --out models/trained/ferplus.keras
+
+Fixed seeds; a seeded 10% validation split; augmentation (mirror, small affine,
+brightness and contrast, erasing); Adam with the learning rate halved on a plateau and
+early stopping on validation accuracy (the majority vote); at the end the confusion
+matrix and per-class recall on the validation faces, and a model card (JSON) beside the
+model with the data, labels, accuracy, command and time taken.
+"""
+
+from __future__ import annotations
+
+import os
+
+# TensorFlow 2.21's oneDNN kernels abort `fit` on this project's CPUs with a heap error
+# ("malloc(): corrupted top size"); the plain kernels train fine. Set before TF loads.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+def augmenter(seed: int):
+    import keras  # noqa: PLC0415
+    from keras import layers  # noqa: PLC0415
+
+    return keras.Sequential([
+        layers.RandomFlip("horizontal", seed=seed),
+        layers.RandomRotation(0.04, fill_mode="nearest", seed=seed),  # about 15 degrees
+        layers.RandomTranslation(0.08, 0.08, fill_mode="nearest", seed=seed),
+        layers.RandomZoom(0.1, fill_mode="nearest", seed=seed),
+        layers.RandomBrightness(0.2, value_range=(-1.0, 1.0), seed=seed),
+        layers.RandomContrast(0.3, seed=seed),
+    ], name="augment")
+
+
+def erase(images, rng: np.random.Generator, probability: float = 0.5) -> np.ndarray:
+    """Random erasing: a random rectangle (up to a quarter of the face) filled with noise."""
+    images = np.array(images)
+    for image in images:
+        if rng.random() >= probability:
+            continue
+        height, width = rng.integers(8, 24, 2)
+        top, left = rng.integers(0, 48 - height), rng.integers(0, 48 - width)
+        image[top:top + height, left:left + width] = rng.uniform(-1, 1, (height, width, 1))
+    return images
+
+
+def scaled(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 48, 48) -> float32 (N, 48, 48, 1) in [-1, 1], as the classifier feeds it."""
+    return (images.astype(np.float32) / 127.5 - 1.0)[..., None]
+
+
+def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    matrix = np.zeros((classes, classes), np.int64)
+    np.add.at(matrix, (truth, predicted), 1)
+    return matrix
+
+
+def train(data: Path, out: Path, epochs: int, batch_size: int, width: int, seed: int,
+          patience: int, limit: int = 0) -> dict:
+    import keras  # noqa: PLC0415
+
+    from training.data import LABELS, load_ferplus, split  # noqa: PLC0415
+    from training.model import build_model  # noqa: PLC0415
+
+    keras.utils.set_random_seed(seed)
+    started = time.monotonic()
+    faces = load_ferplus(data)
+    if limit:
+        faces.images, faces.targets = faces.images[:limit], faces.targets[:limit]
+    train_idx, val_idx = split(len(faces.images), seed=seed)
+    x_train, y_train = scaled(faces.images[train_idx]), faces.targets[train_idx]
+    x_val, y_val = scaled(faces.images[val_idx]), faces.targets[val_idx]
+    augment = augmenter(seed)
+    rng = np.random.default_rng(seed)
+
+    def batches():
+        while True:
+            order = rng.permutation(len(x_train))
+            for start in range(0, len(order) - batch_size + 1, batch_size):
+                pick = order[start:start + batch_size]
+                views = np.asarray(augment(x_train[pick], training=True))
+                yield erase(views, rng), y_train[pick]
+
+    model = build_model(len(LABELS), width)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy",
+                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+    history = model.fit(
+        batches(), steps_per_epoch=max(len(x_train) // batch_size, 1), epochs=epochs,
+        validation_data=(x_val, y_val), verbose=2,
+        callbacks=[keras.callbacks.ReduceLROnPlateau("val_accuracy", factor=0.5, patience=3,
+                                                     min_lr=1e-5),
+                   keras.callbacks.EarlyStopping("val_accuracy", patience=patience,
+                                                 restore_best_weights=True)])
+    scores = (model.predict(x_val, verbose=0) + model.predict(x_val[:, :, ::-1], verbose=0)) / 2
+    truth, predicted = y_val.argmax(axis=1), scores.argmax(axis=1)
+    matrix = confusion(truth, predicted, len(LABELS))
+    recall = {label: round(float(matrix[i, i] / max(matrix[i].sum(), 1)), 3)
+              for i, label in enumerate(LABELS)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+    card = {
+        "model": out.name, "labels": list(LABELS), "input": "48x48 gray crop, pixels in [-1, 1]",
+        "data": f"FER+ votes ({data}); {len(train_idx)} training and {len(val_idx)} validation "
+                "faces (seeded 10% split); faces whose majority is unknown or not-a-face dropped",
+        "validation_accuracy_mirror_averaged": round(float((truth == predicted).mean()), 4),
+        "per_class_recall": recall, "confusion_matrix": matrix.tolist(),
+        "epochs_run": len(history.history["loss"]), "width": width, "seed": seed,
+        "command": " ".join(sys.argv), "seconds": round(time.monotonic() - started, 1),
+        "loss": [round(float(v), 4) for v in history.history["loss"]],
+    }
+    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="FER+ folder: PNGs and label.csv")
+    parser.add_argument("--out", type=Path, default=Path("models/trained/ferplus.keras"))
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--width", type=int, default=32, help="filters of the first block")
+    parser.add_argument("--patience", type=int, default=8, help="epochs without progress")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N faces")
+    args = parser.parse_args(argv)
+    card = train(args.data, args.out, args.epochs, args.batch_size, args.width, args.seed,
+                 args.patience, args.limit)
+    print(json.dumps({k: card[k] for k in ("validation_accuracy_mirror_averaged",
+                                           "per_class_recall", "epochs_run", "seconds")}))
+    print("confusion matrix (rows: majority vote, columns: predicted):")
+    for row in card["confusion_matrix"]:
+        print("  " + " ".join(f"{v:5d}" for v in row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
