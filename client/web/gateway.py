@@ -19,7 +19,7 @@ from prometheus_client import Counter, Gauge, start_http_server
 from client.web.session import FrameRefused, PageOptions, PageStream, parse_frame
 from client.web.settings import GatewaySettings
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
-from services.common.security import bearer_metadata
+from services.common.security import bearer_metadata, channel_credentials
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,8 @@ def detector_channel(settings: GatewaySettings) -> grpc.aio.Channel:
                ("grpc.max_reconnect_backoff_ms", 1000)]
     if not settings.detector_tls_ca:
         return grpc.aio.insecure_channel(settings.detector_target, options=options)
-
-    def read(path: str) -> bytes | None:
-        return Path(path).read_bytes() if path else None
-
-    credentials = grpc.ssl_channel_credentials(read(settings.detector_tls_ca),
-                                               read(settings.detector_tls_key),
-                                               read(settings.detector_tls_cert))
+    credentials = channel_credentials(settings.detector_tls_ca, settings.detector_tls_cert,
+                                      settings.detector_tls_key)
     return grpc.aio.secure_channel(settings.detector_target, credentials, options=options)
 
 

@@ -30,9 +30,14 @@ def secure_channel(target: str, ca: str, cert: str = "", key: str = "",
     when ca is empty."""
     if not ca:
         return grpc.insecure_channel(target, options=options)
-    credentials = grpc.ssl_channel_credentials(
+    return grpc.secure_channel(target, channel_credentials(ca, cert, key), options=options)
+
+
+def channel_credentials(ca: str, cert: str = "", key: str = "") -> grpc.ChannelCredentials:
+    """TLS credentials for an outgoing channel (sync or grpc.aio): trust `ca`, present
+    `cert` and `key` when given (mutual TLS)."""
+    return grpc.ssl_channel_credentials(
         root_certificates=_read(ca), private_key=_read(key), certificate_chain=_read(cert))
-    return grpc.secure_channel(target, credentials, options=options)
 
 
 def bearer_metadata(token: str) -> tuple[tuple[str, str], ...]:
