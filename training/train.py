@@ -53,8 +53,11 @@ def erase(images, rng: np.random.Generator, probability: float = 0.5) -> np.ndar
 
 
 def scaled(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 48, 48) -> float32 (N, 48, 48, 1) in [-1, 1], as the classifier feeds it."""
-    return (images.astype(np.float32) / 127.5 - 1.0)[..., None]
+    """uint8 (N, 48, 48) -> float32 (N, 48, 48, 1) in [-1, 1]: the classifier's own
+    pre-processing, so the model is trained on what it will be served."""
+    from services.classifier.model import preprocess_crops  # noqa: PLC0415
+
+    return preprocess_crops(images, (48, 48, 1), "minus_one_to_one")
 
 
 def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
