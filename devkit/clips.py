@@ -11,9 +11,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from devkit.frames import raw_image
 from devkit.scenes import background, face_free_pictures, paste_face
+from facestream.v1 import detector_service_pb2 as pb
 
 Box = tuple[float, float, float, float]
+# Capture times sent for a clip start here, not at 0: 0 means "no capture time" in the API
+# (the server would time that first frame by its own clock, then the rest by the clip's).
+FIRST_CAPTURE_US = 1_000_000
 
 
 @dataclass
@@ -46,6 +51,21 @@ def crossing_clip(face: np.ndarray, frames: int = 60, size: int = 96, width: int
         clip.frames.append(frame)
         clip.truth.append(boxes)
     return clip
+
+
+def stream_clip(stub, clip: Clip, options: pb.DetectOptions,
+                timeout_s: float = 600) -> list[pb.StreamDetectResponse]:
+    """The clip's frames through StreamDetect (raw, with their capture times), answers in order."""
+    requests = (pb.StreamDetectRequest(frame_id=i, image=raw_image(frame), options=options,
+                                       capture_time_us=int(FIRST_CAPTURE_US + i * 1e6 / clip.fps))
+                for i, frame in enumerate(clip.frames))
+    return list(stub.StreamDetect(requests, timeout=timeout_s))
+
+
+def tracked_boxes(responses) -> list[list[tuple[Box, int]]]:
+    """Per answer, each face's (box, track id): what id_switches compares with the truth."""
+    return [[((f.box.x, f.box.y, f.box.width, f.box.height), f.track_id) for f in r.faces]
+            for r in responses]
 
 
 def id_switches(truth: list[dict[int, Box]], found: list[list[tuple[Box, int]]]) -> dict[int, int]:

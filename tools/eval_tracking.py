@@ -30,8 +30,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 
-from devkit.clips import Clip, crossing_clip, held_clip, id_switches
-from devkit.frames import raw_image
+from devkit.clips import crossing_clip, held_clip, id_switches, stream_clip, tracked_boxes
 from devkit.processes import local_services
 from devkit.scenes import astronaut_face
 from facestream.v1 import detector_service_pb2 as pb
@@ -42,13 +41,6 @@ from tools.eval_detection import labeled_faces
 FPS = 30.0
 HALF_LIVES_MS = (0, 150, 300, 500, 750, 1000)
 MARGINS = (0.0, 0.05, 0.1)
-
-
-def stream(stub, clip: Clip, options: pb.DetectOptions) -> list[pb.StreamDetectResponse]:
-    requests = (pb.StreamDetectRequest(frame_id=i, image=raw_image(frame), options=options,
-                                       capture_time_us=int(1_000_000 + i * 1e6 / FPS))
-                for i, frame in enumerate(clip.frames))
-    return list(stub.StreamDetect(requests, timeout=600))
 
 
 def one_face_series(responses) -> tuple[list[int], list[np.ndarray], list[int]]:
@@ -107,15 +99,15 @@ def evaluate(stub, faces: list[tuple[np.ndarray, str]], clips: int, seed: int) -
     for k in range(clips):
         face, label = faces[int(rng.integers(len(faces)))]
         clip = held_clip([face], frames=150, seed=seed + k)
-        held.append(one_face_series(stream(stub, clip, raw_only)))
-        responses = stream(stub, clip, pb.DetectOptions())
+        held.append(one_face_series(stream_clip(stub, clip, raw_only)))
+        responses = stream_clip(stub, clip, pb.DetectOptions())
         defaults.append(one_face_series(responses))
         ids_per_person.append(len({f.track_id for r in responses for f in r.faces}))
         other = [f for f, other_label in faces if other_label != label]
         if other:  # the astronaut alone has nothing to change to
             second = other[int(rng.integers(len(other)))]
             clip = held_clip([face, second], frames=180, seed=seed + 1000 + k)
-            changes.append(one_face_series(stream(stub, clip, raw_only)))
+            changes.append(one_face_series(stream_clip(stub, clip, raw_only)))
     found = sum(len(f) for f, _, _ in held) / (150 * clips)
     print(f"{clips} held clips (150 frames), {clips} change clips (180 frames, change at 90); "
           f"one face found on {found:.1%} of held frames")
@@ -153,10 +145,8 @@ def evaluate(stub, faces: list[tuple[np.ndarray, str]], clips: int, seed: int) -
     for k in range(clips):
         face = faces[int(rng.integers(len(faces)))][0]
         clip = crossing_clip(face, frames=60, size=int(rng.integers(64, 160)), seed=seed + k)
-        responses = stream(stub, clip, pb.DetectOptions(classify=False))
-        found_ids = [[((f.box.x, f.box.y, f.box.width, f.box.height), f.track_id)
-                      for f in r.faces] for r in responses]
-        switches += sum(id_switches(clip.truth, found_ids).values())
+        responses = stream_clip(stub, clip, pb.DetectOptions(classify=False))
+        switches += sum(id_switches(clip.truth, tracked_boxes(responses)).values())
         crossings += 1
     print(f"crossings: {switches} id switches in {crossings} crossings "
           f"({switches / crossings:.2f} per crossing)")

@@ -7,7 +7,7 @@ import threading
 import grpc
 import pytest
 
-from devkit.clips import crossing_clip, id_switches
+from devkit.clips import crossing_clip, id_switches, stream_clip, tracked_boxes
 from devkit.frames import raw_image
 from devkit.scenes import astronaut_face
 from facestream.v1 import detector_service_pb2 as pb
@@ -19,22 +19,10 @@ def clip():
     return crossing_clip(astronaut_face(), frames=60, size=96)
 
 
-def stream(stub, clip, options: pb.DetectOptions) -> list[pb.StreamDetectResponse]:
-    requests = (pb.StreamDetectRequest(frame_id=i, image=raw_image(frame), options=options,
-                                       capture_time_us=int(i * 1e6 / clip.fps))
-                for i, frame in enumerate(clip.frames))
-    return list(stub.StreamDetect(requests, timeout=120))
-
-
-def found(responses) -> list[list[tuple[tuple, int]]]:
-    return [[((f.box.x, f.box.y, f.box.width, f.box.height), f.track_id) for f in r.faces]
-            for r in responses]
-
-
 def test_crossing_faces_keep_distinct_ids_through_the_crossing(detector_stub, clip):
-    responses = stream(detector_stub, clip, pb.DetectOptions())
+    responses = stream_clip(detector_stub, clip, pb.DetectOptions(), timeout_s=120)
     assert not any(r.HasField("error") for r in responses)
-    switches = id_switches(clip.truth, found(responses))
+    switches = id_switches(clip.truth, tracked_boxes(responses))
     assert switches == {0: 0, 1: 0}, switches
     both = [r for r in responses if len(r.faces) == 2]
     assert len(both) >= 40  # both found on most frames, not just the ends
@@ -47,10 +35,11 @@ def test_crossing_faces_keep_distinct_ids_through_the_crossing(detector_stub, cl
 
 
 def test_pictures_are_not_tracked_unless_asked(detector_stub, clip):
-    stills = stream(detector_stub, clip, pb.DetectOptions(scan_mode=pb.SCAN_MODE_FULL))
+    stills = stream_clip(detector_stub, clip, pb.DetectOptions(scan_mode=pb.SCAN_MODE_FULL),
+                         timeout_s=120)
     assert {f.track_id for r in stills[:3] for f in r.faces} == {0}
     assert all(not f.smoothed_scores and not f.smoothed_emotion for r in stills[:3] for f in r.faces)
-    untracked = stream(detector_stub, clip, pb.DetectOptions(track=False))
+    untracked = stream_clip(detector_stub, clip, pb.DetectOptions(track=False), timeout_s=120)
     assert {f.track_id for r in untracked[:3] for f in r.faces} == {0}
 
 
