@@ -13,8 +13,13 @@ import numpy as np
 from services.common.errors import InvalidInput
 from services.detector.alignment import normalize
 from services.detector.faces import DetectedFace
-from services.detector.smoothing import MAX_HALF_LIFE_MS, EmotionSmoother
-from services.detector.tracking import FaceTracker
+from services.detector.smoothing import (
+    HALF_LIFE_MS,
+    LABEL_MARGIN,
+    MAX_HALF_LIFE_MS,
+    EmotionSmoother,
+)
+from services.detector.tracking import MAX_MISSED_FRAMES, FaceTracker
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +68,9 @@ class Options:
 class TrackingSettings:
     """Server-wide defaults of the per-stream tracking and smoothing."""
 
-    half_life_ms: float = 300.0
-    label_margin: float = 0.05
-    max_missed_frames: int = 30
+    half_life_ms: float = HALF_LIFE_MS
+    label_margin: float = LABEL_MARGIN
+    max_missed_frames: int = MAX_MISSED_FRAMES
 
 
 class Stream:

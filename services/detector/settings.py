@@ -7,7 +7,8 @@ from pathlib import Path
 
 from services.common.server_settings import ServerSettings
 from services.common.settings import require, setting
-from services.detector.smoothing import MAX_HALF_LIFE_MS
+from services.detector.smoothing import HALF_LIFE_MS, LABEL_MARGIN, MAX_HALF_LIFE_MS
+from services.detector.tracking import MAX_MISSED_FRAMES
 
 BACKENDS = ("auto", "short_range", "full_range", "haar")
 
@@ -34,12 +35,14 @@ class DetectorSettings(ServerSettings):
     stream_scan_frames: int = setting(10, "frames over which a stream's full scan is spread "
                                       "(auto): a new face is found within this many frames")
     smoothing_half_life_ms: float = setting(
-        300.0, "default half-life of a track's emotion smoothing, in ms (a stream's "
+        HALF_LIFE_MS, "default half-life of a track's emotion smoothing, in ms (a stream's "
         "smoothing_half_life_ms option overrides it); 0: raw scores")
-    label_margin: float = setting(0.05, "a track's shown emotion changes only when another "
-                                  "label's share of the recent frames' vote leads by this much")
-    track_max_missed_frames: int = setting(30, "frames a face's track is kept while the "
-                                           "face is not seen (a blink, someone passing)")
+    label_margin: float = setting(
+        LABEL_MARGIN, "a track's shown emotion changes only when another label's share of "
+        "the recent frames' vote leads by this much")
+    track_max_missed_frames: int = setting(
+        MAX_MISSED_FRAMES, "frames a face's track is kept while the face is not seen (a "
+        "blink, someone passing)")
     min_score: float = setting(0.7, "default minimum detector score in [0, 1]")
     nms_iou: float = setting(0.3, "overlap (IoU) above which two detections are one face: "
                              "the weaker is merged into the stronger")
