@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from devkit.scenes import background, face_free_pictures, matches, paste_face
-from services.classifier.augmentation import TTA_MODES, view_count
+from services.classifier.augmentation import TTA_MODES, crops_per_batch
 from services.classifier.core import run_model_batch
 from services.classifier.runtime import load_model
 from services.classifier.settings import ClassifierSettings
@@ -72,7 +72,8 @@ def crops_of(faces, detector, seed: int) -> list[tuple[int, int, float, np.ndarr
 def evaluate(faces, count: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     faces = [faces[int(i)] for i in rng.choice(len(faces), size=min(count, len(faces)), replace=False)]
-    model, _ = load_model(ClassifierSettings(runtime="litert"))
+    settings = ClassifierSettings(runtime="litert")
+    model, _ = load_model(settings)
     labels = list(model.info.labels)
     truth = np.array([labels.index(label) if label in labels else -1 for _, label in faces])
     originals = np.stack([cv2.resize(face, (48, 48), interpolation=cv2.INTER_AREA)
@@ -86,7 +87,7 @@ def evaluate(faces, count: int, seed: int) -> None:
     errors = np.array([pixel_error(originals[i], crop) for i, crop in zip(which, crops)])
 
     def predict(images: np.ndarray, tta: str) -> np.ndarray:
-        run, chunk = run_model_batch(model, tta), 64 // view_count(tta)  # the model's largest batch
+        run, chunk = run_model_batch(model, tta), crops_per_batch(settings.max_batch_size, tta)
         return np.concatenate([np.stack(run(list(model.preprocess(images[k:k + chunk]))))
                                for k in range(0, len(images), chunk)]).argmax(axis=1)
 

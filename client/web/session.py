@@ -80,7 +80,6 @@ class PageStream:
         self._retry = 0
         self._reopen_at = 0.0
         self.options = PageOptions()
-        self.answered = 0
         self.dropped = 0
         self.detector_ok: bool | None = None
 
@@ -128,7 +127,6 @@ class PageStream:
 
     async def _answer(self, response: pb.StreamDetectResponse) -> None:
         sent_at = self._in_flight.pop(response.frame_id, None)
-        self.answered += 1
         self._retry = 0
         if not self.detector_ok:
             self.detector_ok = True

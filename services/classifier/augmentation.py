@@ -20,6 +20,11 @@ def view_count(mode: str) -> int:
     return {"none": 1, "mirror": 2, "mirror+shifts": 2 + len(_SHIFTS)}[mode]
 
 
+def crops_per_batch(max_batch_size: int, mode: str) -> int:
+    """Crops whose views fit in one model call of at most max_batch_size inputs."""
+    return max_batch_size // view_count(mode)
+
+
 def mirrored(batch: np.ndarray) -> np.ndarray:
     """(N, H, W, C) flipped left to right."""
     return batch[:, :, ::-1]

@@ -10,7 +10,7 @@ from prometheus_client import start_http_server
 
 from facestream.v1 import classifier_service_pb2, classifier_service_pb2_grpc
 from services.classifier import metrics
-from services.classifier.augmentation import view_count
+from services.classifier.augmentation import crops_per_batch
 from services.classifier.batcher import DynamicBatcher
 from services.classifier.core import EmotionClassifier, run_model_batch
 from services.classifier.runtime import load_model
@@ -59,8 +59,8 @@ def create_server(settings: ClassifierSettings) -> RunningClassifier:
             metrics.QUEUE_SECONDS.labels(replica).observe(seconds)
 
     # The model sees each crop's test-time views in the same batch: fewer crops per batch.
-    crops_per_batch = settings.max_batch_size // view_count(settings.tta)
-    batcher = DynamicBatcher(run_model_batch(model, settings.tta), crops_per_batch,
+    batcher = DynamicBatcher(run_model_batch(model, settings.tta),
+                             crops_per_batch(settings.max_batch_size, settings.tta),
                              settings.max_queue_delay_ms, settings.max_queue_size, observe,
                              workers=workers,
                              # No worker, no answers: stop taking traffic (and say so).
