@@ -23,8 +23,9 @@ class Frame:
     source: str  # file name for images, the path or URL for video, "camera:N"
     index: int  # frame number within that source
     image: np.ndarray  # BGR
-    captured_at: float  # time.monotonic() when read
-    time_s: float = 0.0  # where the frame is in its source: video time, or since the camera opened
+    # When it was taken: a file's video time, or seconds since the camera opened (0 for
+    # pictures). Sent as the frame's capture time; it times the smoothing and timelines.
+    time_s: float = 0.0
 
 
 class FrameSource:
@@ -53,8 +54,8 @@ def _capture_frames(capture: cv2.VideoCapture, name: str, file_fps: float = 0.0)
             ok, image = capture.read()
             if not ok:
                 return
-            now = time.monotonic()
-            yield Frame(name, index, image, now, index / file_fps if file_fps else now - opened_at)
+            yield Frame(name, index, image,
+                        index / file_fps if file_fps else time.monotonic() - opened_at)
             index += 1
     finally:
         capture.release()
@@ -69,7 +70,7 @@ def _image_frames(paths: list[Path], skipped: list[str]) -> Iterator[Frame]:
         if image is None:
             skipped.append(path.name)
             continue
-        yield Frame(path.name, index, image, time.monotonic())
+        yield Frame(path.name, index, image)
         index += 1
 
 

@@ -55,7 +55,7 @@ class Compose:
 
 def clip_repeated(repeat: int) -> list[Frame]:
     images = clip_frames()
-    return [Frame("clip", i, images[i % len(images)], time.monotonic()) for i in range(len(images) * repeat)]
+    return [Frame("clip", i, images[i % len(images)]) for i in range(len(images) * repeat)]
 
 
 def stream(target: str, frames: list[Frame], on_answer=None) -> dict:
