@@ -190,14 +190,13 @@ function drawChart() {
   const g = chart.getContext("2d");
   g.clearRect(0, 0, chart.width, chart.height);
   const now = performance.now() / 1000;
-  const tracks = [...state.tracks.entries()]
-    .map(([id, points]) => [id, points.filter((p) => now - p.t <= CHART_SECONDS)])
-    .filter(([, points]) => points.length);
+  // Forget what is older than the chart shows (and tracks with nothing left), then draw.
   for (const [id, points] of state.tracks) {
-    if (!points.some((p) => now - p.t <= CHART_SECONDS)) state.tracks.delete(id);
-    else state.tracks.set(id, points.filter((p) => now - p.t <= CHART_SECONDS));
+    const recent = points.filter((p) => now - p.t <= CHART_SECONDS);
+    if (recent.length) state.tracks.set(id, recent);
+    else state.tracks.delete(id);
   }
-  const rows = tracks.slice(-4);
+  const rows = [...state.tracks.entries()].slice(-4);
   const rowHeight = chart.height / Math.max(rows.length, 1);
   rows.forEach(([id, points], row) => {
     const top = row * rowHeight;
