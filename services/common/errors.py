@@ -16,6 +16,10 @@ class InvalidInput(FacestreamError):
     """The request cannot be served as sent (bad image, option out of range)."""
 
 
+class NotFound(FacestreamError):
+    """The request names something that does not exist (a person not enrolled)."""
+
+
 class TooLarge(FacestreamError):
     """The request is larger than the server's limits."""
 

@@ -13,12 +13,14 @@ from collections.abc import Callable
 
 import grpc
 
-from services.common.errors import Expired, InvalidInput, NotReady, Overloaded, TooLarge
+from services.common.errors import (Expired, InvalidInput, NotFound, NotReady, Overloaded,
+                                    TooLarge)
 
 log = logging.getLogger(__name__)
 
 STATUS_CODES: dict[type[Exception], grpc.StatusCode] = {
     InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFound: grpc.StatusCode.NOT_FOUND,
     TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
     Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
     Expired: grpc.StatusCode.DEADLINE_EXCEEDED,

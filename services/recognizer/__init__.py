@@ -1,0 +1,1 @@
+"""The recognizer: face embeddings, a gallery of enrolled people, identify and verify."""

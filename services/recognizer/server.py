@@ -1,0 +1,61 @@
+"""Assemble the recognizer server: face finder, embedders, gallery, servicer, health."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import grpc
+import numpy as np
+from prometheus_client import start_http_server
+
+from facestream.v1 import recognizer_service_pb2, recognizer_service_pb2_grpc
+from services.common.serving import HealthReporter, build_server
+from services.detector.blazeface import BlazeFaceModel
+from services.detector.scanner import MultiScaleDetector
+from services.recognizer import metrics
+from services.recognizer.core import Recognizer
+from services.recognizer.embedding import DIMENSIONS, FaceEmbedder
+from services.recognizer.gallery import SqliteGallery
+from services.recognizer.servicer import RecognizerServicer
+from services.recognizer.settings import RecognizerSettings
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = recognizer_service_pb2.DESCRIPTOR.services_by_name["RecognizerService"].full_name
+
+
+@dataclass
+class RunningRecognizer:
+    server: grpc.Server
+    port: int
+    health: HealthReporter
+    recognizer: Recognizer
+
+    def stop(self, grace_s: float | None = None) -> None:
+        self.health.shutting_down()
+        self.server.stop(grace_s).wait()
+        self.recognizer.gallery.close()
+
+
+def create_server(settings: RecognizerSettings) -> RunningRecognizer:
+    """Bind, load the models and the gallery, then SERVING."""
+    server, port, health = build_server(settings, [SERVICE_NAME])
+    servicer = RecognizerServicer(settings.max_frame_pixels)
+    recognizer_service_pb2_grpc.add_RecognizerServiceServicer_to_server(servicer, server)
+    server.start()
+    # Faces are found exactly as the detector finds them (its multi-scale scan).
+    detector = MultiScaleDetector(BlazeFaceModel(settings.detector_model, 1))
+    embedders = [FaceEmbedder(settings.shape_predictor, settings.embedding_model)
+                 for _ in range(settings.workers)]
+    gallery = SqliteGallery(settings.gallery, DIMENSIONS)
+    recognizer = Recognizer(detector, embedders, gallery, settings.match_distance)
+    detector.detect(np.zeros((480, 640, 3), np.uint8), 0.7)  # warm-up
+    metrics.GALLERY_PEOPLE.set_function(lambda: len(gallery))
+    servicer.recognizer = recognizer
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.host)
+    health.set_serving(True)
+    log.info("serving", extra={"port": port, "people": len(gallery),
+                               "embedding_workers": settings.workers})
+    return RunningRecognizer(server, port, health, recognizer)
