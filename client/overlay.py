@@ -8,11 +8,12 @@ import cv2
 import numpy as np
 
 PANEL_WIDTH = 220
-# BGR colour per emotion; unknown labels (other models) fall back to white.
+# BGR colour per label of the models' vocabulary (services/classifier/catalog.py); a
+# label outside it (a user's own model) is drawn in white.
 COLOURS = {
     "angry": (40, 40, 220), "disgust": (40, 140, 40), "fear": (160, 60, 160),
     "happy": (40, 200, 240), "sad": (200, 120, 40), "surprise": (240, 200, 40),
-    "neutral": (180, 180, 180),
+    "neutral": (180, 180, 180), "contempt": (60, 120, 200),
 }
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -35,8 +36,11 @@ def shown(face: dict[str, Any]) -> tuple[str | None, dict[str, float]]:
 
 
 def face_name(face: dict[str, Any], number: int) -> str:
-    """`#<track id>` for a tracked face (the same from frame to frame), else its number in
-    this frame."""
+    """The person's name when the recognizer knows them, else `#<track id>` for a tracked
+    face (the same from frame to frame), else its number in this frame."""
+    if face.get("person"):
+        # OpenCV's fonts draw ASCII only: other letters would come out as "?"
+        return face["person"].encode("ascii", "replace").decode()
     return f"#{face.get('track_id') or number}"
 
 
@@ -47,10 +51,11 @@ def draw_face(image: np.ndarray, face: dict[str, Any], number: int) -> None:
     cv2.rectangle(image, (x, y), (x + w, y + h), colour, 2)
     for px, py in face["keypoints"]:
         cv2.circle(image, (int(px), int(py)), 2, (0, 255, 0), -1, cv2.LINE_AA)
+    name = face_name(face, number) + (" -" if face.get("person") else "")  # "Alice - happy"
     if emotion:
-        label = f"{face_name(face, number)} {emotion} {scores[emotion]:.2f}"
+        label = f"{name} {emotion} {scores[emotion]:.2f}"
     else:
-        label = f"{face_name(face, number)} face {face['score']:.2f}"
+        label = f"{name} face {face['score']:.2f}"
     _text(image, label, (x, max(y - 6, 12)), 0.5, colour)
 
 
@@ -64,8 +69,8 @@ def draw_panel(panel: np.ndarray, faces: list[dict[str, Any]]) -> None:
         if top + needed > panel.shape[0]:
             _text(panel, f"+{len(faces) - number + 1} more", (8, panel.shape[0] - 8))
             return
-        kind = "track" if face.get("track_id") else "face"
-        _text(panel, f"{kind} {face_name(face, number)}", (8, top + 12), 0.45)
+        kind = "" if face.get("person") else "track " if face.get("track_id") else "face "
+        _text(panel, f"{kind}{face_name(face, number)}", (8, top + 12), 0.45)
         top += 20
         if not scores:
             _text(panel, "emotion unavailable", (8, top + 12), 0.4, (0, 165, 255))

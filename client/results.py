@@ -21,6 +21,8 @@ def face_to_dict(face, labels: list[str]) -> dict[str, Any]:
         "emotion": face.emotion if ok else None,
         "scores": {label: round(p, 4) for label, p in zip(labels, face.emotion_scores)} if ok else {},
         "track_id": face.track_id,
+        # the enrolled person's name (--identify); null when unknown or not asked
+        "person": face.person_name or None,
         "smoothed_emotion": face.smoothed_emotion if smoothed else None,
         "smoothed_scores": ({label: round(p, 4) for label, p in zip(labels, face.smoothed_scores)}
                             if smoothed else {}),
@@ -31,6 +33,8 @@ def response_to_record(source: str, index: int, response) -> dict[str, Any]:
     record: dict[str, Any] = {
         "source": source,
         "frame": index,
+        # the model's labels, in order (each face's scores use them as keys)
+        "labels": list(response.emotion_labels),
         "faces": [face_to_dict(f, list(response.emotion_labels)) for f in response.faces],
     }
     if response.HasField("error"):

@@ -16,6 +16,7 @@ class TrackHistory:
     times_s: list[float] = field(default_factory=list)
     smoothed: list[dict[str, float]] = field(default_factory=list)
     shown: list[str] = field(default_factory=list)  # the smoothed label per frame
+    person: str | None = None  # the name the recognizer gave the track (--identify), last seen
 
     def seen_s(self, frame_s: float) -> float:
         """Time in view: from first to last sighting, plus one frame."""
@@ -25,7 +26,7 @@ class TrackHistory:
 class Timeline:
     """Collects the tracked faces of every answered frame; writes the CSV as it goes."""
 
-    FIELDS = ("time_s", "frame", "track", "emotion", "smoothed_emotion")
+    FIELDS = ("time_s", "frame", "track", "person", "emotion", "smoothed_emotion")
 
     def __init__(self, csv_path: str | None = None) -> None:
         self.tracks: dict[int, TrackHistory] = {}
@@ -46,6 +47,7 @@ class Timeline:
             history.times_s.append(time_s)
             history.smoothed.append(face["smoothed_scores"])
             history.shown.append(face["smoothed_emotion"])
+            history.person = face.get("person") or history.person
             self._write_row(time_s, frame, face)
 
     def _write_row(self, time_s: float, frame: int, face: dict[str, Any]) -> None:
@@ -54,7 +56,8 @@ class Timeline:
         if self._writer is None:
             self._writer = csv.writer(self._file)
             self._writer.writerow([*self.FIELDS, *self.labels])
-        self._writer.writerow([f"{time_s:.3f}", frame, face["track_id"], face["emotion"],
+        self._writer.writerow([f"{time_s:.3f}", frame, face["track_id"], face.get("person") or "",
+                               face["emotion"],
                                face["smoothed_emotion"],
                                *(f"{face['smoothed_scores'].get(label, 0.0):.4f}"
                                  for label in self.labels)])
@@ -69,7 +72,8 @@ class Timeline:
             total = len(history.shown)
             dominant = shares.most_common(1)[0][0]
             spread = ", ".join(f"{label} {count / total:.0%}" for label, count in shares.most_common())
-            lines.append(f"  #{track_id}: {history.seen_s(frame_s):.1f} s in view, {total} frames, "
+            who = f" ({history.person})" if history.person else ""
+            lines.append(f"  #{track_id}{who}: {history.seen_s(frame_s):.1f} s in view, {total} frames, "
                          f"mostly {dominant} ({spread})")
         return "\n".join(lines)
 

@@ -4,6 +4,7 @@ save the annotated result.
     python client/webcam.py                              # camera 0, live window
     python client/webcam.py --source clip.mp4 --no-display --output out/annotated.mp4 \
         --jsonl out/results.jsonl
+    python client/webcam.py --enroll "Alice" --source alice.jpg   # then --identify names her
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import cv2
 import grpc
 import numpy as np
 
+from client.enroll import enroll
 from client.overlay import annotate
 from client.results import response_to_record
 from client.sources import SourceError, open_source
@@ -37,6 +39,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "(default 0: the first camera)")
     parser.add_argument("--target", default="127.0.0.1:50051",
                         help="the detector, HOST:PORT (default 127.0.0.1:50051)")
+    parser.add_argument("--identify", action="store_true",
+                        help="name each face from the recognizer's gallery (the detector asks it)")
+    parser.add_argument("--enroll", metavar="NAME",
+                        help="enroll the face in --source (a photo) as NAME with the recognizer, "
+                             "then exit")
+    parser.add_argument("--recognizer", default="127.0.0.1:50053",
+                        help="the recognizer, HOST:PORT, for --enroll (default 127.0.0.1:50053)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="name each file skipped in a folder source")
     parser.add_argument("--no-display", action="store_true", help="do not open a window")
@@ -82,9 +91,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--timeline and --plot follow tracks; drop --no-tracks")
     if args.no_emotions and (args.timeline or args.plot):
         parser.error("--timeline and --plot show emotions; drop --no-emotions")
-    problem = target_problem(args.target)
-    if problem:
-        parser.error(f"--target {args.target}: {problem}")
+    for flag, target in (("--target", args.target), ("--recognizer", args.recognizer)):
+        problem = target_problem(target)
+        if problem:
+            parser.error(f"{flag} {target}: {problem}")
     return args
 
 
@@ -100,18 +110,18 @@ def target_problem(target: str) -> str:
     return ""
 
 
-def open_channel(args: argparse.Namespace) -> grpc.Channel:
+def open_channel(args: argparse.Namespace, target: str) -> grpc.Channel:
     options = [("grpc.max_send_message_length", 64 * 1024 * 1024),
                ("grpc.max_receive_message_length", 64 * 1024 * 1024)]
     if not args.tls_ca:
-        return grpc.insecure_channel(args.target, options=options)
+        return grpc.insecure_channel(target, options=options)
 
     def read(path: str) -> bytes | None:
         return Path(path).read_bytes() if path else None
 
     credentials = grpc.ssl_channel_credentials(read(args.tls_ca), read(args.tls_key),
                                                read(args.tls_cert))
-    return grpc.secure_channel(args.target, credentials, options=options)
+    return grpc.secure_channel(target, credentials, options=options)
 
 
 def display_available() -> bool:
@@ -139,21 +149,44 @@ def summary(stats: StreamStats, elapsed_s: float) -> str:
                if stats.without_emotions else ""))
 
 
-def connect(args: argparse.Namespace) -> grpc.Channel | None:
-    """A channel to the detector once it answers; None (and a message) if it never does."""
-    channel = open_channel(args)
+def connect(args: argparse.Namespace, service: str = "detector") -> grpc.Channel | None:
+    """A channel to the detector (or the recognizer) once it answers; None (and a message)
+    if it never does."""
+    target = args.recognizer if service == "recognizer" else args.target
+    channel = open_channel(args, target)
     try:
         grpc.channel_ready_future(channel).result(timeout=args.connect_timeout)
     except KeyboardInterrupt:
         channel.close()
-        print("webcam: stopped while waiting for the detector", file=sys.stderr)
+        print(f"webcam: stopped while waiting for the {service}", file=sys.stderr)
         return None
     except grpc.FutureTimeoutError:
         channel.close()
-        print(f"webcam: no detector at {args.target} after {args.connect_timeout:.0f} s; "
+        print(f"webcam: no {service} at {target} after {args.connect_timeout:.0f} s; "
               "start it with `make serve`", file=sys.stderr)
         return None
     return channel
+
+
+def metadata(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {args.token}"),) if args.token else ()
+
+
+def run_enroll(args: argparse.Namespace) -> int:
+    channel = connect(args, "recognizer")
+    if channel is None:
+        return 3
+    try:
+        print(enroll(channel, args.enroll, args.source, metadata(args)))
+    except ValueError as error:
+        print(f"webcam: {error}", file=sys.stderr)
+        return 2
+    except grpc.RpcError as error:
+        print(f"webcam: enroll failed: {error.code().name}: {error.details()}", file=sys.stderr)
+        return 1
+    finally:
+        channel.close()
+    return 0
 
 
 def detect_options(args: argparse.Namespace, stills: bool) -> pb.DetectOptions:
@@ -168,6 +201,7 @@ def detect_options(args: argparse.Namespace, stills: bool) -> pb.DetectOptions:
         options.min_score = args.min_score
     if args.no_emotions:
         options.classify = False
+    options.identify = args.identify
     return options
 
 
@@ -212,6 +246,8 @@ class Outputs:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.enroll is not None:
+        return run_enroll(args)
     try:
         source = open_source(args.source)
     except SourceError as error:
@@ -238,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
                              drop_when_behind=source.live or args.pace, encoding=args.encoding,
                              options=detect_options(args, source.stills),
                              pace_fps=source.fps if args.pace else 0.0,
-                             metadata=(("authorization", f"Bearer {args.token}"),) if args.token else ())
+                             metadata=metadata(args))
     started = time.monotonic()
     try:
         for frame, response, latency_ms in streamer.run(source):

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import grpc
@@ -146,14 +146,24 @@ def web_gateway(detector_target: str, args: list[str] | None = None, port: int =
 @contextmanager
 def local_services(classifier_args: list[str] | None = None,
                    detector_args: list[str] | None = None, quiet: bool = False,
-                   classifier_port: int = 0, detector_port: int = 0):
-    """Start the classifier, then the detector wired to it; yield the detector's target
-    and both processes."""
-    with service_process("classifier", classifier_port, classifier_args, quiet=quiet) as classifier, \
-         service_process("detector", detector_port,
-                         ["--classifier-target", f"127.0.0.1:{classifier.port}", *(detector_args or [])],
-                         ready_timeout_s=60, quiet=quiet) as detector:
-        yield f"127.0.0.1:{detector.port}", [classifier, detector]
+                   classifier_port: int = 0, detector_port: int = 0,
+                   recognizer_args: list[str] | None = None, recognizer_port: int | None = None):
+    """Start the classifier (and, given a recognizer_port, 0 for any, the recognizer), then
+    the detector wired to them; yield the detector's target and the processes, the
+    detector second, the recognizer (when started) third."""
+    with ExitStack() as stack:
+        classifier = stack.enter_context(
+            service_process("classifier", classifier_port, classifier_args, quiet=quiet))
+        wiring = ["--classifier-target", f"127.0.0.1:{classifier.port}", "--recognizer-target", ""]
+        recognizer = None
+        if recognizer_port is not None:
+            recognizer = stack.enter_context(
+                service_process("recognizer", recognizer_port, recognizer_args, quiet=quiet))
+            wiring[-1] = f"127.0.0.1:{recognizer.port}"
+        detector = stack.enter_context(
+            service_process("detector", detector_port, [*wiring, *(detector_args or [])],
+                            ready_timeout_s=60, quiet=quiet))
+        yield f"127.0.0.1:{detector.port}", [classifier, detector, *([recognizer] if recognizer else [])]
 
 
 def memory_mb(pid: int, field: str = "VmRSS") -> float:

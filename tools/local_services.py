@@ -1,11 +1,13 @@
-"""Run the classifier and the detector as local processes.
+"""Run the classifier, the recognizer and the detector as local processes.
 
-    python -m tools.local_services serve            # both and the web page, until Ctrl-C
+    python -m tools.local_services serve            # all three and the web page, until Ctrl-C
     python -m tools.local_services demo             # plus the client over the sample clip
 
-`demo` is `make run`: it streams samples/sample_clip.mp4 through the services and writes
-out/annotated.mp4, out/results.jsonl, out/timeline.csv and out/emotions.png (each track's
-smoothed emotions over time), then stops the services.
+`demo` is `make run`: it enrolls the astronaut from her portrait (in a gallery of its own,
+out/gallery.sqlite3, started afresh), streams samples/sample_clip.mp4 through the services
+with identities on, and writes out/annotated.mp4, out/results.jsonl, out/timeline.csv and
+out/emotions.png (each track's smoothed emotions over time), then stops the services.
+`serve` keeps its gallery in data/gallery.sqlite3 across runs.
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ from pathlib import Path
 from devkit import ROOT
 from devkit.processes import local_services, web_gateway
 
-CLASSIFIER_PORT, DETECTOR_PORT, WEB_PORT = 50052, 50051, 8080
+CLASSIFIER_PORT, DETECTOR_PORT, RECOGNIZER_PORT, WEB_PORT = 50052, 50051, 50053, 8080
+DEMO_PERSON = "Eileen Collins"  # the astronaut of the sample clip (NASA, public domain)
 
 
 def serve() -> int:
-    with local_services(classifier_port=CLASSIFIER_PORT, detector_port=DETECTOR_PORT) as (
+    with local_services(classifier_port=CLASSIFIER_PORT, detector_port=DETECTOR_PORT,
+                        recognizer_port=RECOGNIZER_PORT) as (
             target, processes), web_gateway(target, port=WEB_PORT) as web:
-        print(f"serving: detector {target}, classifier 127.0.0.1:{CLASSIFIER_PORT}, the page "
-              f"at http://127.0.0.1:{WEB_PORT}. Open it in a browser on this machine, or try "
-              "`python client/webcam.py`; Ctrl-C stops.", flush=True)
+        print(f"serving: detector {target}, classifier 127.0.0.1:{CLASSIFIER_PORT}, recognizer "
+              f"127.0.0.1:{RECOGNIZER_PORT}, the page at http://127.0.0.1:{WEB_PORT}. Open it "
+              "in a browser on this machine, or try `python client/webcam.py` (--enroll NAME "
+              "--source PHOTO, then --identify); Ctrl-C stops.", flush=True)
         try:
             while all(p.poll() is None for p in [*processes, web]):
                 time.sleep(0.5)
@@ -38,12 +43,23 @@ def serve() -> int:
 
 
 def demo(source: str, out: Path) -> int:
-    with local_services() as (target, _):
+    client = [sys.executable, str(ROOT / "client/webcam.py")]
+    gallery = out / "gallery.sqlite3"
+    for stale in out.glob("gallery.sqlite3*"):
+        stale.unlink()
+    with local_services(recognizer_port=0, recognizer_args=["--gallery", str(gallery)]) as (
+            target, processes):
+        recognizer = f"127.0.0.1:{processes[2].port}"
+        result = subprocess.run([*client, "--enroll", DEMO_PERSON, "--source",
+                                 str(ROOT / "samples/astronaut.png"), "--recognizer", recognizer],
+                                cwd=ROOT)
+        if result.returncode != 0:
+            return result.returncode
         result = subprocess.run(
-            [sys.executable, str(ROOT / "client/webcam.py"), "--source", source,
-             "--target", target, "--no-display", "--output", str(out / "annotated.mp4"),
-             "--jsonl", str(out / "results.jsonl"), "--timeline", str(out / "timeline.csv"),
-             "--plot", str(out / "emotions.png")], cwd=ROOT)
+            [*client, "--source", source, "--target", target, "--identify", "--no-display",
+             "--output", str(out / "annotated.mp4"), "--jsonl", str(out / "results.jsonl"),
+             "--timeline", str(out / "timeline.csv"), "--plot", str(out / "emotions.png")],
+            cwd=ROOT)
     if result.returncode == 0:
         print(f"wrote {out / 'annotated.mp4'}, {out / 'results.jsonl'}, {out / 'timeline.csv'} "
               f"and {out / 'emotions.png'}")

@@ -164,7 +164,8 @@ class Gateway:
             half_life = message.get("half_life_ms")
             try:
                 stream.options = PageOptions(bool(message.get("track", True)),
-                                             int(half_life) if half_life is not None else None)
+                                             int(half_life) if half_life is not None else None,
+                                             bool(message.get("identify", False)))
             except (TypeError, ValueError):
                 await send({"type": "error", "message": f"half_life_ms is {half_life!r}; give "
                                                         "milliseconds as a number"})

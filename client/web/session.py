@@ -56,10 +56,11 @@ def parse_frame(data: bytes, max_bytes: int) -> tuple[float, int, bytes]:
 class PageOptions:
     track: bool = True  # video and camera; off for a photo
     half_life_ms: int | None = None  # None: the detector's default
+    identify: bool = False  # names from the recognizer's gallery
 
     def to_proto(self) -> pb.DetectOptions:
         options = pb.DetectOptions(
-            track=self.track,
+            track=self.track, identify=self.identify,
             scan_mode=pb.SCAN_MODE_INCREMENTAL if self.track else pb.SCAN_MODE_FULL)
         if self.half_life_ms is not None:
             options.smoothing_half_life_ms = self.half_life_ms

@@ -101,7 +101,8 @@ class EmotionModel:
     """A Keras classifier with an (H, W, C) input and a softmax over `labels`."""
 
     def __init__(self, path: str | Path, labels: list[str], pixel_scaling: str,
-                 max_batch_size: int, jit_compile: bool = False, inference_threads: int = 0) -> None:
+                 max_batch_size: int, jit_compile: bool = False, inference_threads: int = 0,
+                 name: str | None = None) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import keras  # noqa: PLC0415 - TensorFlow loads only in the classifier process
         import tensorflow as tf  # noqa: PLC0415
@@ -124,7 +125,7 @@ class EmotionModel:
         self.buckets = bucket_sizes(max_batch_size)
         self.traces = 0
         device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-        self.info = ModelInfo(path.stem, file_version(path), tuple(labels), input_shape, device)
+        self.info = ModelInfo(name or path.stem, file_version(path), tuple(labels), input_shape, device)
 
         def infer(batch):
             self.traces += 1  # runs only while tracing

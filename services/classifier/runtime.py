@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-
 from services.classifier.settings import ClassifierSettings
 
 NVIDIA_DEVICE = Path("/dev/nvidiactl")
@@ -36,19 +35,19 @@ def load_model(settings: ClassifierSettings):
     if runtime == "tensorflow":
         from services.classifier.model import EmotionModel  # noqa: PLC0415
 
-        model = EmotionModel(settings.model, settings.label_list, settings.pixel_scaling,
+        model = EmotionModel(settings.model_path, settings.label_list, settings.pixel_scaling,
                              settings.max_batch_size, settings.jit_compile,
-                             settings.inference_threads)
+                             settings.inference_threads, name=settings.model_name)
         workers = 1  # Keras models are not re-entrant; TensorFlow has its own threads
     else:
         from services.classifier.conversion import tflite_for  # noqa: PLC0415
         from services.classifier.litert_model import LiteRTEmotionModel  # noqa: PLC0415
         from services.classifier.model import file_version  # noqa: PLC0415
 
-        source = Path(settings.model)
+        source = settings.model_path
         model = LiteRTEmotionModel(tflite_for(source, settings.model_cache), settings.label_list,
                                    settings.pixel_scaling, settings.max_batch_size,
-                                   name=source.stem, version=file_version(source))
+                                   name=settings.model_name, version=file_version(source))
         workers = settings.inference_workers or os.cpu_count() or 1
     model.warm_up()
     return model, workers

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.classifier.augmentation import TTA_MODES, view_count
-from services.classifier.model import PIXEL_SCALINGS
+from services.classifier.catalog import DEFAULT_MODEL, FER2013_LABELS, MODELS, NamedModel
+from services.classifier.model import PIXEL_SCALINGS, file_sha256
 from services.common.server_settings import ServerSettings
 from services.common.settings import require, setting
 
 RUNTIMES = ("auto", "litert", "tensorflow")
-FER_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,11 @@ class ClassifierSettings(ServerSettings):
 
     port: int = setting(50052, "port to listen on; 0 picks a free one")
     max_concurrent_rpcs: int = setting(512, "RPCs in progress at once; beyond it RESOURCE_EXHAUSTED")
-    model: str = setting("models/emotion_model.hdf5", "Keras model file (.hdf5 or .keras; LiteRT "
-                         "converts it once and caches it), or a .tflite for LiteRT")
-    labels: str = setting(",".join(FER_LABELS), "comma-separated output labels, in the model's order")
+    model: str = setting(DEFAULT_MODEL, f"emotion model: a name ({', '.join(MODELS)}), or a "
+                         "Keras file (.hdf5 or .keras; LiteRT converts it once and caches it), "
+                         "or a .tflite for LiteRT")
+    labels: str = setting("", "comma-separated output labels, in the model's order; empty: "
+                          "the named model's own, FER2013's seven for a model file")
     pixel_scaling: str = setting("minus_one_to_one", "how the model expects pixels scaled",
                                  choices=sorted(PIXEL_SCALINGS))
     max_batch_size: int = setting(64, "largest batch the model runs, test-time views "
@@ -46,13 +48,38 @@ class ClassifierSettings(ServerSettings):
     replica_id: str = setting(socket.gethostname(), "name reported in response metadata and metrics")
 
     @property
+    def named_model(self) -> NamedModel | None:
+        return MODELS.get(self.model)
+
+    @property
+    def model_path(self) -> Path:
+        return Path(self.named_model.path if self.named_model else self.model)
+
+    @property
+    def model_name(self) -> str:
+        """What GetModelInfo calls the model: its catalog name, or its file's stem."""
+        return self.named_model.name if self.named_model else self.model_path.stem
+
+    @property
     def label_list(self) -> list[str]:
+        if not self.labels.strip():
+            return list(self.named_model.labels if self.named_model else FER2013_LABELS)
         return [label.strip() for label in self.labels.split(",") if label.strip()]
 
     def validate(self) -> None:
         super().validate()
-        require(Path(self.model).is_file(), "model", self.model,
-                "no such file; run `make models` or give the path to a Keras model")
+        named = self.named_model
+        if named is None:
+            require(self.model_path.is_file(), "model", self.model,
+                    f"no such file, and not a model name ({', '.join(MODELS)}): name a model "
+                    "or give the path to a Keras model")
+        else:
+            require(self.model_path.is_file(), "model", self.model,
+                    f"{named.path} is missing: run `make models`")
+            actual = file_sha256(self.model_path)
+            require(actual == named.sha256, "model", self.model,
+                    f"{named.path} has sha256 {actual[:12]}..., expected {named.sha256[:12]}...: "
+                    "run `make models` again")
         labels = self.label_list
         require(len(labels) >= 2 and len(set(labels)) == len(labels), "labels", self.labels,
                 "need at least two distinct comma-separated labels")
@@ -63,7 +90,7 @@ class ClassifierSettings(ServerSettings):
                 "must be 0..1000 ms")
         require(self.max_queue_size >= self.max_batch_size, "max_queue_size", self.max_queue_size,
                 f"must be at least max_batch_size ({self.max_batch_size})")
-        require(self.runtime != "tensorflow" or not self.model.endswith(".tflite"), "runtime",
+        require(self.runtime != "tensorflow" or self.model_path.suffix != ".tflite", "runtime",
                 self.runtime, "a .tflite model runs on LiteRT: use --runtime litert or auto")
         require(0 <= self.inference_workers <= 256, "inference_workers", self.inference_workers,
                 "must be 0..256")

@@ -13,6 +13,14 @@ import numpy as np
 from services.common.errors import InvalidInput
 from services.detector.alignment import normalize
 from services.detector.faces import DetectedFace
+from services.detector.identities import (
+    IdentitySource,
+    IdentityStatus,
+    PersonMatch,
+    TrackIdentity,
+    identify_now,
+    identify_tracked,
+)
 from services.detector.smoothing import (
     HALF_LIFE_MS,
     LABEL_MARGIN,
@@ -62,6 +70,7 @@ class Options:
     incremental: bool = False  # a video frame: scan it incrementally when the backend can
     track: bool = False  # give faces track ids (and smoothed emotions) across the stream
     half_life_ms: float = 0.0  # of the emotion smoothing; 0 = raw scores
+    identify: bool = False  # say who each face is (the recognizer's gallery)
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,9 @@ class Face:
     track_id: int = 0  # 0: not tracked
     smoothed_scores: np.ndarray | None = None
     smoothed_label: int = -1  # index into the labels; -1 without smoothed scores
+    track_state: dict | None = None  # the track's own state (tracked faces only)
+    identity_status: str = IdentityStatus.NOT_REQUESTED
+    person: PersonMatch | None = None
 
 
 @dataclass
@@ -98,15 +110,20 @@ class FrameResult:
     faces: list[Face]
     labels: list[str] = field(default_factory=list)
     emotions_error: str = ""
+    identity_error: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
 class FacePipeline:
     def __init__(self, detector: FaceDetector, emotions: EmotionSource | None,
                  max_faces: int, classify_timeout_s: float,
-                 tracking: TrackingSettings = TrackingSettings()) -> None:
+                 tracking: TrackingSettings = TrackingSettings(),
+                 identities: IdentitySource | None = None, identify_timeout_s: float = 2.0
+                 ) -> None:
         self._detector = detector
         self._emotions = emotions
+        self._identities = identities
+        self._identify_timeout_s = identify_timeout_s
         self.max_faces = max_faces
         self._classify_timeout_s = classify_timeout_s
         self._tracking = tracking
@@ -117,7 +134,8 @@ class FacePipeline:
     def resolve_options(self, return_crops: bool, classify: bool | None,
                         min_score: float | None, max_faces: int, default_min_score: float,
                         scan_mode: str | None = None, streaming: bool = False,
-                        track: bool | None = None, half_life_ms: float | None = None) -> Options:
+                        track: bool | None = None, half_life_ms: float | None = None,
+                        identify: bool = False) -> Options:
         """Validate per-request options; None means the server default."""
         if scan_mode == ScanMode.INCREMENTAL and not streaming:
             raise InvalidInput("options.scan_mode is SCAN_MODE_INCREMENTAL, which needs the "
@@ -140,7 +158,7 @@ class FacePipeline:
         # unless asked for.
         track = incremental if track is None else track
         return Options(return_crops, True if classify is None else classify, score,
-                       max_faces or self.max_faces, incremental, track, half_life)
+                       max_faces or self.max_faces, incremental, track, half_life, identify)
 
     def analyse(self, frame: np.ndarray, options: Options, time_left_s: float | None = None,
                 stream: Stream | None = None, captured_at_s: float = 0.0) -> FrameResult:
@@ -168,6 +186,8 @@ class FacePipeline:
         if options.track and stream is not None:
             self.track(result, stream, options, captured_at_s)
             timings["track_ms"] = (time.perf_counter() - classified) * 1000
+        if options.identify and faces:
+            self._identify(result, frame, time_left_s)
         return result
 
     def track(self, result: FrameResult, stream: Stream, options: Options,
@@ -175,7 +195,7 @@ class FacePipeline:
         """Give each face of the frame its track id and, with scores, smoothed scores."""
         tracks = stream.tracker.assign([face.detection.box for face in result.faces], captured_at_s)
         for face, track in zip(result.faces, tracks, strict=True):
-            face.track_id = track.track_id
+            face.track_id, face.track_state = track.track_id, track.state
             if face.scores is None:
                 continue
             half_life_ms, smoother = track.state.get("emotions", (None, None))
@@ -198,6 +218,33 @@ class FacePipeline:
         result.labels = labels
         for face, row in zip(result.faces, scores, strict=True):
             face.emotion_state, face.scores = EmotionState.OK, row
+
+    def _identify(self, result: FrameResult, frame: np.ndarray, time_left_s: float | None) -> None:
+        """Tracked faces: the track's identity (looked up in the background); others:
+        asked now, within the time left."""
+        if self._identities is None:
+            result.identity_error = "no recognizer configured (--recognizer-target)"
+            for face in result.faces:
+                face.identity_status = IdentityStatus.UNAVAILABLE
+            return
+        timeout = self._identify_timeout_s if time_left_s is None else min(
+            self._identify_timeout_s, time_left_s)
+        boxes = [face.detection.box for face in result.faces]
+        if all(face.track_state is not None for face in result.faces):
+            states = [face.track_state.setdefault("identity", TrackIdentity())
+                      for face in result.faces]
+            identify_tracked(self._identities, frame, boxes, states, time.monotonic(),
+                             self._identify_timeout_s)
+            for face, state in zip(result.faces, states):
+                face.identity_status, face.person = state.status, state.match
+                result.identity_error = result.identity_error or state.error
+            return
+        for face, answer in zip(result.faces, identify_now(self._identities, frame, boxes,
+                                                           timeout)):
+            if isinstance(answer, str):
+                face.identity_status, result.identity_error = IdentityStatus.UNAVAILABLE, answer
+            else:
+                face.identity_status, face.person = answer.status, answer
 
     @staticmethod
     def _mark_unavailable(result: FrameResult, reason: str) -> None:

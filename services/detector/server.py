@@ -13,6 +13,7 @@ from facestream.v1 import detector_service_pb2, detector_service_pb2_grpc
 from services.common.serving import HealthReporter, build_server
 from services.detector.classifier_client import ClassifierClient
 from services.detector.pipeline import FacePipeline, TrackingSettings
+from services.detector.recognizer_client import RecognizerClient
 from services.detector.servicer import DetectorServicer
 from services.detector.settings import DetectorSettings
 
@@ -27,12 +28,14 @@ class RunningDetector:
     port: int
     health: HealthReporter
     classifier: ClassifierClient | None
+    recognizer: RecognizerClient | None = None
 
     def stop(self, grace_s: float | None = None) -> None:
         self.health.shutting_down()
         self.server.stop(grace_s).wait()
-        if self.classifier is not None:
-            self.classifier.close()
+        for client in (self.classifier, self.recognizer):
+            if client is not None:
+                client.close()
 
 
 def make_detector(settings: DetectorSettings):
@@ -60,8 +63,11 @@ def create_server(settings: DetectorSettings) -> RunningDetector:
     classifier = ClassifierClient.from_settings(settings) if settings.classifier_target else None
     tracking = TrackingSettings(settings.smoothing_half_life_ms, settings.label_margin,
                                 settings.track_max_missed_frames)
+    recognizer = (RecognizerClient.from_settings(settings) if settings.recognizer_target
+                  else None)
     pipeline = FacePipeline(detector, classifier, settings.max_faces,
-                            settings.classify_timeout_ms / 1000, tracking)
+                            settings.classify_timeout_ms / 1000, tracking, recognizer,
+                            settings.identify_timeout_ms / 1000)
     server, port, health = build_server(settings, [SERVICE_NAME])
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
         DetectorServicer(pipeline, settings.min_score, settings.max_frame_pixels), server)
@@ -71,5 +77,6 @@ def create_server(settings: DetectorSettings) -> RunningDetector:
         start_http_server(settings.metrics_port, addr=settings.host)
     health.set_serving(True)
     log.info("serving", extra={"port": port, "backend": settings.backend,
-                               "classifier_target": settings.classifier_target})
-    return RunningDetector(server, port, health, classifier)
+                               "classifier_target": settings.classifier_target,
+                               "recognizer_target": settings.recognizer_target})
+    return RunningDetector(server, port, health, classifier, recognizer)

@@ -11,6 +11,7 @@ from services.common.errors import InvalidInput
 from services.common.status import grpc_errors, status_of
 from services.common.serving import time_left
 from services.detector import metrics
+from services.detector.identities import IdentityStatus
 from services.detector.imaging import decode_image
 from services.detector.pipeline import EmotionState, FacePipeline, FrameResult, ScanMode, Stream
 
@@ -18,6 +19,13 @@ _EMOTION_STATUS = {
     EmotionState.OK: face_pb2.EMOTION_STATUS_OK,
     EmotionState.NOT_REQUESTED: face_pb2.EMOTION_STATUS_NOT_REQUESTED,
     EmotionState.UNAVAILABLE: face_pb2.EMOTION_STATUS_UNAVAILABLE,
+}
+_IDENTITY_STATUS = {
+    IdentityStatus.NOT_REQUESTED: face_pb2.IDENTITY_STATUS_NOT_REQUESTED,
+    IdentityStatus.KNOWN: face_pb2.IDENTITY_STATUS_KNOWN,
+    IdentityStatus.UNKNOWN: face_pb2.IDENTITY_STATUS_UNKNOWN,
+    IdentityStatus.PENDING: face_pb2.IDENTITY_STATUS_PENDING,
+    IdentityStatus.UNAVAILABLE: face_pb2.IDENTITY_STATUS_UNAVAILABLE,
 }
 _SCAN_MODE = {
     pb.SCAN_MODE_UNSPECIFIED: None,
@@ -40,7 +48,11 @@ def _face_to_proto(face, labels: list[str], with_crop: bool) -> face_pb2.Face:
         score=face.detection.score,
         keypoints=[face_pb2.Point(x=float(px), y=float(py)) for px, py in face.detection.keypoints],
         emotion_status=_EMOTION_STATUS[face.emotion_state],
+        identity_status=_IDENTITY_STATUS[face.identity_status],
     )
+    if face.person is not None:
+        message.person_id, message.person_name = face.person.person_id, face.person.name
+        message.person_distance = face.person.distance
     if face.scores is not None:
         message.emotion_scores.extend(face.scores.tolist())
         message.emotion = labels[int(face.scores.argmax())]
@@ -85,7 +97,8 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
             streaming=stream is not None,
             track=options.track if options.HasField("track") else None,
             half_life_ms=(options.smoothing_half_life_ms
-                          if options.HasField("smoothing_half_life_ms") else None))
+                          if options.HasField("smoothing_half_life_ms") else None),
+            identify=options.identify)
         frame = decode_image(image.data, image.format, image.width, image.height, self._max_pixels)
         decode_ms = (time.perf_counter() - started) * 1000
         captured_at_s = capture_time_us / 1e6 if capture_time_us else arrived_at_s
@@ -101,7 +114,8 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
         return pb.DetectResponse(
             faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],
             emotion_labels=result.labels, timings=timings,
-            emotions_unavailable_reason=result.emotions_error)
+            emotions_unavailable_reason=result.emotions_error,
+            identity_unavailable_reason=result.identity_error)
 
     @grpc_errors
     def StreamDetect(self, request_iterator, context):
@@ -125,7 +139,8 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
                     frame_id=request.frame_id,
                     faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],
                     emotion_labels=result.labels, timings=timings,
-                    emotions_unavailable_reason=result.emotions_error)
+                    emotions_unavailable_reason=result.emotions_error,
+                    identity_unavailable_reason=result.identity_error)
         finally:
             metrics.OPEN_STREAMS.dec()
             metrics.LIVE_TRACKS.dec(tracks)

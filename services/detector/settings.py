@@ -56,6 +56,12 @@ class DetectorSettings(ServerSettings):
     classifier_tls_cert: str = setting("", "PEM client certificate for a mutual-TLS classifier")
     classifier_tls_key: str = setting("", "PEM key of classifier_tls_cert")
     classifier_auth_token: str = setting("", "bearer token the classifier expects")
+    recognizer_target: str = setting("127.0.0.1:50053", "recognizer address, asked when a "
+                                     "request sets identify; empty: no identities")
+    identify_timeout_ms: float = setting(2000.0, "longest wait for the recognizer per face")
+    recognizer_tls_ca: str = setting("", "PEM CA that signed the recognizer's certificate; "
+                                         "when set, the recognizer is reached over TLS")
+    recognizer_auth_token: str = setting("", "bearer token the recognizer expects")
     max_frame_pixels: int = setting(4096 * 4096, "largest frame accepted, in pixels")
 
     def validate(self) -> None:
@@ -88,6 +94,9 @@ class DetectorSettings(ServerSettings):
                 self.classifier_tls_key, "classifier_tls_cert and classifier_tls_key go together")
         require(not self.classifier_tls_cert or bool(self.classifier_tls_ca), "classifier_tls_ca",
                 self.classifier_tls_ca, "a client certificate needs classifier_tls_ca (TLS) too")
-        for name in ("classifier_tls_ca", "classifier_tls_cert", "classifier_tls_key"):
+        require(10 <= self.identify_timeout_ms <= 60_000, "identify_timeout_ms",
+                self.identify_timeout_ms, "must be 10..60000 ms")
+        for name in ("classifier_tls_ca", "classifier_tls_cert", "classifier_tls_key",
+                     "recognizer_tls_ca"):
             path = getattr(self, name)
             require(not path or Path(path).is_file(), name, path, "no such file")

@@ -43,6 +43,7 @@ def test_headless_run_over_the_sample_clip(detector_server, tmp_path):
     for line in lines:
         assert line["source"] == str(SAMPLE_CLIP)
         (face,) = line["faces"]
+        assert list(face["scores"]) == line["labels"]  # the model's labels, in its order
         assert len(face["box"]) == 4 and len(face["keypoints"]) == 6
         assert 0.5 <= face["score"] <= 1
         assert face["emotion"] in face["scores"]
@@ -89,8 +90,8 @@ def test_timeline_has_a_row_per_track_per_frame_and_the_plot_a_panel_per_track(
              for line in map(json.loads, jsonl.read_text().splitlines()) for face in line["faces"]}
     with timeline.open() as file:
         rows = list(csv.DictReader(file))
-    assert list(rows[0]) == ["time_s", "frame", "track", "emotion", "smoothed_emotion", "angry",
-                             "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert list(rows[0]) == ["time_s", "frame", "track", "person", "emotion", "smoothed_emotion",
+                             "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
     assert sorted((int(r["frame"]), int(r["track"])) for r in rows) == sorted(faces)
     for row in rows:
         face = faces[(int(row["frame"]), int(row["track"]))]
@@ -188,3 +189,35 @@ def test_ctrl_c_while_waiting_for_the_detector_ends_without_a_traceback():
     _, err = process.communicate(timeout=30)
     assert "Traceback" not in err
     assert "stopped while waiting for the detector" in err
+
+
+def test_enroll_from_the_command_line_then_identify_the_clip(classifier_server, recognizer_server,
+                                                             tmp_path):
+    from services.detector.server import create_server
+    from services.detector.settings import DetectorSettings
+    from tests.conftest import FACE_MODEL, PORTRAIT
+
+    recognizer = f"127.0.0.1:{recognizer_server.port}"
+    refused = run_client("--enroll", " ", "--source", str(PORTRAIT), "--recognizer", recognizer)
+    assert refused.returncode == 1 and "INVALID_ARGUMENT: name is empty" in refused.stderr
+    enrolled = run_client("--enroll", "Eileen Collins", "--source", str(PORTRAIT),
+                          "--recognizer", recognizer)
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert enrolled.stdout.startswith("enrolled Eileen Collins from astronaut.png")
+
+    detector = create_server(DetectorSettings(
+        port=0, detector_model=str(FACE_MODEL), recognizer_target=recognizer,
+        classifier_target=f"127.0.0.1:{classifier_server.port}"))
+    try:
+        jsonl = tmp_path / "r.jsonl"
+        result = run_client("--source", str(SAMPLE_CLIP), "--target", f"127.0.0.1:{detector.port}",
+                            "--identify", "--pace", "--jsonl", str(jsonl))
+    finally:
+        detector.stop(0)
+        recognizer_server.recognizer.gallery.delete(name="Eileen Collins")
+    assert result.returncode == 0, result.stderr
+    people = [face["person"] for line in map(json.loads, jsonl.read_text().splitlines())
+              for face in line["faces"]]
+    assert people[0] is None  # the track's first frame: the lookup is still under way
+    assert people[-1] == "Eileen Collins" and people.count("Eileen Collins") >= len(people) - 10
+    assert "#1 (Eileen Collins): 6.0 s in view" in result.stdout

@@ -10,7 +10,7 @@ import pytest
 
 from facestream.v1 import classifier_service_pb2 as pb
 from facestream.v1 import image_pb2
-from services.classifier.settings import FER_LABELS
+from services.classifier.catalog import FER2013_LABELS
 
 
 
@@ -21,7 +21,7 @@ def crop_message(crop: np.ndarray) -> image_pb2.Image:
 
 def test_model_info(classifier_stub):
     info = classifier_stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=5)
-    assert list(info.labels) == list(FER_LABELS)
+    assert list(info.labels) == list(FER2013_LABELS)
     assert list(info.input_shape) == [64, 64, 1]
     assert (info.crop_width, info.crop_height) == (48, 48)
     assert info.name == "emotion_model" and info.version == "59534287fdfb"
@@ -39,7 +39,7 @@ def test_scores_per_crop_in_request_order(classifier_stub):
     np.testing.assert_allclose(scores.sum(axis=1), 1.0, atol=1e-4)
     np.testing.assert_allclose(scores[0], scores[2], atol=1e-5)
     assert not np.allclose(scores[0], scores[1])
-    assert list(response.labels) == list(FER_LABELS)
+    assert list(response.labels) == list(FER2013_LABELS)
     assert dict(call.trailing_metadata()).get("facestream-replica")
 
 

@@ -16,10 +16,10 @@ from services.classifier.core import run_model_batch
 from services.classifier.litert_model import LiteRTEmotionModel
 from services.classifier.model import EmotionModel, file_sha256
 from services.classifier.runtime import choose_runtime
-from services.classifier.settings import FER_LABELS
+from services.classifier.catalog import FER2013_LABELS
 from tests.conftest import EMOTION_MODEL, ROOT
 
-LABELS = list(FER_LABELS)
+LABELS = list(FER2013_LABELS)
 
 
 def face_crops(count: int, seed: int = 3) -> np.ndarray:

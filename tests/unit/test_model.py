@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from services.classifier.model import EmotionModel, bucket_for, bucket_sizes
-from services.classifier.settings import FER_LABELS
+from services.classifier.catalog import FER2013_LABELS
 from tests.conftest import EMOTION_MODEL
 
-LABELS = list(FER_LABELS)
+LABELS = list(FER2013_LABELS)
 
 
 @pytest.fixture(scope="module")

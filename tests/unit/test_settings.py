@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
+from services.classifier.catalog import FER2013_LABELS, LABELS, MODELS
 from services.classifier.settings import ClassifierSettings
 from services.common.settings import SettingsError, load_settings
 from services.detector.settings import DetectorSettings
@@ -56,3 +60,32 @@ def test_unknown_flag_is_refused(capsys):
     with pytest.raises(SystemExit):
         load_settings(DetectorSettings, ["--max-facez", "3"], {})
     assert "unrecognized arguments: --max-facez" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_a_named_model_brings_its_file_and_labels(name):
+    settings = load_settings(ClassifierSettings, ["--model", name], {})
+    assert settings.model_path == Path(MODELS[name].path)
+    assert settings.label_list == list(MODELS[name].labels)
+    assert settings.model_name == name
+    # every model speaks the project's vocabulary, in its order
+    assert settings.label_list == list(LABELS[:len(settings.label_list)])
+
+
+def test_a_model_file_keeps_its_stem_and_the_fer2013_labels():
+    settings = load_settings(ClassifierSettings, ["--model", str(EMOTION_MODEL)], {})
+    assert settings.model_name == "emotion_model"
+    assert settings.label_list == list(FER2013_LABELS)
+
+
+def test_an_unknown_model_name_lists_the_names():
+    with pytest.raises(SettingsError, match="not a model name \\(fer2013, ferplus\\)"):
+        load_settings(ClassifierSettings, ["--model", "ferplus2"], {})
+
+
+def test_a_named_model_whose_file_changed_is_refused(tmp_path, monkeypatch):
+    changed = tmp_path / "emotion_model.hdf5"
+    changed.write_bytes(EMOTION_MODEL.read_bytes() + b"\0")
+    monkeypatch.setitem(MODELS, "fer2013", replace(MODELS["fer2013"], path=str(changed)))
+    with pytest.raises(SettingsError, match="expected 59534287fdfb...: run `make models` again"):
+        load_settings(ClassifierSettings, ["--model", "fer2013"], {})

@@ -5,7 +5,7 @@
 const COLOURS = {
   angry: "rgb(220,40,40)", disgust: "rgb(40,140,40)", fear: "rgb(160,60,160)",
   happy: "rgb(240,200,40)", sad: "rgb(40,120,200)", surprise: "rgb(40,200,240)",
-  neutral: "rgb(180,180,180)",
+  neutral: "rgb(180,180,180)", contempt: "rgb(200,120,60)",
 };
 const colour = (label) => COLOURS[label] || "rgb(255,255,255)";
 const CHART_SECONDS = 60;
@@ -48,7 +48,7 @@ function connect() {
     retry = 0;
     state.connection = "open";
     inFlight.clear();
-    socket.send(JSON.stringify({ type: "hello", token: token(), track: !still }));
+    socket.send(JSON.stringify({ type: "hello", token: token(), track: !still, identify: true }));
     if (still) sendFrame();
   };
   socket.onmessage = (event) => receive(JSON.parse(event.data));
@@ -160,7 +160,7 @@ function draw(result) {
     const [label, scores] = shown(face);
     g.strokeStyle = g.fillStyle = colour(label);
     g.strokeRect(x, y, w, h);
-    const name = `#${face.track_id || index + 1}`;
+    const name = face.person ? `${face.person} ·` : `#${face.track_id || index + 1}`;
     const text = label ? `${name} ${label} ${scores[label].toFixed(2)}` : `${name} face`;
     g.fillText(text, x, Math.max(y - 6, 14));
     g.fillStyle = "rgb(0,255,0)";

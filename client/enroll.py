@@ -1,0 +1,25 @@
+"""`webcam.py --enroll NAME --source PHOTO`: add a person to the recognizer's gallery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+
+from facestream.v1 import image_pb2
+from facestream.v1 import recognizer_service_pb2 as pb
+from facestream.v1 import recognizer_service_pb2_grpc as pb_grpc
+
+
+def enroll(channel: grpc.Channel, name: str, photo: str, metadata=()) -> str:
+    """Enroll the one face of `photo` as `name`: a line saying what the gallery holds now.
+    Raises ValueError (a photo that cannot be read) or grpc.RpcError (the service said no)."""
+    path = Path(photo)
+    if not path.is_file():
+        raise ValueError(f"--source {photo}: --enroll needs a photo file with the person's face")
+    request = pb.EnrollRequest(name=name, images=[pb.FaceImage(image=image_pb2.Image(
+        data=path.read_bytes(), format=image_pb2.IMAGE_FORMAT_ENCODED))])
+    response = pb_grpc.RecognizerServiceStub(channel).Enroll(request, timeout=60,
+                                                             metadata=metadata)
+    return (f"enrolled {name} from {path.name}: {response.faces_total} face(s) in the gallery, "
+            f"id {response.person_id}")

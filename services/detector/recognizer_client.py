@@ -1,0 +1,59 @@
+"""The detector's connection to the recognizer: one Identify call per face region."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+import grpc
+import numpy as np
+
+from facestream.v1 import face_pb2, image_pb2
+from facestream.v1 import recognizer_service_pb2 as pb
+from facestream.v1 import recognizer_service_pb2_grpc as pb_grpc
+from services.common.security import bearer_metadata, secure_channel
+from services.detector.identities import IdentityUnavailable, PersonMatch
+
+
+class RecognizerClient:
+    def __init__(self, target: str, tls_ca: str = "", auth_token: str = "") -> None:
+        self.target = target
+        self._channel = secure_channel(target, tls_ca, options=[
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 1000),
+        ])
+        self._metadata = bearer_metadata(auth_token)
+        self._stub = pb_grpc.RecognizerServiceStub(self._channel)
+
+    @classmethod
+    def from_settings(cls, settings) -> RecognizerClient:
+        return cls(settings.recognizer_target, settings.recognizer_tls_ca,
+                   settings.recognizer_auth_token)
+
+    def submit(self, region: np.ndarray, box, timeout_s: float) -> Future:
+        """A future of the PersonMatch of the face at `box` in `region` (BGR)."""
+        x, y, width, height = box
+        request = pb.IdentifyRequest(image=pb.FaceImage(
+            image=image_pb2.Image(data=region.tobytes(), format=image_pb2.IMAGE_FORMAT_BGR8,
+                                  width=region.shape[1], height=region.shape[0]),
+            faces=[face_pb2.Box(x=x, y=y, width=width, height=height)]))
+        answer: Future = Future()
+        call = self._stub.Identify.future(request, timeout=timeout_s, metadata=self._metadata)
+
+        def done(call_future) -> None:
+            try:
+                identity = call_future.result().identities[0]
+            except grpc.RpcError as error:
+                answer.set_exception(IdentityUnavailable(
+                    f"recognizer {self.target}: {error.code().name} {error.details()}"))
+                return
+            except grpc.FutureCancelledError:
+                answer.cancel()
+                return
+            answer.set_result(PersonMatch(identity.person_id, identity.name, identity.distance))
+
+        answer.add_done_callback(lambda f: call.cancel() if f.cancelled() else None)
+        call.add_done_callback(done)
+        return answer
+
+    def close(self) -> None:
+        self._channel.close()
