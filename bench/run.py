@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -144,6 +145,12 @@ def print_table(results: dict) -> None:
     track = results["tracking_ms"]
     rows.append((f"tracks + smoothing, {track['faces']} faces", f"p50 {track['p50_ms']:.3f} ms/frame  "
                  f"mean {track['mean_ms']:.3f} ms/frame"))
+    r = results["recognizer"]
+    rows.append(("recognizer, embed (one face)", "  ".join(
+        f"{k.split('_')[-2]} callers {v:,.1f} faces/s" for k, v in r.items() if k.startswith("embed"))))
+    for people, row in r["identify_ms"].items():
+        rows.append((f"recognizer, identify among {int(people):,}",
+                     f"p50 {row['p50']:.2f} ms  p99 {row['p99']:.2f} ms (RPC included)"))
     rows.append(("fer package (defaults)", f"{results['peers']['fer_fps']:.1f} frames/s"))
     rows.append(("notebook loop (Haar + predict)", f"{results['peers']['notebook_loop_fps']:.1f} frames/s"))
     rows.append(("peak memory", f"detector {results['memory_mb']['detector']:.0f} MiB, "
@@ -181,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
 
     results["tracking_ms"] = tracking_ms(seconds)
     results["web"] = web(seconds)
+    from bench.recognizer import recognizer_speed  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as work:
+        results["recognizer"] = recognizer_speed(
+            seconds, Path(work), (1_000, 10_000) if args.quick else (1_000, 10_000, 100_000))
     results["peers"] = peers(seconds)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")

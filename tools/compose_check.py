@@ -4,7 +4,9 @@ Builds the images on the local base image, starts `--scale classifier=3`, stream
 sample clip from the host through the published port and checks that every frame was
 answered and all three replicas served crops; then streams again, stops one replica
 mid-stream and checks that no frame was lost; then loads the browser page from the web
-service and sends it a frame over its WebSocket, as the page does. Always tears down.
+service and sends it a frame over its WebSocket, as the page does; then enrolls the
+astronaut with the recognizer, checks that the detector names her, restarts the
+recognizer and checks that its gallery volume kept her. Always tears down.
 Prints image sizes, build time, each replica's share and the frames lost.
 """
 
@@ -30,8 +32,11 @@ from client.streaming import FrameStreamer
 from devkit import ROOT
 from devkit.frames import clip_frames
 from devkit.processes import unused_port, wait_serving
+from facestream.v1 import detector_service_pb2 as detector_pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
-from facestream.v1 import face_pb2
+from facestream.v1 import face_pb2, image_pb2
+from facestream.v1 import recognizer_service_pb2 as recognizer_pb
+from facestream.v1 import recognizer_service_pb2_grpc as recognizer_pb_grpc
 
 PROJECT = "facestream-check"
 
@@ -87,7 +92,7 @@ def build(compose: Compose) -> None:
     compose("build")
     build_s = time.monotonic() - started
     for image in ("facestream/detector:latest", "facestream/classifier:latest",
-                  "facestream/web:latest"):
+                  "facestream/web:latest", "facestream/recognizer:latest"):
         size = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image],
                               check=True, capture_output=True, text=True).stdout.strip()
         print(f"image {image}: {int(size) / 1e6:.0f} MB")
@@ -179,11 +184,48 @@ def check_the_web_page(web_port: int) -> list[str]:
     return []
 
 
+def check_identity_survives_a_restart(compose: Compose, target: str,
+                                      recognizer_port: int) -> list[str]:
+    """Enroll from the host, the detector names her, the gallery outlives the container."""
+    recognizer = f"127.0.0.1:{recognizer_port}"
+    portrait = (ROOT / "samples/astronaut.png").read_bytes()
+    try:
+        wait_serving(recognizer, None, 120)
+        with grpc.insecure_channel(recognizer) as channel:
+            stub = recognizer_pb_grpc.RecognizerServiceStub(channel)
+            stub.Enroll(recognizer_pb.EnrollRequest(name="Eileen Collins", images=[
+                recognizer_pb.FaceImage(image=image_pb2.Image(
+                    data=portrait, format=image_pb2.IMAGE_FORMAT_ENCODED))]), timeout=60)
+        with grpc.insecure_channel(target) as channel:
+            detector = pb_grpc.DetectorServiceStub(channel)
+            request = detector_pb.DetectRequest(
+                image=image_pb2.Image(data=portrait, format=image_pb2.IMAGE_FORMAT_ENCODED),
+                options=detector_pb.DetectOptions(identify=True))
+            named = [f.person_name for f in detector.Detect(request, timeout=60).faces]
+        compose("restart", "recognizer")
+        wait_serving(recognizer, None, 120)
+        with grpc.insecure_channel(recognizer) as channel:
+            stub = recognizer_pb_grpc.RecognizerServiceStub(channel)
+            kept = [p.name for p in stub.ListPeople(recognizer_pb.ListPeopleRequest(),
+                                                    timeout=10).people]
+    except (grpc.RpcError, SystemExit) as error:
+        return [f"recognizer: {error}"]
+    print(f"recognizer: the detector named {named}; after a restart the gallery holds {kept}")
+    failures = []
+    if named != ["Eileen Collins"]:
+        failures.append(f"recognizer: expected the detector to name Eileen Collins, got {named}")
+    if kept != ["Eileen Collins"]:
+        failures.append(f"recognizer: the gallery lost her across a restart: {kept}")
+    return failures
+
+
 def main() -> int:
     # Docker publishes these on the host; it cannot report ports it picked to compose.
     port, metrics_port, web_port = unused_port(), unused_port(), unused_port()
+    recognizer_port = unused_port()
     compose = Compose({"FACESTREAM_HOST_PORT": str(port), "FACESTREAM_HOST_METRICS_PORT": str(metrics_port),
-                       "FACESTREAM_HOST_WEB_PORT": str(web_port)})
+                       "FACESTREAM_HOST_WEB_PORT": str(web_port),
+                       "FACESTREAM_HOST_RECOGNIZER_PORT": str(recognizer_port)})
     failures = []
     try:
         build(compose)
@@ -197,6 +239,7 @@ def main() -> int:
             failures += check_every_replica_serves(target, metrics_port)
             failures += check_a_replica_stopping_loses_nothing(compose, target)
             failures += check_the_web_page(web_port)
+            failures += check_identity_survives_a_restart(compose, target, recognizer_port)
     finally:
         if failures:
             print(compose("logs", "--no-color", "--tail", "200", capture=True)[-20000:])

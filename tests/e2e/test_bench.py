@@ -40,6 +40,10 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     assert results["web"]["gateway_p50_ms"] > 0 and results["web"]["direct_p50_ms"] > 0
     tracking = results["tracking_ms"]
     assert tracking["tracks"] == tracking["faces"] == 8 and tracking["p50_ms"] > 0
+    recognizer = results["recognizer"]
+    assert all(recognizer[f"embed_faces_per_s_{n}_callers"] > 0 for n in (1, 2, 4))
+    assert set(recognizer["identify_ms"]) == {"1000", "10000"}  # --quick leaves out 100k
+    assert all(0 < row["p50"] <= row["p99"] for row in recognizer["identify_ms"].values())
     assert results["peers"]["fer_fps"] > 0 and results["peers"]["notebook_loop_fps"] > 0
     assert set(results["detector_ms"]) == {"640x480", "1280x720", "1920x1080"}
     for row in results["detector_ms"].values():

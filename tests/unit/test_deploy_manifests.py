@@ -13,10 +13,12 @@ from client.web.settings import GatewaySettings
 from services.classifier.settings import ClassifierSettings
 from services.common.settings import env_name, load_settings
 from services.detector.settings import DetectorSettings
+from services.recognizer.settings import RecognizerSettings
 from tests.conftest import ROOT
 
 K8S = ROOT / "deploy/k8s"
-SETTINGS = {"classifier": ClassifierSettings, "detector": DetectorSettings, "web": GatewaySettings}
+SETTINGS = {"classifier": ClassifierSettings, "detector": DetectorSettings, "web": GatewaySettings,
+            "recognizer": RecognizerSettings}
 
 
 def documents() -> list[dict]:
@@ -44,7 +46,7 @@ def matches(selector: dict, labels: dict) -> bool:
 
 def test_every_document_parses_and_has_a_known_kind():
     kinds = {d["kind"] for d in documents()}
-    assert kinds == {"Deployment", "Service", "HorizontalPodAutoscaler"}
+    assert kinds == {"Deployment", "Service", "HorizontalPodAutoscaler", "PersistentVolumeClaim"}
 
 
 @pytest.mark.parametrize("deployment", of_kind("Deployment"), ids=lambda d: d["metadata"]["name"])
@@ -110,6 +112,23 @@ def test_the_web_gateway_reaches_the_detector_service():
     assert env["FACESTREAM_DETECTOR_TARGET"] == f"facestream-detector:{grpc_port}"
 
 
+def test_the_detector_reaches_the_recognizer_whose_gallery_persists():
+    (detector,) = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "facestream-detector"]
+    env = {e["name"]: e.get("value") for e in detector["spec"]["template"]["spec"]["containers"][0]["env"]}
+    (service,) = [s for s in of_kind("Service") if s["metadata"]["name"] == "facestream-recognizer"]
+    assert env["FACESTREAM_RECOGNIZER_TARGET"] == f"facestream-recognizer:{service['spec']['ports'][0]['port']}"
+    (recognizer,) = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "facestream-recognizer"]
+    pod = recognizer["spec"]["template"]["spec"]
+    (claim,) = of_kind("PersistentVolumeClaim")
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    gallery = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}["FACESTREAM_GALLERY"]
+    volume = volumes[mounts[gallery.rsplit("/", 1)[0]]]
+    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    # one SQLite writer: never two pods on the file, not even during a rollout
+    assert recognizer["spec"]["replicas"] == 1 and recognizer["spec"]["strategy"]["type"] == "Recreate"
+
+
 def test_autoscaler_targets_the_classifier():
     (hpa,) = of_kind("HorizontalPodAutoscaler")
     names = {d["metadata"]["name"] for d in of_kind("Deployment")}
@@ -133,6 +152,10 @@ def test_compose_uses_the_same_names_and_ports():
     target = compose["services"]["detector"]["environment"]["FACESTREAM_CLASSIFIER_TARGET"]
     assert target == f"dns:///classifier:{compose['services']['classifier']['environment']['FACESTREAM_PORT']}"
     assert compose["services"]["detector"]["depends_on"]["classifier"]["condition"] == "service_healthy"
+    recognizer_port = compose["services"]["recognizer"]["environment"]["FACESTREAM_PORT"]
+    assert (compose["services"]["detector"]["environment"]["FACESTREAM_RECOGNIZER_TARGET"]
+            == f"recognizer:{recognizer_port}")
+    assert "gallery:/data" in compose["services"]["recognizer"]["volumes"]
     detector_port = compose["services"]["detector"]["environment"]["FACESTREAM_PORT"]
     assert compose["services"]["web"]["environment"]["FACESTREAM_DETECTOR_TARGET"] == f"detector:{detector_port}"
     gpu = yaml.safe_load((ROOT / "compose.gpu.yaml").read_text())

@@ -1,0 +1,70 @@
+"""Nothing acknowledged is lost: 8 callers enroll up to 1,000 people, the recognizer is
+killed with SIGKILL midway and restarted on the same SQLite file."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import grpc
+
+from devkit.processes import service_process
+from facestream.v1 import face_pb2, image_pb2
+from facestream.v1 import recognizer_service_pb2 as pb
+from facestream.v1 import recognizer_service_pb2_grpc as pb_grpc
+from tests.conftest import PORTRAIT
+
+PEOPLE, CALLERS, KILL_AFTER = 1000, 8, 200
+
+
+def enrollment(name: str) -> pb.EnrollRequest:
+    # The portrait's face region with its box given: the call is the embedding and the
+    # write, which is what the crash interrupts.
+    region = cv2.imread(str(PORTRAIT))[20:230, 120:330]
+    return pb.EnrollRequest(name=name, images=[pb.FaceImage(
+        image=image_pb2.Image(data=region.tobytes(), format=image_pb2.IMAGE_FORMAT_BGR8,
+                              width=region.shape[1], height=region.shape[0]),
+        faces=[face_pb2.Box(x=52, y=51, width=104, height=104)])])
+
+
+def test_sigkill_midway_loses_no_acknowledged_enrollment(tmp_path):
+    gallery = tmp_path / "gallery.sqlite3"
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    killed = threading.Event()
+    with service_process("recognizer", 0, ["--gallery", str(gallery)], quiet=True) as process:
+        with grpc.insecure_channel(f"127.0.0.1:{process.port}") as channel:
+            stub = pb_grpc.RecognizerServiceStub(channel)
+
+            def enroll(index: int) -> None:
+                if killed.is_set():
+                    return
+                name = f"person-{index:04d}"
+                try:
+                    stub.Enroll(enrollment(name), timeout=30)
+                except grpc.RpcError:
+                    return  # in flight when the process died: never acknowledged
+                with lock:
+                    acknowledged.append(name)
+                    if len(acknowledged) == KILL_AFTER:
+                        process.popen.send_signal(signal.SIGKILL)
+                        killed.set()
+
+            with ThreadPoolExecutor(CALLERS) as pool:
+                list(pool.map(enroll, range(PEOPLE)))
+        assert process.popen.wait(timeout=10) == -signal.SIGKILL
+    assert killed.is_set() and len(acknowledged) >= KILL_AFTER
+
+    with sqlite3.connect(gallery) as db:  # the file opens cleanly after the crash
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    with service_process("recognizer", 0, ["--gallery", str(gallery)], quiet=True) as process, \
+            grpc.insecure_channel(f"127.0.0.1:{process.port}") as channel:
+        people = pb_grpc.RecognizerServiceStub(channel).ListPeople(pb.ListPeopleRequest(),
+                                                                   timeout=10).people
+    names = {p.name for p in people}
+    assert set(acknowledged) <= names, sorted(set(acknowledged) - names)[:5]
+    assert len(names) < PEOPLE  # it really was killed midway
+    assert all(p.faces == 1 for p in people)  # no half-written enrollment
