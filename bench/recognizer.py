@@ -17,7 +17,7 @@ from facestream.v1 import face_pb2, image_pb2
 from facestream.v1 import recognizer_service_pb2 as pb
 from facestream.v1 import recognizer_service_pb2_grpc as pb_grpc
 from services.recognizer.embedding import DIMENSIONS
-from services.recognizer.gallery import SqliteGallery
+from services.recognizer.sqlite_gallery import SqliteGallery
 
 GALLERY_SIZES = (1_000, 10_000, 100_000)
 

@@ -68,6 +68,15 @@ def recognizer_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server (Debian's package) on a loopback port, for the session."""
+    from devkit.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def recognizer_stub(recognizer_server):
     from facestream.v1 import recognizer_service_pb2_grpc
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from services.common.errors import InvalidInput
 from services.recognizer.embedding import DIMENSIONS, FaceEmbedder
-from services.recognizer.gallery import Person, SqliteGallery
+from services.recognizer.gallery import Gallery, Person
 
 MAX_NAME_CHARS = 200
 MAX_IMAGES_PER_ENROLL = 32
@@ -39,7 +39,7 @@ class Identity:
 
 
 class Recognizer:
-    def __init__(self, detector, embedders: Sequence[FaceEmbedder], gallery: SqliteGallery,
+    def __init__(self, detector, embedders: Sequence[FaceEmbedder], gallery: Gallery,
                  match_distance: float, min_score: float = 0.7) -> None:
         """`detector`: the detector's own FaceDetector (the recognizer finds faces as the
         detector does); `embedders`: one per concurrent embedding (dlib's network is not

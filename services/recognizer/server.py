@@ -16,7 +16,7 @@ from services.detector.scanner import MultiScaleDetector
 from services.recognizer import metrics
 from services.recognizer.core import Recognizer
 from services.recognizer.embedding import DIMENSIONS, FaceEmbedder
-from services.recognizer.gallery import SqliteGallery
+from services.recognizer.gallery import open_gallery
 from services.recognizer.servicer import RecognizerServicer
 from services.recognizer.settings import RecognizerSettings
 
@@ -48,7 +48,7 @@ def create_server(settings: RecognizerSettings) -> RunningRecognizer:
     detector = MultiScaleDetector(BlazeFaceModel(settings.detector_model, 1))
     embedders = [FaceEmbedder(settings.shape_predictor, settings.embedding_model)
                  for _ in range(settings.workers)]
-    gallery = SqliteGallery(settings.gallery, DIMENSIONS)
+    gallery = open_gallery(settings.gallery, DIMENSIONS)
     recognizer = Recognizer(detector, embedders, gallery, settings.match_distance)
     detector.detect(np.zeros((480, 640, 3), np.uint8), 0.7)  # warm-up
     metrics.GALLERY_PEOPLE.set_function(lambda: len(gallery))

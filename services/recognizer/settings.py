@@ -18,8 +18,9 @@ class RecognizerSettings(ServerSettings):
     port: int = setting(50053, "port to listen on; 0 picks a free one")
     max_message_bytes: int = setting(16 * 1024 * 1024, "largest request accepted, in bytes")
     max_frame_pixels: int = setting(4096 * 4096, "largest image accepted, in pixels")
-    gallery: str = setting("data/gallery.sqlite3", "SQLite file of the enrolled people's "
-                           "embeddings (created if missing; never face images)")
+    gallery: str = setting("data/gallery.sqlite3", "where the enrolled people's embeddings "
+                           "live (never face images): a SQLite file (created if missing), or "
+                           "postgresql://user@host:port/db, shared by several replicas")
     match_distance: float = setting(MATCH_DISTANCE, "largest embedding distance still the "
                                     "same person (dlib's published 0.6)")
     embedding_workers: int = setting(0, "faces embedded at once, each by its own copy of the "
@@ -40,9 +41,13 @@ class RecognizerSettings(ServerSettings):
         for name in ("detector_model", "shape_predictor", "embedding_model"):
             path = getattr(self, name)
             require(Path(path).is_file(), name, path, "no such file; run `make models`")
-        require(bool(self.gallery.strip()), "gallery", self.gallery, "give a file path")
+        require(bool(self.gallery.strip()), "gallery", self.gallery,
+                "give a file path or a postgresql:// URL")
         require(not Path(self.gallery).is_dir(), "gallery", self.gallery,
                 "is a folder; give a file path")
+        require("://" not in self.gallery
+                or self.gallery.startswith(("postgresql://", "postgres://")), "gallery",
+                self.gallery, "the only URL kind is postgresql://user@host:port/database")
         require(0 < self.match_distance <= 4, "match_distance", self.match_distance,
                 "must be within (0, 4]")
         require(0 <= self.embedding_workers <= 64, "embedding_workers", self.embedding_workers,

@@ -1,5 +1,6 @@
-"""Nothing acknowledged is lost: 8 callers enroll up to 1,000 people, the recognizer is
-killed with SIGKILL midway and restarted on the same SQLite file."""
+"""Nothing acknowledged is lost: 8 callers enroll up to 1,000 people and the recognizer is
+killed with SIGKILL midway: restarted on the same SQLite file, or, with a PostgreSQL
+gallery behind two replicas, the other replica answering."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import time
+
 import cv2
 import grpc
+import psycopg
 
 from devkit.processes import service_process
 from facestream.v1 import face_pb2, image_pb2
@@ -30,41 +34,66 @@ def enrollment(name: str) -> pb.EnrollRequest:
         faces=[face_pb2.Box(x=52, y=51, width=104, height=104)])])
 
 
-def test_sigkill_midway_loses_no_acknowledged_enrollment(tmp_path):
-    gallery = tmp_path / "gallery.sqlite3"
+def enroll_until_killed(process) -> list[str]:
+    """8 callers enroll people through `process`, which is killed with SIGKILL once
+    KILL_AFTER enrollments are acknowledged; the names acknowledged."""
     acknowledged: list[str] = []
     lock = threading.Lock()
     killed = threading.Event()
-    with service_process("recognizer", 0, ["--gallery", str(gallery)], quiet=True) as process:
-        with grpc.insecure_channel(f"127.0.0.1:{process.port}") as channel:
-            stub = pb_grpc.RecognizerServiceStub(channel)
+    with grpc.insecure_channel(f"127.0.0.1:{process.port}") as channel:
+        stub = pb_grpc.RecognizerServiceStub(channel)
 
-            def enroll(index: int) -> None:
-                if killed.is_set():
-                    return
-                name = f"person-{index:04d}"
-                try:
-                    stub.Enroll(enrollment(name), timeout=30)
-                except grpc.RpcError:
-                    return  # in flight when the process died: never acknowledged
-                with lock:
-                    acknowledged.append(name)
-                    if len(acknowledged) == KILL_AFTER:
-                        process.popen.send_signal(signal.SIGKILL)
-                        killed.set()
+        def enroll(index: int) -> None:
+            if killed.is_set():
+                return
+            name = f"person-{index:04d}"
+            try:
+                stub.Enroll(enrollment(name), timeout=30)
+            except grpc.RpcError:
+                return  # in flight when the process died: never acknowledged
+            with lock:
+                acknowledged.append(name)
+                if len(acknowledged) == KILL_AFTER:
+                    process.popen.send_signal(signal.SIGKILL)
+                    killed.set()
 
-            with ThreadPoolExecutor(CALLERS) as pool:
-                list(pool.map(enroll, range(PEOPLE)))
-        assert process.popen.wait(timeout=10) == -signal.SIGKILL
+        with ThreadPoolExecutor(CALLERS) as pool:
+            list(pool.map(enroll, range(PEOPLE)))
+    assert process.popen.wait(timeout=10) == -signal.SIGKILL
     assert killed.is_set() and len(acknowledged) >= KILL_AFTER
+    return acknowledged
 
-    with sqlite3.connect(gallery) as db:  # the file opens cleanly after the crash
-        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    with service_process("recognizer", 0, ["--gallery", str(gallery)], quiet=True) as process, \
-            grpc.insecure_channel(f"127.0.0.1:{process.port}") as channel:
-        people = pb_grpc.RecognizerServiceStub(channel).ListPeople(pb.ListPeopleRequest(),
-                                                                   timeout=10).people
+
+def people_of(process) -> list:
+    with grpc.insecure_channel(f"127.0.0.1:{process.port}") as channel:
+        return list(pb_grpc.RecognizerServiceStub(channel).ListPeople(pb.ListPeopleRequest(),
+                                                                      timeout=10).people)
+
+
+def check_nothing_lost(acknowledged: list[str], people: list) -> None:
     names = {p.name for p in people}
     assert set(acknowledged) <= names, sorted(set(acknowledged) - names)[:5]
     assert len(names) < PEOPLE  # it really was killed midway
     assert all(p.faces == 1 for p in people)  # no half-written enrollment
+
+
+def test_sigkill_midway_loses_no_acknowledged_enrollment(tmp_path):
+    gallery = tmp_path / "gallery.sqlite3"
+    with service_process("recognizer", 0, ["--gallery", str(gallery)], quiet=True) as process:
+        acknowledged = enroll_until_killed(process)
+
+    with sqlite3.connect(gallery) as db:  # the file opens cleanly after the crash
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    with service_process("recognizer", 0, ["--gallery", str(gallery)], quiet=True) as process:
+        check_nothing_lost(acknowledged, people_of(process))
+
+
+def test_one_of_two_replicas_killed_the_other_has_every_enrollment(postgres_url):
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        db.execute("DROP TABLE IF EXISTS embeddings, people")
+    args = ["--gallery", postgres_url, "--embedding-workers", "1"]
+    with service_process("recognizer", 0, args, quiet=True) as survivor, \
+            service_process("recognizer", 0, args, quiet=True) as victim:
+        acknowledged = enroll_until_killed(victim)
+        time.sleep(1.0)  # the survivor hears of each commit within a second
+        check_nothing_lost(acknowledged, people_of(survivor))

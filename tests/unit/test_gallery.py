@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.recognizer.gallery import SqliteGallery
+from services.recognizer.sqlite_gallery import SqliteGallery
 from services.recognizer.index import EmbeddingIndex
 
 
