@@ -7,7 +7,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-PANEL_WIDTH = 220
+PANEL_WIDTH = 220  # at 480 px frames; text, bars and the panel grow with the frame
 # BGR colour per label of the models' vocabulary (services/classifier/catalog.py); a
 # label outside it (a user's own model) is drawn in white.
 COLOURS = {
@@ -22,10 +22,17 @@ def _colour(label: str | None) -> tuple[int, int, int]:
     return COLOURS.get(label or "", (255, 255, 255))
 
 
+def size_factor(height: int) -> float:
+    """How much larger than at 480 px to draw text and bars: readable on a 1080p frame at
+    the size it is shown, never smaller than at 480."""
+    return min(max(height / 480, 1.0), 4.0)
+
+
 def _text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float = 0.45,
-          colour=(255, 255, 255)) -> None:
-    cv2.putText(image, text, origin, FONT, scale, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(image, text, origin, FONT, scale, colour, 1, cv2.LINE_AA)
+          colour=(255, 255, 255), k: float = 1.0) -> None:
+    width = max(1, round(k))
+    cv2.putText(image, text, origin, FONT, scale * k, (0, 0, 0), width + 2, cv2.LINE_AA)
+    cv2.putText(image, text, origin, FONT, scale * k, colour, width, cv2.LINE_AA)
 
 
 def shown(face: dict[str, Any]) -> tuple[str | None, dict[str, float]]:
@@ -44,55 +51,60 @@ def face_name(face: dict[str, Any], number: int) -> str:
     return f"#{face.get('track_id') or number}"
 
 
-def draw_face(image: np.ndarray, face: dict[str, Any], number: int) -> None:
+def draw_face(image: np.ndarray, face: dict[str, Any], number: int, k: float = 1.0) -> None:
     x, y, w, h = (int(round(v)) for v in face["box"])
     emotion, scores = shown(face)
     colour = _colour(emotion)
-    cv2.rectangle(image, (x, y), (x + w, y + h), colour, 2)
+    cv2.rectangle(image, (x, y), (x + w, y + h), colour, max(2, round(2 * k)))
     for px, py in face["keypoints"]:
-        cv2.circle(image, (int(px), int(py)), 2, (0, 255, 0), -1, cv2.LINE_AA)
+        cv2.circle(image, (int(px), int(py)), max(2, round(2 * k)), (0, 255, 0), -1, cv2.LINE_AA)
     name = face_name(face, number) + (" -" if face.get("person") else "")  # "Alice - happy"
     if emotion:
         label = f"{name} {emotion} {scores[emotion]:.2f}"
     else:
         label = f"{name} face {face['score']:.2f}"
-    _text(image, label, (x, max(y - 6, 12)), 0.5, colour)
+    _text(image, label, (x, max(y - round(6 * k), round(12 * k))), 0.5, colour, k)
 
 
-def draw_panel(panel: np.ndarray, faces: list[dict[str, Any]]) -> None:
+def draw_panel(panel: np.ndarray, faces: list[dict[str, Any]], k: float = 1.0) -> None:
     """Per face (per track, when tracked), one bar per label, like the original notebook's
-    bar chart."""
-    top = 8
+    bar chart. `k`: size_factor of the frame (the panel is PANEL_WIDTH * k wide)."""
+    def px(value: float) -> int:
+        return round(value * k)
+
+    top = px(8)
     for number, face in enumerate(faces, start=1):
         _, scores = shown(face)
-        needed = 20 + 16 * max(len(scores), 1)
+        needed = px(20 + 16 * max(len(scores), 1))
         if top + needed > panel.shape[0]:
-            _text(panel, f"+{len(faces) - number + 1} more", (8, panel.shape[0] - 8))
+            _text(panel, f"+{len(faces) - number + 1} more", (px(8), panel.shape[0] - px(8)), k=k)
             return
         kind = "" if face.get("person") else "track " if face.get("track_id") else "face "
-        _text(panel, f"{kind}{face_name(face, number)}", (8, top + 12), 0.45)
-        top += 20
+        _text(panel, f"{kind}{face_name(face, number)}", (px(8), top + px(12)), 0.45, k=k)
+        top += px(20)
         if not scores:
-            _text(panel, "emotion unavailable", (8, top + 12), 0.4, (0, 165, 255))
-            top += 16
+            _text(panel, "emotion unavailable", (px(8), top + px(12)), 0.4, (0, 165, 255), k)
+            top += px(16)
         for label, probability in scores.items():
-            _text(panel, label, (8, top + 11), 0.38)
-            left, right = 80, PANEL_WIDTH - 10
-            cv2.rectangle(panel, (left, top + 2), (right, top + 12), (70, 70, 70), -1)
-            cv2.rectangle(panel, (left, top + 2), (left + int((right - left) * probability), top + 12),
+            _text(panel, label, (px(8), top + px(11)), 0.38, k=k)
+            left, right = px(80), panel.shape[1] - px(10)
+            cv2.rectangle(panel, (left, top + px(2)), (right, top + px(12)), (70, 70, 70), -1)
+            cv2.rectangle(panel, (left, top + px(2)),
+                          (left + int((right - left) * probability), top + px(12)),
                           _colour(label), -1)
-            top += 16
-        top += 6
+            top += px(16)
+        top += px(6)
 
 
 def annotate(image: np.ndarray, faces: list[dict[str, Any]], hud: str = "") -> np.ndarray:
     """The frame with overlays, widened by a side panel of probability bars."""
     frame = image.copy()
+    k = size_factor(frame.shape[0])
     faces = sorted(faces, key=lambda face: face.get("track_id") or 0)  # the panel's order holds
     for number, face in enumerate(faces, start=1):
-        draw_face(frame, face, number)
+        draw_face(frame, face, number, k)
     if hud:
-        _text(frame, hud, (8, 18), 0.5, (0, 255, 255))
-    panel = np.full((frame.shape[0], PANEL_WIDTH, 3), 30, np.uint8)
-    draw_panel(panel, faces)
+        _text(frame, hud, (round(8 * k), round(18 * k)), 0.5, (0, 255, 255), k)
+    panel = np.full((frame.shape[0], round(PANEL_WIDTH * k), 3), 30, np.uint8)
+    draw_panel(panel, faces, k)
     return np.hstack([frame, panel])

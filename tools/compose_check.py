@@ -6,7 +6,9 @@ answered and all three replicas served crops; then streams again, stops one repl
 mid-stream and checks that no frame was lost; then loads the browser page from the web
 service and sends it a frame over its WebSocket, as the page does; then enrolls the
 astronaut with the recognizer, checks that the detector names her, restarts the
-recognizer and checks that its gallery volume kept her. Always tears down.
+recognizer and checks that its gallery volume kept her; then moves the gallery to
+PostgreSQL (profile `replicated`), scales the recognizer to two and checks that what one
+enrolls the other lists within a second. Always tears down.
 Prints image sizes, build time, each replica's share and the frames lost.
 """
 
@@ -16,6 +18,7 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -48,9 +51,11 @@ def compose_command() -> list[str]:
 
 
 class Compose:
-    def __init__(self, env: dict[str, str]) -> None:
-        self._base = [*compose_command(), "-p", PROJECT, "-f", str(ROOT / "compose.yaml")]
+    def __init__(self, env: dict[str, str], profiles: tuple[str, ...] = ()) -> None:
+        self._base = [*compose_command(), "-p", PROJECT, "-f", str(ROOT / "compose.yaml"),
+                      *(arg for profile in profiles for arg in ("--profile", profile))]
         self._env = {**os.environ, **env}
+        self.env = env
 
     def __call__(self, *args: str, capture: bool = False) -> str:
         result = subprocess.run([*self._base, *args], cwd=ROOT, env=self._env, check=True,
@@ -89,10 +94,11 @@ def crops_by_replica(metrics_port: int) -> dict[str, float]:
 
 def build(compose: Compose) -> None:
     started = time.monotonic()
-    compose("build")
+    Compose(compose.env, profiles=("replicated",))("build")  # PostgreSQL's image too
     build_s = time.monotonic() - started
     for image in ("facestream/detector:latest", "facestream/classifier:latest",
-                  "facestream/web:latest", "facestream/recognizer:latest"):
+                  "facestream/web:latest", "facestream/recognizer:latest",
+                  "facestream/postgres:latest"):
         size = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image],
                               check=True, capture_output=True, text=True).stdout.strip()
         print(f"image {image}: {int(size) / 1e6:.0f} MB")
@@ -219,6 +225,48 @@ def check_identity_survives_a_restart(compose: Compose, target: str,
     return failures
 
 
+def two_unused_ports() -> int:
+    """A port p such that p and p + 1 are both free (a scaled service's host port range)."""
+    while True:
+        port = unused_port()
+        try:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+
+
+def check_replicas_share_a_gallery(compose: Compose) -> list[str]:
+    """Two recognizers over one PostgreSQL gallery: enrolled through one, listed by the other."""
+    first = two_unused_ports()
+    replicated = Compose({**compose.env, "FACESTREAM_HOST_RECOGNIZER_PORT": f"{first}-{first + 1}",
+                          "FACESTREAM_GALLERY": "postgresql://postgres:facestream@postgres:5432/facestream"},
+                         profiles=("replicated",))
+    replicated("up", "-d", "--scale", "classifier=3", "--scale", "recognizer=2")
+    targets = [f"127.0.0.1:{first}", f"127.0.0.1:{first + 1}"]
+    portrait = (ROOT / "samples/astronaut.png").read_bytes()
+    try:
+        for target in targets:
+            wait_serving(target, None, 180)
+        with grpc.insecure_channel(targets[0]) as one, grpc.insecure_channel(targets[1]) as other:
+            first_replica = recognizer_pb_grpc.RecognizerServiceStub(one)
+            second_replica = recognizer_pb_grpc.RecognizerServiceStub(other)
+            first_replica.Enroll(recognizer_pb.EnrollRequest(name="Ada", images=[
+                recognizer_pb.FaceImage(image=image_pb2.Image(
+                    data=portrait, format=image_pb2.IMAGE_FORMAT_ENCODED))]), timeout=60)
+            started, listed = time.monotonic(), []
+            while "Ada" not in listed and time.monotonic() - started < 1.0:
+                listed = [p.name for p in second_replica.ListPeople(
+                    recognizer_pb.ListPeopleRequest(), timeout=10).people]
+            seconds = time.monotonic() - started
+    except (grpc.RpcError, SystemExit) as error:
+        return [f"replicated recognizers: {error}"]
+    print(f"replicated recognizers: enrolled through one, the other lists {listed} "
+          f"after {seconds:.2f} s")
+    return [] if "Ada" in listed else [f"replicated recognizers: the other replica lists {listed}"]
+
+
 def main() -> int:
     # Docker publishes these on the host; it cannot report ports it picked to compose.
     port, metrics_port, web_port = unused_port(), unused_port(), unused_port()
@@ -240,10 +288,11 @@ def main() -> int:
             failures += check_a_replica_stopping_loses_nothing(compose, target)
             failures += check_the_web_page(web_port)
             failures += check_identity_survives_a_restart(compose, target, recognizer_port)
+            failures += check_replicas_share_a_gallery(compose)
     finally:
         if failures:
             print(compose("logs", "--no-color", "--tail", "200", capture=True)[-20000:])
-        compose("down", "-v", "--remove-orphans")
+        Compose(compose.env, profiles=("replicated",))("down", "-v", "--remove-orphans")
     for failure in failures:
         print(f"FAILED: {failure}")
     print("test-docker: " + ("FAILED" if failures else "passed"))

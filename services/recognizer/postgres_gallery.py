@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections import defaultdict
 
@@ -37,11 +38,25 @@ CREATE INDEX IF NOT EXISTS embeddings_by_person ON embeddings(person_id);
 """
 
 
+def connect(url: str, timeout_s: float = 60.0) -> psycopg.Connection:
+    """A connection, waiting out a server that is still starting (replicas and their
+    database are often started together)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return psycopg.connect(url, autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("PostgreSQL not reachable yet; retrying")
+            time.sleep(1.0)
+
+
 class PostgresGallery(GalleryMemory):
     def __init__(self, url: str, dimensions: int) -> None:
         super().__init__(dimensions)
         self._url = url
-        self._db = psycopg.connect(url, autocommit=True)
+        self._db = connect(url)
         with self._db.transaction():
             # Replicas starting together would race to create the tables.
             self._db.execute("SELECT pg_advisory_xact_lock(7263)")

@@ -46,7 +46,7 @@ def matches(selector: dict, labels: dict) -> bool:
 
 def test_every_document_parses_and_has_a_known_kind():
     kinds = {d["kind"] for d in documents()}
-    assert kinds == {"Deployment", "Service", "HorizontalPodAutoscaler", "PersistentVolumeClaim"}
+    assert kinds == {"Deployment", "Service", "HorizontalPodAutoscaler", "StatefulSet"}
 
 
 @pytest.mark.parametrize("deployment", of_kind("Deployment"), ids=lambda d: d["metadata"]["name"])
@@ -56,7 +56,7 @@ def test_deployment_is_consistent_with_its_service_settings(deployment):
     (container,) = template["spec"]["containers"]
     settings = SETTINGS[service_of(container)]
     env = {e["name"]: e.get("value") for e in container["env"]}
-    unknown = set(env) - env_names_of(settings)
+    unknown = set(env) - env_names_of(settings) - {"PGPASSWORD"}  # libpq reads that one
     assert not unknown, f"env vars no setting reads: {unknown}"
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     serving = "http" if "http" in ports else "grpc"  # the web gateway speaks HTTP
@@ -85,7 +85,7 @@ def test_deployment_selectors_do_not_overlap():
 
 @pytest.mark.parametrize("service", of_kind("Service"), ids=lambda d: d["metadata"]["name"])
 def test_service_selects_pods_with_the_ports_it_names(service):
-    selected = [d for d in of_kind("Deployment")
+    selected = [d for d in of_kind("Deployment") + of_kind("StatefulSet")
                 if matches(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])]
     assert selected, "selects no pods"
     for deployment in selected:
@@ -112,21 +112,24 @@ def test_the_web_gateway_reaches_the_detector_service():
     assert env["FACESTREAM_DETECTOR_TARGET"] == f"facestream-detector:{grpc_port}"
 
 
-def test_the_detector_reaches_the_recognizer_whose_gallery_persists():
+def test_the_detector_reaches_the_recognizers_which_share_postgres():
     (detector,) = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "facestream-detector"]
     env = {e["name"]: e.get("value") for e in detector["spec"]["template"]["spec"]["containers"][0]["env"]}
     (service,) = [s for s in of_kind("Service") if s["metadata"]["name"] == "facestream-recognizer"]
     assert env["FACESTREAM_RECOGNIZER_TARGET"] == f"facestream-recognizer:{service['spec']['ports'][0]['port']}"
     (recognizer,) = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "facestream-recognizer"]
-    pod = recognizer["spec"]["template"]["spec"]
-    (claim,) = of_kind("PersistentVolumeClaim")
-    volumes = {v["name"]: v for v in pod["volumes"]}
-    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
-    gallery = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}["FACESTREAM_GALLERY"]
-    volume = volumes[mounts[gallery.rsplit("/", 1)[0]]]
-    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
-    # one SQLite writer: never two pods on the file, not even during a rollout
-    assert recognizer["spec"]["replicas"] == 1 and recognizer["spec"]["strategy"]["type"] == "Recreate"
+    (container,) = recognizer["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    (postgres,) = of_kind("StatefulSet")
+    (database,) = [s for s in of_kind("Service") if s["metadata"]["name"] == "facestream-postgres"]
+    port = database["spec"]["ports"][0]["port"]
+    assert env["FACESTREAM_GALLERY"]["value"] == f"postgresql://postgres@facestream-postgres:{port}/facestream"
+    # one Secret holds the password, for the server and its clients
+    (server_password,) = postgres["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert env["PGPASSWORD"]["valueFrom"] == server_password["valueFrom"]
+    assert recognizer["spec"]["replicas"] >= 2
+    assert postgres["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] in {
+        m["name"] for m in postgres["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]}
 
 
 def test_autoscaler_targets_the_classifier():
@@ -143,9 +146,22 @@ def test_gpu_variant_asks_for_a_gpu():
     assert limits["nvidia.com/gpu"] == 1
 
 
+def ours(compose: dict) -> dict:
+    """compose's facestream services (PostgreSQL, the replicated set-up's store, is not)."""
+    return {name: service for name, service in compose["services"].items() if name in SETTINGS}
+
+
+def test_postgres_runs_only_for_the_replicated_set_up():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    assert set(compose["services"]) - set(ours(compose)) == {"postgres"}
+    assert compose["services"]["postgres"]["profiles"] == ["replicated"]
+    gallery = compose["services"]["recognizer"]["environment"]["FACESTREAM_GALLERY"]
+    assert compose_default(gallery) == "/data/gallery.sqlite3"  # SQLite unless told otherwise
+
+
 def test_compose_uses_the_same_names_and_ports():
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    for name, service in compose["services"].items():
+    for name, service in ours(compose).items():
         env = service["environment"]
         assert set(env) <= env_names_of(SETTINGS[name]), set(env) - env_names_of(SETTINGS[name])
         assert str(env["FACESTREAM_PORT"]) in " ".join(service["healthcheck"]["test"])
@@ -173,11 +189,12 @@ def compose_default(value) -> str:
 def deployed_environments() -> list[tuple[str, str, dict[str, str]]]:
     found = []
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    for name, service in compose["services"].items():
+    for name, service in ours(compose).items():
         found.append(("compose", name, {k: compose_default(v) for k, v in service["environment"].items()}))
     for deployment in of_kind("Deployment"):
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
-        env = {e["name"]: str(e["value"]) for e in container["env"] if "value" in e}
+        env = {e["name"]: str(e["value"]) for e in container["env"]
+               if "value" in e and e["name"].startswith("FACESTREAM_")}
         found.append((deployment["metadata"]["name"], service_of(container), env))
     return found
 
