@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
+# The client with OpenCV's GUI wheel, for the live-window test (requirements-window.txt).
+WINDOW_VENV := .venv-window
+WINDOW_STAMP := $(WINDOW_VENV)/.installed
 PROTOS := $(wildcard protos/facestream/v1/*.proto)
 STUBS_STAMP := facestream/v1/.generated
 # The emotion model converted for LiteRT, named by the first 16 hex of the .hdf5's sha256.
@@ -27,7 +30,7 @@ run: setup ## stream the sample clip through local services into out/
 serve: setup ## run the classifier and the detector in the foreground
 	$(PY) -m tools.local_services serve
 
-test: setup lint-protos $(NODE_EXAMPLE_STAMP) $(BENCH_STAMP) ## buf lint, then unit, integration and end-to-end tests
+test: setup lint-protos $(NODE_EXAMPLE_STAMP) $(BENCH_STAMP) $(WINDOW_STAMP) ## buf lint, then unit, integration and end-to-end tests
 	$(PY) -m pytest
 
 soak: setup ## 16 streams for 60 s: every frame answered, no errors, bounded memory growth
@@ -49,6 +52,12 @@ train-emotion: setup ## train the emotion model on FER+ votes (DATA=folder with 
 		--out models/trained/ferplus.keras
 
 # fer's declared dependencies are heavy and clash with numpy 2; what it needs is pinned here.
+$(WINDOW_STAMP): requirements-window.txt constraints.txt
+	test -x $(WINDOW_VENV)/bin/python || $(PYTHON) -m venv $(WINDOW_VENV)
+	$(WINDOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r requirements-window.txt -c constraints.txt
+	touch $@
+
 $(BENCH_STAMP): requirements-bench.txt $(VENV_STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-bench.txt
 	touch $@
@@ -99,4 +108,4 @@ $(SAMPLES) &: samples/astronaut.png tools/make_sample_clip.py
 	$(PY) tools/make_sample_clip.py
 
 clean:
-	rm -rf facestream out node_modules examples/node/node_modules
+	rm -rf facestream out node_modules examples/node/node_modules $(WINDOW_VENV)

@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import grpc
 import numpy as np
 
@@ -25,11 +24,11 @@ from client.results import response_to_record
 from client.sources import SourceError, open_source
 from client.streaming import FrameStreamer, StreamStats
 from client.timeline import Timeline, plot
+from client.window import LiveWindow, open_window
 from client.writers import AnnotatedWriter, JsonlWriter
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 
-WINDOW_TITLE = "facestream"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -124,15 +123,6 @@ def open_channel(args: argparse.Namespace, target: str) -> grpc.Channel:
     return grpc.secure_channel(target, credentials, options=options)
 
 
-def display_available() -> bool:
-    """True when OpenCV was built with a GUI (the headless wheel is not)."""
-    try:
-        cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_NORMAL)
-    except cv2.error:
-        return False
-    return True
-
-
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else 0.0
 
@@ -213,6 +203,7 @@ class Outputs:
         self.jsonl = JsonlWriter(args.jsonl) if args.jsonl else None
         self.timeline = Timeline(args.timeline)
         self.show = show
+        self.window = LiveWindow() if show else None
         self._recent: list[float] = []
 
     def add(self, frame, response, latency_ms: float, dropped: int) -> bool:
@@ -232,8 +223,7 @@ class Outputs:
             now = time.monotonic()
             self._recent = [t for t in self._recent if now - t < 1.0] + [now]
             hud = f"{len(self._recent)} fps  {latency_ms:.0f} ms  dropped {dropped}"
-            cv2.imshow(WINDOW_TITLE, annotate(frame.image, record["faces"], hud))
-            return cv2.waitKey(1) & 0xFF not in (ord("q"), 27)
+            return self.window.show(annotate(frame.image, record["faces"], hud))
         return True
 
     def close(self) -> None:
@@ -257,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"webcam: --timeline and --plot follow faces through a video or camera; "
               f"{args.source} is separate pictures, which have no tracks", file=sys.stderr)
         return 2
-    show = not args.no_display and display_available()
+    show = not args.no_display and open_window()
     if not args.no_display and not show:
         print("webcam: this OpenCV has no GUI support; running without a window "
               "(use --output to save the annotated frames)", file=sys.stderr)

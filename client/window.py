@@ -1,0 +1,70 @@
+"""The live window: opened at the annotated frame's size, shrunk to fit the screen.
+
+OpenCV's own toolbar and status bar are left out (WINDOW_GUI_NORMAL): with them the Qt
+build opened 400 px wide and squeezed the picture. The screen's size comes from X11 where
+there is one; elsewhere the window opens at the frame's size.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+
+import cv2
+import numpy as np
+
+TITLE = "facestream"
+SCREEN_SHARE = 0.9  # of the screen, at most, for the window (room for a desktop's bars)
+
+
+def open_window() -> bool:
+    """True when OpenCV has a GUI (the headless wheel does not) and a window opened."""
+    try:
+        cv2.namedWindow(TITLE, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+    except cv2.error:
+        return False
+    return True
+
+
+def screen_size() -> tuple[int, int] | None:
+    """(width, height) of the default X11 screen, or None without one."""
+    library = ctypes.util.find_library("X11")
+    if library is None:
+        return None
+    x11 = ctypes.CDLL(library)
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    for name in ("XDefaultScreen", "XCloseDisplay"):
+        getattr(x11, name).argtypes = [ctypes.c_void_p]
+    for name in ("XDisplayWidth", "XDisplayHeight"):
+        getattr(x11, name).argtypes = [ctypes.c_void_p, ctypes.c_int]
+    display = x11.XOpenDisplay(None)
+    if not display:
+        return None
+    try:
+        screen = x11.XDefaultScreen(display)
+        return x11.XDisplayWidth(display, screen), x11.XDisplayHeight(display, screen)
+    finally:
+        x11.XCloseDisplay(display)
+
+
+def fitted(width: int, height: int, screen: tuple[int, int] | None) -> tuple[int, int]:
+    """The window size for a width x height picture: its own size, or smaller (same
+    aspect) when it would not fit SCREEN_SHARE of the screen."""
+    if screen is None:
+        return width, height
+    scale = min(1.0, SCREEN_SHARE * screen[0] / width, SCREEN_SHARE * screen[1] / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+class LiveWindow:
+    def __init__(self) -> None:
+        self._sized = False
+
+    def show(self, image: np.ndarray) -> bool:
+        """Show `image`; False when the user asked to quit (q or Esc)."""
+        if not self._sized:  # the first picture sets the size; the user may resize after
+            cv2.resizeWindow(TITLE, *fitted(image.shape[1], image.shape[0], screen_size()))
+            self._sized = True
+        cv2.imshow(TITLE, image)
+        return cv2.waitKey(1) & 0xFF not in (ord("q"), 27)

@@ -1,0 +1,95 @@
+"""The client's live window on a virtual X display (Xvfb), with OpenCV's GUI wheel
+(.venv-window): it opens at the annotated frame's size, shrinks to fit the screen, shows
+the picture, and q stops the client at once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from client.overlay import PANEL_WIDTH, size_factor
+from client.window import SCREEN_SHARE, TITLE, fitted
+from devkit.xdisplay import screenshot, virtual_display, window_geometry
+from tests.conftest import PORTRAIT, ROOT, SAMPLE_CLIP
+
+WINDOW_PYTHON = ROOT / ".venv-window/bin/python"
+SCREEN = (1280, 800)
+
+
+@pytest.fixture(scope="module")
+def display():
+    if not WINDOW_PYTHON.exists():
+        raise pytest.UsageError("missing .venv-window: run `make test`, which builds it")
+    with virtual_display(*SCREEN) as name:
+        yield name
+
+
+def start_client(display: str, target: str, source) -> subprocess.Popen:
+    env = {**os.environ, "DISPLAY": display, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([str(WINDOW_PYTHON), str(ROOT / "client/webcam.py"), "--source",
+                             str(source), "--target", target, "--pace"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_window(display: str, client: subprocess.Popen, timeout_s: float = 60):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and client.poll() is None:
+        geometry = window_geometry(display, TITLE)
+        if geometry is not None and geometry[2] > 1:
+            time.sleep(0.5)  # a few frames drawn
+            return window_geometry(display, TITLE)
+        time.sleep(0.1)
+    client.kill()
+    raise AssertionError(f"no window; client said: {client.communicate()[1][-2000:]}")
+
+
+def test_the_window_opens_at_the_frame_size_and_shows_it(display, detector_server):
+    client = start_client(display, f"127.0.0.1:{detector_server.port}", SAMPLE_CLIP)
+    try:
+        x, y, width, height = wait_for_window(display, client)
+        assert (width, height) == (640 + PANEL_WIDTH, 480)  # not OpenCV's 400 px default
+        screen = screenshot(display)[y:y + height, x:x + width]
+        panel = screen[:, 640:]
+        assert np.median(panel) == 30  # the bar panel's grey, beside the picture
+        assert screen[:, :640].std() > 30  # the clip's picture, not an empty window
+    finally:
+        client.kill()
+        client.wait()
+
+
+def test_a_large_frame_is_shrunk_to_fit_the_screen(display, detector_server, tmp_path):
+    portrait = cv2.imread(str(PORTRAIT))
+    frame = cv2.resize(portrait, (1080, 1080))
+    frame = cv2.copyMakeBorder(frame, 0, 0, 420, 420, cv2.BORDER_CONSTANT, value=(90, 90, 90))
+    video = tmp_path / "large.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 15, (1920, 1080))
+    for _ in range(60):  # 4 s at 15 fps
+        writer.write(frame)
+    writer.release()
+    client = start_client(display, f"127.0.0.1:{detector_server.port}", video)
+    try:
+        _, _, width, height = wait_for_window(display, client)
+    finally:
+        client.kill()
+        client.wait()
+    annotated = (1920 + round(PANEL_WIDTH * size_factor(1080)), 1080)
+    assert (width, height) == fitted(*annotated, SCREEN)
+    assert width <= SCREEN_SHARE * SCREEN[0] and height <= SCREEN_SHARE * SCREEN[1]
+    assert abs(width / height - annotated[0] / annotated[1]) < 0.01  # not distorted
+
+
+def test_q_stops_the_client_at_once(display, detector_server):
+    client = start_client(display, f"127.0.0.1:{detector_server.port}", SAMPLE_CLIP)
+    wait_for_window(display, client)
+    # No window manager on the display: the key goes to the window itself.
+    subprocess.run(["xdotool", "search", "--name", TITLE, "key", "--window", "%1", "q"],
+                   env={**os.environ, "DISPLAY": display}, check=True, capture_output=True)
+    out, err = client.communicate(timeout=30)
+    assert client.returncode == 0, err
+    read = int(out.split("frames read ")[1].split(",")[0])
+    assert read < 90  # the 6 s clip (90 frames) was not played to its end
