@@ -10,13 +10,15 @@ import asyncio
 import json
 import logging
 import ssl
+import time
 from pathlib import Path
 
 import grpc
 from aiohttp import WSMsgType, web
 from prometheus_client import Counter, Gauge, start_http_server
 
-from client.web.session import FrameRefused, PageOptions, PageStream, parse_frame
+from client.web.session import (FrameRefused, MessageRate, PageOptions, PageStream,
+                                parse_frame)
 from client.web.settings import GatewaySettings
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from services.common.security import bearer_metadata, channel_credentials
@@ -132,9 +134,17 @@ class Gateway:
         stream = PageStream(lambda: self._stub.StreamDetect(metadata=metadata), send,
                             self.settings.window)
         admitted = not self.settings.page_token
+        text_rate = MessageRate(self.settings.max_text_messages_per_s)
         try:
             async for message in ws:
                 if message.type == WSMsgType.TEXT:
+                    if not text_rate.allow(time.monotonic()):
+                        REFUSED.labels("flood").inc()
+                        await send({"type": "error", "message": (
+                            f"too many text messages: at most "
+                            f"{self.settings.max_text_messages_per_s} per second; this one "
+                            "was ignored")})
+                        continue
                     admitted = await self._control(message.data, stream, send, admitted, ws)
                 elif message.type == WSMsgType.BINARY:
                     if not admitted:

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import struct
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -50,6 +51,22 @@ def parse_frame(data: bytes, max_bytes: int) -> tuple[float, int, bytes]:
                            f"has {len(data)} bytes")
     captured_ms, number = HEADER.unpack_from(data)
     return captured_ms, number, data[HEADER.size:]
+
+
+class MessageRate:
+    """At most `per_s` messages in any second; `allow()` says whether this one fits."""
+
+    def __init__(self, per_s: int) -> None:
+        self.per_s = per_s
+        self._times: deque[float] = deque()
+
+    def allow(self, now_s: float) -> bool:
+        while self._times and now_s - self._times[0] >= 1.0:
+            self._times.popleft()
+        if len(self._times) >= self.per_s:
+            return False
+        self._times.append(now_s)
+        return True
 
 
 @dataclass

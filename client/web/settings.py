@@ -30,6 +30,9 @@ class GatewaySettings:
     page_token: str = setting("", "when set, a page must give this token (asked once, kept in "
                               "the tab) before it may stream")
     max_pages: int = setting(16, "pages streaming at once; beyond it a page is refused")
+    max_text_messages_per_s: int = setting(10, "text messages (hello, options) a page may "
+                                           "send per second; beyond it they are ignored "
+                                           "with an error")
     max_frame_bytes: int = setting(8 * 1024 * 1024, "largest frame a page may send, in bytes")
     window: int = setting(3, "frames of one page in flight at most; newer frames are "
                           "dropped (and counted) while the detector is behind")
@@ -45,6 +48,8 @@ class GatewaySettings:
         require(0 <= self.port <= 65535, "port", self.port, "must be 0..65535")
         require(0 <= self.metrics_port <= 65535, "metrics_port", self.metrics_port, "must be 0..65535")
         require(1 <= self.max_pages <= 1024, "max_pages", self.max_pages, "must be 1..1024")
+        require(1 <= self.max_text_messages_per_s <= 1000, "max_text_messages_per_s",
+                self.max_text_messages_per_s, "must be 1..1000")
         require(1024 <= self.max_frame_bytes <= 64 * 1024 * 1024, "max_frame_bytes",
                 self.max_frame_bytes, "must be 1 KiB..64 MiB")
         require(1 <= self.window <= 16, "window", self.window, "must be 1..16")

@@ -64,6 +64,31 @@ def test_the_gateway_refuses_other_origins_bad_frames_and_too_many_pages(detecto
         asyncio.run(check(f"http://127.0.0.1:{gateway.port}", f"http://127.0.0.1:{full.port}"))
 
 
+def test_a_flood_of_text_messages_gets_an_error_and_the_page_goes_on(detector_server):
+    jpeg = cv2.imencode(".jpg", clip_frames(1)[0])[1].tobytes()
+
+    async def check(base: str) -> None:
+        async with aiohttp.ClientSession() as session, session.ws_connect(base + "/ws") as ws:
+            for _ in range(50):  # far beyond 5 per second
+                await ws.send_str(json.dumps({"type": "options", "track": True}))
+            errors = []
+            while len(errors) < 45:
+                errors.append(await next_json(ws))
+            assert all(e["type"] == "error" and "at most 5 per second" in e["message"]
+                       for e in errors)
+            await ws.send_bytes(frame_message(jpeg, 7))  # frames are still answered
+            result = await next_json(ws)
+            assert result["type"] == "result" and result["frame"] == 7
+            await asyncio.sleep(1.1)  # a second later, text is welcome again
+            await ws.send_str(json.dumps({"type": "bogus"}))
+            answer = await next_json(ws)
+            assert "unknown message type 'bogus'" in answer["message"]
+
+    with web_gateway(f"127.0.0.1:{detector_server.port}",
+                     ["--max-text-messages-per-s", "5"]) as gateway:
+        asyncio.run(check(f"http://127.0.0.1:{gateway.port}"))
+
+
 def test_a_page_token_is_required_when_set(detector_server):
     async def check(base: str) -> None:
         async with aiohttp.ClientSession() as session:
