@@ -89,6 +89,42 @@ def test_a_flood_of_text_messages_gets_an_error_and_the_page_goes_on(detector_se
         asyncio.run(check(f"http://127.0.0.1:{gateway.port}"))
 
 
+def test_eight_pages_at_once_all_keep_receiving_results(detector_server):
+    jpeg = cv2.imencode(".jpg", clip_frames(1)[0])[1].tobytes()
+    seconds, fps = 4.0, 15
+
+    async def page(session, base: str) -> list[float]:
+        """Sends frames at a camera's pace; when each result came (seconds from start)."""
+        answered: list[float] = []
+        async with session.ws_connect(base + "/ws") as ws:
+            await ws.send_str(json.dumps({"type": "hello", "track": True}))
+            started = time.monotonic()
+
+            async def receive() -> None:
+                async for message in ws:
+                    if json.loads(message.data)["type"] == "result":
+                        answered.append(time.monotonic() - started)
+
+            reader = asyncio.create_task(receive())
+            for number in range(int(seconds * fps)):
+                await ws.send_bytes(frame_message(jpeg, number))
+                await asyncio.sleep(1 / fps)
+            await asyncio.sleep(1.0)  # the last answers
+            reader.cancel()
+        return answered
+
+    async def check(base: str) -> list[list[float]]:
+        async with aiohttp.ClientSession() as session:
+            return await asyncio.gather(*(page(session, base) for _ in range(8)))
+
+    with web_gateway(f"127.0.0.1:{detector_server.port}") as gateway:
+        pages = asyncio.run(check(f"http://127.0.0.1:{gateway.port}"))
+    counts = sorted(len(answered) for answered in pages)
+    assert counts[0] >= counts[len(counts) // 2] / 3, counts  # nobody starves
+    for answered in pages:  # each kept receiving: answers in every second of the run
+        assert {int(t) for t in answered} >= set(range(int(seconds))), answered
+
+
 def test_a_page_token_is_required_when_set(detector_server):
     async def check(base: str) -> None:
         async with aiohttp.ClientSession() as session:
