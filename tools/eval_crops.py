@@ -1,8 +1,11 @@
 """How faithfully the detector's crops reproduce the faces the emotion model learned from.
 
-    python -m tools.eval_crops --faces DIR [--count 400]
+    python -m tools.eval_crops --faces DIR [--count 400] [--model NAME]
+    python -m tools.eval_crops --ferplus ../shared/data/ferplus/train --model ferplus
 
-DIR holds labeled 48x48 faces (one subfolder per label, e.g. FER2013's). Each face is
+DIR holds labeled 48x48 faces (one subfolder per label, e.g. FER2013's); --ferplus takes
+the validation faces of the training's own seeded split of a FER+ folder, each labeled
+with its majority vote (so a model is never judged on faces it trained on). Each face is
 pasted into a 640x480 frame over a face-free picture, at several sizes and roll angles,
 and found, aligned and cropped by the detector's own core (no services needed). Each crop
 is compared with the face it came from:
@@ -12,7 +15,8 @@ is compared with the face it came from:
 - label agreement: how often the emotion model gives the crop the label it gives the
   original face (what the pipeline loses, with no label noise in the way);
 - accuracy against the faces' own labels, for the originals and for the crops, with each
-  test-time augmentation (`tta`) the classifier offers.
+  test-time augmentation (`tta`) the classifier offers. A label the model does not have
+  (contempt, for the seven-label fer2013 model) counts as wrong.
 """
 
 from __future__ import annotations
@@ -69,10 +73,18 @@ def crops_of(faces, detector, seed: int) -> list[tuple[int, int, float, np.ndarr
     return found
 
 
-def evaluate(faces, count: int, seed: int) -> None:
+def ferplus_validation_faces(folder: Path) -> list[tuple[np.ndarray, str]]:
+    from training.data import LABELS, load_ferplus, split  # noqa: PLC0415
+
+    faces = load_ferplus(folder)
+    _, validation = split(len(faces.images))
+    return [(faces.images[i], LABELS[int(faces.targets[i].argmax())]) for i in validation]
+
+
+def evaluate(faces, count: int, seed: int, model_name: str) -> None:
     rng = np.random.default_rng(seed)
     faces = [faces[int(i)] for i in rng.choice(len(faces), size=min(count, len(faces)), replace=False)]
-    settings = ClassifierSettings(runtime="litert")
+    settings = ClassifierSettings(runtime="litert", model=model_name)
     model, _ = load_model(settings)
     labels = list(model.info.labels)
     truth = np.array([labels.index(label) if label in labels else -1 for _, label in faces])
@@ -94,7 +106,8 @@ def evaluate(faces, count: int, seed: int) -> None:
     original_labels = predict(originals, "none")
     crop_labels = predict(crops, "none")
     agree = crop_labels == original_labels[which]
-    print(f"{len(faces)} faces x {len(SIZES)} sizes; found {len(found)} of {len(faces) * len(SIZES)}")
+    print(f"model {model.info.name} ({len(labels)} labels); {len(faces)} faces x {len(SIZES)} "
+          f"sizes; found {len(found)} of {len(faces) * len(SIZES)}")
     print(f"{'size px':>8} {'found':>6} {'pixel error':>11} {'label agreement':>15}")
     for size in SIZES:
         here = sizes == size
@@ -105,24 +118,29 @@ def evaluate(faces, count: int, seed: int) -> None:
         print(f"{'roll ' + format(angle, '.0f'):>8} {'':>6} {errors[here].mean():>11.2f} "
               f"{agree[here].mean():>15.1%}")
     print(f"{'all':>8} {'':>6} {errors.mean():>11.2f} {agree.mean():>15.1%}")
-    known = truth[which] >= 0
-    print(f"accuracy against the faces' labels ({known.sum()} crops with a known label):")
+    print(f"accuracy against the faces' labels ({(truth < 0).sum()} faces with a label the "
+          "model lacks, counted wrong):")
     for tta in TTA_MODES:
-        on_originals = (predict(originals, tta) == truth)[truth >= 0].mean()
-        on_crops = predict(crops, tta)[known] == truth[which][known]
-        with_misses = on_crops.sum() / ((truth >= 0).sum() * len(SIZES))
+        on_originals = (predict(originals, tta) == truth).mean()
+        on_crops = predict(crops, tta) == truth[which]
+        with_misses = on_crops.sum() / (len(truth) * len(SIZES))
         print(f"  tta {tta:<14} originals {on_originals:.1%}  crops {on_crops.mean():.1%}  "
               f"counting misses {with_misses:.1%}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--faces", type=Path, required=True,
-                        help="folder of labeled faces, one subfolder per label")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--faces", type=Path, help="folder of labeled faces, one subfolder per label")
+    source.add_argument("--ferplus", type=Path,
+                        help="FER+ folder (label.csv): its validation split, majority labels")
     parser.add_argument("--count", type=int, default=400, help="faces to use (default 400)")
+    parser.add_argument("--model", default=ClassifierSettings().model,
+                        help="the classifier's --model: a name or a file (default: its default)")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
-    evaluate(labeled_faces(args.faces), args.count, args.seed)
+    faces = labeled_faces(args.faces) if args.faces else ferplus_validation_faces(args.ferplus)
+    evaluate(faces, args.count, args.seed, args.model)
     return 0
 
 
