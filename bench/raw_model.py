@@ -13,7 +13,7 @@ from devkit import ROOT
 from services.classifier.conversion import tflite_for
 from services.classifier.litert_model import LiteRTEmotionModel
 from services.classifier.model import EmotionModel
-from services.classifier.catalog import FER2013_LABELS
+from services.classifier.catalog import FER2013_LABELS, MODELS
 
 BATCHES = (1, 8, 32, 128)
 MODEL = ROOT / "models/emotion_model.hdf5"
@@ -86,4 +86,23 @@ def tta_cost_ms(seconds: float, batches=(1, 8)) -> dict[str, dict[str, float]]:
             run(crops[:size])  # the interpreter for this batch size is made outside the clock
             rate = repeat_for(seconds / len(TTA_MODES), lambda n=size: len(run(crops[:n])))
             results[mode][str(size)] = round(rate.percentile(50), 3)
+    return results
+
+
+def cost_per_face_ms(seconds: float, batches=(1, 32)) -> dict[str, dict[str, float]]:
+    """Each named model on LiteRT, one thread: median ms per face at each batch size (the
+    models side by side, on the runtime that serves them on CPU)."""
+    results: dict[str, dict[str, float]] = {}
+    crops = crops_for(max(batches))
+    for name, named in MODELS.items():
+        model = LiteRTEmotionModel(tflite_for(ROOT / named.path, ROOT / "models/converted"),
+                                   list(named.labels), "minus_one_to_one",
+                                   max_batch_size=max(batches))
+        results[name] = {}
+        for size in batches:
+            batch = model.preprocess(crops[:size])
+            model.predict_preprocessed(batch)  # the interpreter is made outside the clock
+            rate = repeat_for(seconds / len(MODELS),
+                              lambda b=batch: len(model.predict_preprocessed(b)))
+            results[name][str(size)] = round(rate.percentile(50) / size, 4)
     return results

@@ -110,6 +110,10 @@ def print_table(results: dict) -> None:
              for b, v in c["raw_faces_per_s"].items()]
     rows += [(f"raw model, LiteRT, batch {b}", f"{v:,.0f} faces/s")
              for b, v in c["raw_litert_faces_per_s"].items()]
+    reference = c["ms_per_face_by_model"]["fer2013"]
+    for name, row in c["ms_per_face_by_model"].items():
+        rows.append((f"model {name}, LiteRT 1 thread", "  ".join(
+            f"batch {n} {ms:.3f} ms/face ({ms / reference[n]:.1f}x fer2013)" for n, ms in row.items())))
     for mode, row in c["tta_ms_per_call"].items():
         rows.append((f"classify, LiteRT 1 thread, tta {mode}",
                      "  ".join(f"{n} crops {ms:.2f} ms ({ms / c['tta_ms_per_call']['none'][n]:.1f}x)"
@@ -168,12 +172,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seconds = 0.3 if args.quick else args.seconds
 
-    from bench.raw_model import raw_faces_per_s, raw_litert_faces_per_s, tta_cost_ms  # noqa: PLC0415
+    from bench.raw_model import (  # noqa: PLC0415
+        cost_per_face_ms,
+        raw_faces_per_s,
+        raw_litert_faces_per_s,
+        tta_cost_ms,
+    )
 
     results: dict = {"machine": machine()}
     results["classifier"] = {"raw_faces_per_s": raw_faces_per_s(seconds),
                              "raw_litert_faces_per_s": raw_litert_faces_per_s(seconds),
                              "tta_ms_per_call": tta_cost_ms(seconds),
+                             "ms_per_face_by_model": cost_per_face_ms(seconds),
                              "served": served(seconds, 64, "litert"),
                              "served_no_tta": served(seconds, 64, "litert", "none"),
                              "served_batch1": served(seconds, 1, "litert", "none"),

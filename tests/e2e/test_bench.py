@@ -23,6 +23,8 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     assert set(classifier["raw_faces_per_s"]) == {"1", "8", "32", "128"}
     assert set(classifier["raw_litert_faces_per_s"]) == {"1", "8", "32", "128"}
     assert all(v > 0 for v in classifier["raw_litert_faces_per_s"].values())
+    assert set(classifier["ms_per_face_by_model"]) == {"fer2013", "ferplus"}
+    assert all(ms > 0 for row in classifier["ms_per_face_by_model"].values() for ms in row.values())
     assert set(classifier["tta_ms_per_call"]) == {"none", "mirror", "mirror+shifts"}
     assert all(ms > 0 for row in classifier["tta_ms_per_call"].values() for ms in row.values())
     assert set(classifier["no_op_calls_per_s"]) == {"1", "4", "16", "64"}

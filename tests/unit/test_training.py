@@ -68,3 +68,22 @@ def test_a_few_steps_lower_the_loss_and_the_saved_model_loads(tmp_path):
     model = keras.models.load_model(out)
     scores = model.predict(np.zeros((2, 48, 48, 1), np.float32), verbose=0)
     assert scores.shape == (2, len(LABELS)) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_the_widened_mini_xception_keeps_its_seven_emotions():
+    """Fine-tuning starts from the model's own predictions: over the seven old labels the
+    eight-emotion model gives exactly the old probabilities (the new one only adds to the
+    softmax's denominator)."""
+    import keras
+
+    from tests.conftest import EMOTION_MODEL
+    from training.model import from_mini_xception
+
+    original = keras.models.load_model(EMOTION_MODEL, compile=False)
+    widened = from_mini_xception(EMOTION_MODEL, len(LABELS))
+    faces = np.random.default_rng(1).uniform(-1, 1, (4, 64, 64, 1)).astype(np.float32)
+    old = original.predict(faces, verbose=0)
+    new = widened.predict(faces, verbose=0)
+    assert new.shape == (4, 8)
+    np.testing.assert_allclose(new[:, :7] / new[:, :7].sum(axis=1, keepdims=True), old, atol=1e-5)
+    assert LABELS[:7] == ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
