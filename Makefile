@@ -9,8 +9,9 @@ WINDOW_VENV := .venv-window
 WINDOW_STAMP := $(WINDOW_VENV)/.installed
 PROTOS := $(wildcard protos/facestream/v1/*.proto)
 STUBS_STAMP := facestream/v1/.generated
-# The emotion model converted for LiteRT, named by the first 16 hex of the .hdf5's sha256.
-CONVERTED_MODEL := models/converted/59534287fdfb125e.tflite
+# Every named emotion model (services/classifier/catalog.py) converted for LiteRT, each
+# named by the first 16 hex of its Keras file's sha256; the stamp marks them all done.
+CONVERTED_MODEL := models/converted/.catalog
 MODELS := models/emotion_model.hdf5 models/face_detection_short_range.tflite \
 	models/face_detection_full_range.tflite models/face_detection_full_range_sparse.tflite \
 	models/dlib_face_recognition_resnet_model_v1.dat models/shape_predictor_5_face_landmarks.dat
@@ -95,13 +96,15 @@ $(STUBS_STAMP): $(PROTOS) $(VENV_STAMP)
 	$(PY) -m grpc_tools.protoc -Iprotos --python_out=. --pyi_out=. --grpc_python_out=. $(PROTOS)
 	touch $@
 
-models: $(MODELS) $(CONVERTED_MODEL) ## fetch the pinned, checksummed model files; convert the emotion model for LiteRT
+models: $(MODELS) $(CONVERTED_MODEL) ## fetch the pinned, checksummed model files; convert the emotion models for LiteRT
 $(MODELS) samples/astronaut.png samples/camera.png $(FACE_FREE) &: tools/fetch_models.py $(VENV_STAMP)
 	$(PY) tools/fetch_models.py
 	touch $(MODELS) samples/astronaut.png samples/camera.png $(FACE_FREE)
 
-$(CONVERTED_MODEL): models/emotion_model.hdf5 services/classifier/conversion.py $(VENV_STAMP)
-	$(PY) -m services.classifier.conversion models/emotion_model.hdf5
+$(CONVERTED_MODEL): models/emotion_model.hdf5 $(wildcard models/trained/*.keras) \
+		services/classifier/conversion.py services/classifier/catalog.py $(VENV_STAMP)
+	$(PY) -m services.classifier.conversion
+	touch $@
 
 samples: $(SAMPLES) ## build the sample clip from the public-domain astronaut photo
 $(SAMPLES) &: samples/astronaut.png tools/make_sample_clip.py

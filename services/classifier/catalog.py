@@ -33,7 +33,7 @@ MODELS = {
             "(fetched by `make models`)"),
         NamedModel(
             "ferplus", "models/trained/ferplus.keras",
-            "0000000000000000000000000000000000000000000000000000000000000000",
+            "e010a2d668b6f207a9b3d17d524a4f82ae7861aeb2ff0e6e772b0a6e227f0487",
             LABELS,
             "CNN trained here on FER+ vote distributions (training/, model card "
             "models/trained/ferplus.json)"),

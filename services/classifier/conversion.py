@@ -2,8 +2,8 @@
 
 The converted file is cached under the sha256 of the Keras file, so a user's `--model` is
 converted at its first start (which needs TensorFlow) and read from the cache after. The
-project's default model is converted at install time (`make models`, the Docker build)
-with its expected sha256 checked: the converter gives the same bytes for the same model
+project's named models are converted at install time (`make models`, the Docker build)
+with their expected sha256 checked: the converter gives the same bytes for the same model
 and TensorFlow version.
 """
 
@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 # sha256 of a Keras file -> sha256 of its .tflite from the pinned TensorFlow: the default
 # model's conversion is checked against it (a TensorFlow upgrade must update it).
 KNOWN_CONVERSIONS = {
-    "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e":
+    "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e":  # fer2013
         "a64ec8b1231aa6e9ed2a35f99b6b3ea253cc8b858e62c868faae1224aaf4d7ed",
+    "e010a2d668b6f207a9b3d17d524a4f82ae7861aeb2ff0e6e772b0a6e227f0487":  # ferplus
+        "2782bb0b20a8d0a24155b9fb75d09e27f147e846b17c687791c604a12a79d31b",
 }
 
 
@@ -66,11 +68,15 @@ def tflite_for(model_path: str | Path, cache: str | Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="convert a Keras model for LiteRT, once")
-    parser.add_argument("model", type=Path)
+    parser = argparse.ArgumentParser(description="convert Keras models for LiteRT, once")
+    parser.add_argument("models", type=Path, nargs="*",
+                        help="Keras files; none: every named model (services/classifier/catalog.py)")
     parser.add_argument("--cache", type=Path, default=Path("models/converted"))
     args = parser.parse_args(argv)
-    print(f"ok  {tflite_for(args.model, args.cache)}")
+    from services.classifier.catalog import MODELS  # noqa: PLC0415
+
+    for model in args.models or [Path(named.path) for named in MODELS.values()]:
+        print(f"ok  {tflite_for(model, args.cache)}")
     return 0
 
 
