@@ -79,14 +79,14 @@ class Recognizer:
         with self._embedder() as embedder:
             return boxes, embedder.embed(query.bgr, boxes)
 
-    def _one_face(self, query: FaceQuery, face_index: int | None) -> np.ndarray:
+    def _one_face(self, query: FaceQuery, face_index: int | None,
+                  which: str = "say which with face_index (0-based, left to right)") -> np.ndarray:
         boxes, vectors = self.embed(query)
         if not boxes:
             raise InvalidInput(f"{query.field} shows no face: send a photo where the face is "
                                "clearly visible (at least ~40 px wide)")
         if face_index is None and len(boxes) > 1:
-            raise InvalidInput(f"{query.field} shows {len(boxes)} faces: crop it to one, or say "
-                               "which with face_index (0-based, left to right)")
+            raise InvalidInput(f"{query.field} shows {len(boxes)} faces: crop it to one, or {which}")
         index = face_index or 0
         if not 0 <= index < len(boxes):
             raise InvalidInput(f"face_index is {index}; {query.field} has {len(boxes)} face(s) "
@@ -139,7 +139,9 @@ class Recognizer:
                max_distance: float = 0.0) -> tuple[bool, float, float]:
         """(same person, distance, threshold) for two one-face images."""
         threshold = self.threshold(max_distance)
-        distance = float(np.linalg.norm(self._one_face(first, None) - self._one_face(second, None)))
+        which = f"give its face's box in {{}}.faces"
+        distance = float(np.linalg.norm(self._one_face(first, None, which.format(first.field))
+                                        - self._one_face(second, None, which.format(second.field))))
         return distance <= threshold, distance, threshold
 
     def threshold(self, max_distance: float) -> float:

@@ -103,6 +103,28 @@ def test_verify_same_and_different(recognizer_stub):
     assert not different.same_person and different.distance > 0.6
 
 
+def test_verify_needs_one_face_per_image(recognizer_stub):
+    group, portrait = cv2.imread(str(GROUP_PHOTO)), cv2.imread(str(PORTRAIT))
+    code, message = code_and_message(recognizer_stub.Verify, pb.VerifyRequest(
+        first=face_image(portrait), second=face_image(group)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "second shows 4 faces: crop it to one, or give its face's box in second.faces" in message
+    code, message = code_and_message(recognizer_stub.Verify, pb.VerifyRequest(
+        first=face_image(portrait), second=face_image(portrait), max_distance=float("nan")))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "max_distance is nan" in message
+
+
+def test_too_many_photos_and_an_oversized_image_are_refused(recognizer_stub):
+    tiny = face_image(cv2.imread(str(PORTRAIT)))
+    code, message = code_and_message(recognizer_stub.Enroll,
+                                     pb.EnrollRequest(name="Many", images=[tiny] * 33))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "at most 32 per call" in message
+    huge = pb.FaceImage(image=image_pb2.Image(data=b"\0" * 3, format=image_pb2.IMAGE_FORMAT_BGR8,
+                                              width=5000, height=5000))
+    code, message = code_and_message(recognizer_stub.Embed, pb.EmbedRequest(image=huge))
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "5000x5000" in message
+
+
 def test_given_boxes_are_embedded_as_given(recognizer_stub):
     group = cv2.imread(str(GROUP_PHOTO))
     found = recognizer_stub.Embed(pb.EmbedRequest(image=face_image(group)), timeout=30).faces
