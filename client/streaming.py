@@ -22,6 +22,10 @@ from facestream.v1 import image_pb2
 _END = object()
 
 
+# Stages a stream may not have (no tracks, no identities): left out of the summary then.
+OPTIONAL_STAGES = ("track_ms", "identify_ms")
+
+
 @dataclass
 class StreamStats:
     read: int = 0
@@ -36,8 +40,11 @@ class StreamStats:
     stage_ms: dict[str, float] = field(default_factory=dict)  # sums over answered frames
 
     def add_timings(self, timings: pb.StageTimings) -> None:
-        for name in ("decode_ms", "detect_ms", "align_ms", "classify_ms", "track_ms"):
-            self.stage_ms[name] = self.stage_ms.get(name, 0.0) + getattr(timings, name)
+        for name in ("decode_ms", "detect_ms", "align_ms", "classify_ms", "track_ms",
+                     "identify_ms"):
+            value = getattr(timings, name)
+            if value or name not in OPTIONAL_STAGES:
+                self.stage_ms[name] = self.stage_ms.get(name, 0.0) + value
 
 
 def encode_frame(image, encoding: str) -> image_pb2.Image:

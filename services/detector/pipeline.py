@@ -187,7 +187,9 @@ class FacePipeline:
             self.track(result, stream, options, captured_at_s)
             timings["track_ms"] = (time.perf_counter() - classified) * 1000
         if options.identify and faces:
+            identifying = time.perf_counter()
             self._identify(result, frame, time_left_s)
+            timings["identify_ms"] = (time.perf_counter() - identifying) * 1000
         return result
 
     def track(self, result: FrameResult, stream: Stream, options: Options,

@@ -74,8 +74,9 @@ def _observe(result: FrameResult, timings: pb.StageTimings) -> None:
         metrics.EMOTIONS_UNAVAILABLE.inc()
     for stage in ("decode", "detect", "align", "classify"):
         metrics.STAGE_SECONDS.labels(stage).observe(getattr(timings, f"{stage}_ms") / 1000)
-    if "track_ms" in result.timings_ms:
-        metrics.STAGE_SECONDS.labels("track").observe(timings.track_ms / 1000)
+    for stage in ("track", "identify"):  # only frames that had the stage
+        if f"{stage}_ms" in result.timings_ms:
+            metrics.STAGE_SECONDS.labels(stage).observe(result.timings_ms[f"{stage}_ms"] / 1000)
 
 
 class DetectorServicer(pb_grpc.DetectorServiceServicer):

@@ -51,7 +51,9 @@ def detect(stub, path, identify=True):
 
 
 def test_detect_names_an_enrolled_face_and_not_a_stranger(stub, enrolled):
-    (her,) = detect(stub, PORTRAIT).faces
+    response = detect(stub, PORTRAIT)
+    (her,) = response.faces
+    assert response.timings.identify_ms > 0  # the lookup is part of this answer
     assert her.identity_status == face_pb2.IDENTITY_STATUS_KNOWN
     assert (her.person_name, her.person_id) == (NAME, enrolled.person_id)
     assert her.person_distance < 0.6  # the enrolled photo itself: ~0
