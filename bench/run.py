@@ -20,6 +20,9 @@ from devkit.frames import clip_frames
 from devkit.processes import local_services, peak_rss_mb, service_process
 
 CALLERS = (1, 4, 16, 64)
+# The serving rows stay measured with the mini-XCEPTION whichever model is the default,
+# so they compare across sessions; "model ..., LiteRT 1 thread" rows compare the models.
+REFERENCE_MODEL = ["--model", "fer2013"]
 
 
 def machine() -> dict:
@@ -41,10 +44,9 @@ def served(seconds: float, max_batch_size: int, runtime: str = "auto",
     from bench.served import classify_load  # noqa: PLC0415
 
     results = {}
-    with service_process("classifier", 0, ["--max-batch-size", str(max_batch_size),
-                                           "--max-queue-size", "4096", "--runtime", runtime,
-                                           "--tta", tta],
-                         quiet=True) as classifier:
+    args = [*REFERENCE_MODEL, "--max-batch-size", str(max_batch_size), "--max-queue-size",
+            "4096", "--runtime", runtime, "--tta", tta]
+    with service_process("classifier", 0, args, quiet=True) as classifier:
         for callers in CALLERS:
             rate = classify_load(f"127.0.0.1:{classifier.port}", callers, seconds)
             results[str(callers)] = {"faces_per_s": round(rate.per_s, 1),
@@ -58,7 +60,7 @@ def no_op_ceiling(seconds: float) -> dict:
     Python allows at all, the bound for the served rows."""
     from bench.served import no_op_load  # noqa: PLC0415
 
-    with service_process("classifier", 0, quiet=True) as classifier:
+    with service_process("classifier", 0, REFERENCE_MODEL, quiet=True) as classifier:
         return {str(callers): round(no_op_load(f"127.0.0.1:{classifier.port}", callers,
                                                seconds).per_s, 1)
                 for callers in CALLERS}
@@ -69,7 +71,7 @@ def pipeline(seconds: float) -> tuple[dict, dict]:
 
     frames = clip_frames()
     group = [cv2.imread(str(ROOT / "samples/group.jpg"))]
-    with local_services(quiet=True) as (target, (classifier, detector)):
+    with local_services(REFERENCE_MODEL, quiet=True) as (target, (classifier, detector)):
         single, stages = stream_load(target, frames, 1, seconds)
         eight, _ = stream_load(target, frames, 8, seconds)
         multi, _ = stream_load(target, group, 1, seconds)
@@ -90,7 +92,7 @@ def pipeline(seconds: float) -> tuple[dict, dict]:
 def web(seconds: float) -> dict:
     from bench.web import gateway_overhead  # noqa: PLC0415
 
-    with local_services(quiet=True) as (target, _):
+    with local_services(REFERENCE_MODEL, quiet=True) as (target, _):
         return gateway_overhead(target, seconds)
 
 

@@ -26,18 +26,21 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def augmenter(seed: int):
+def augmenter(seed: int, photometric: bool = True):
+    """Mirror and small affine changes; with `photometric`, brightness and contrast too."""
     import keras  # noqa: PLC0415
     from keras import layers  # noqa: PLC0415
 
-    return keras.Sequential([
+    steps = [
         layers.RandomFlip("horizontal", seed=seed),
         layers.RandomRotation(0.04, fill_mode="nearest", seed=seed),  # about 15 degrees
         layers.RandomTranslation(0.08, 0.08, fill_mode="nearest", seed=seed),
         layers.RandomZoom(0.1, fill_mode="nearest", seed=seed),
-        layers.RandomBrightness(0.2, value_range=(-1.0, 1.0), seed=seed),
-        layers.RandomContrast(0.3, seed=seed),
-    ], name="augment")
+    ]
+    if photometric:
+        steps += [layers.RandomBrightness(0.2, value_range=(-1.0, 1.0), seed=seed),
+                  layers.RandomContrast(0.3, seed=seed)]
+    return keras.Sequential(steps, name="augment")
 
 
 def erase(images, rng: np.random.Generator, probability: float = 0.5) -> np.ndarray:
@@ -69,7 +72,7 @@ def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndar
 
 def train(data: Path, out: Path, epochs: int, batch_size: int, width: int, seed: int,
           patience: int, limit: int = 0, start_from: Path | None = None,
-          learning_rate: float = 2e-3) -> dict:
+          learning_rate: float = 2e-3, erasing: float = 0.5, photometric: bool = True) -> dict:
     import keras  # noqa: PLC0415
 
     from training.data import LABELS, load_ferplus, split  # noqa: PLC0415
@@ -87,7 +90,7 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, width: int, seed:
     x_train, y_train = scaled(faces.images[train_idx], shape), faces.targets[train_idx]
     x_val, y_val = scaled(faces.images[val_idx], shape), faces.targets[val_idx]
     out.parent.mkdir(parents=True, exist_ok=True)
-    augment = augmenter(seed)
+    augment = augmenter(seed, photometric)
     rng = np.random.default_rng(seed)
 
     def batches():
@@ -96,7 +99,7 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, width: int, seed:
             for start in range(0, len(order) - batch_size + 1, batch_size):
                 pick = order[start:start + batch_size]
                 views = np.asarray(augment(x_train[pick], training=True))
-                yield erase(views, rng), y_train[pick]
+                yield erase(views, rng, erasing), y_train[pick]
 
     steps = max(len(x_train) // batch_size, 1)
     # One epoch of warm-up, then a cosine decay over the remaining epochs: a fixed budget
@@ -149,12 +152,17 @@ def main(argv: list[str] | None = None) -> int:
                              "instead of training the small CNN from scratch")
     parser.add_argument("--learning-rate", type=float, default=2e-3,
                         help="peak learning rate, after a one-epoch warm-up")
+    parser.add_argument("--erasing", type=float, default=0.5,
+                        help="share of training faces with a random patch erased")
+    parser.add_argument("--no-photometric", action="store_true",
+                        help="no brightness and contrast changes (mirror and affine only)")
     parser.add_argument("--patience", type=int, default=8, help="epochs without progress")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N faces")
     args = parser.parse_args(argv)
     card = train(args.data, args.out, args.epochs, args.batch_size, args.width, args.seed,
-                 args.patience, args.limit, args.start_from, args.learning_rate)
+                 args.patience, args.limit, args.start_from, args.learning_rate, args.erasing,
+                 not args.no_photometric)
     print(json.dumps({k: card[k] for k in ("validation_accuracy_mirror_averaged",
                                            "per_class_recall", "epochs_run", "seconds")}))
     print("confusion matrix (rows: majority vote, columns: predicted):")

@@ -33,10 +33,10 @@ MODELS = {
             "(fetched by `make models`)"),
         NamedModel(
             "ferplus", "models/trained/ferplus.keras",
-            "e010a2d668b6f207a9b3d17d524a4f82ae7861aeb2ff0e6e772b0a6e227f0487",
+            "814a67d554f8490c4b96093ff22280478af120bc794226836ece3d3499d22018",
             LABELS,
             "CNN trained here on FER+ vote distributions (training/, model card "
             "models/trained/ferplus.json)"),
     )
 }
-DEFAULT_MODEL = "fer2013"
+DEFAULT_MODEL = "ferplus"

@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 KNOWN_CONVERSIONS = {
     "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e":  # fer2013
         "a64ec8b1231aa6e9ed2a35f99b6b3ea253cc8b858e62c868faae1224aaf4d7ed",
-    "e010a2d668b6f207a9b3d17d524a4f82ae7861aeb2ff0e6e772b0a6e227f0487":  # ferplus
-        "2782bb0b20a8d0a24155b9fb75d09e27f147e846b17c687791c604a12a79d31b",
+    "814a67d554f8490c4b96093ff22280478af120bc794226836ece3d3499d22018":  # ferplus
+        "47e46e2be8a1f5223dcffda29cb02301601658dea9bbcd9342f253910cfa5fd3",
 }
 
 
