@@ -31,6 +31,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from services.detector.faces import DetectedFace
+from services.detector.imaging import resize_region
 
 # (input size, anchor count) of a model file -> ((stride, anchors per cell), ...).
 ANCHOR_LAYOUTS = {
@@ -243,16 +244,6 @@ class BlazeFaceModel:
         if len(scores) == 0:
             return []
         return weighted_nms(scores, boxes, keypoints, nms_iou)
-
-
-def resize_region(rgb: np.ndarray, region: tuple[int, int, int, int], scale: float) -> np.ndarray:
-    """The x, y, w, h region of an image, resized by `scale` (area-averaged when shrinking)."""
-    x, y, width, height = region
-    crop = rgb[y:y + height, x:x + width]
-    if scale == 1.0:
-        return crop
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
 def detect_in_region(model: BlazeFaceModel, rgb: np.ndarray, region: tuple[int, int, int, int],

@@ -7,15 +7,13 @@ frame. No gRPC here: the IdentitySource (the recognizer client) hides it.
 
 from __future__ import annotations
 
-import logging
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Protocol
 
-import cv2
 import numpy as np
 
-log = logging.getLogger(__name__)
+from services.detector.imaging import resize_region
 
 REFRESH_S = 3.0  # a track's identity is looked up again after this long
 REGION_MARGIN = 0.5  # of the face's size, on each side: the aligner needs the face's edges
@@ -61,10 +59,8 @@ def face_region(frame: np.ndarray, box) -> tuple[np.ndarray, tuple[float, float,
     top = int(max(0, y - REGION_MARGIN * height))
     right = int(min(width_px, x + (1 + REGION_MARGIN) * width))
     bottom = int(min(height_px, y + (1 + REGION_MARGIN) * height))
-    region = frame[top:bottom, left:right]
     scale = min(1.0, REGION_FACE_PX / max(width, 1.0))
-    if scale < 1.0:
-        region = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    region = resize_region(frame, (left, top, right - left, bottom - top), scale)
     return (np.ascontiguousarray(region),
             ((x - left) * scale, (y - top) * scale, width * scale, height * scale))
 

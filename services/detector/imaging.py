@@ -80,3 +80,13 @@ def _decode_encoded(data: bytes, max_pixels: int, field: str) -> np.ndarray:
         raise TooLarge(f"{field} is {frame.shape[1]}x{frame.shape[0]} pixels; the limit is "
                        f"{max_pixels}: downscale it")
     return frame
+
+
+def resize_region(rgb: np.ndarray, region: tuple[int, int, int, int], scale: float) -> np.ndarray:
+    """The x, y, w, h region of an image, resized by `scale` (area-averaged when shrinking)."""
+    x, y, width, height = region
+    crop = rgb[y:y + height, x:x + width]
+    if scale == 1.0:
+        return crop
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
