@@ -49,7 +49,8 @@ class GalleryMemory:
 
     def forget(self, person_id: str) -> int:
         with self._lock:
-            self._names.pop(person_id, None)
+            if self._names.pop(person_id, None) is None:
+                return 0  # not here: spare the index's pass over every embedding
             self._faces.pop(person_id, None)
             return self._index.remove(person_id)
 
