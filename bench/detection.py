@@ -11,7 +11,7 @@ from devkit import ROOT
 from devkit.scenes import astronaut_face, background, face_free_pictures, paste_face, scene
 from services.detector.blazeface import BlazeFaceModel, WholeFrameDetector
 from services.detector.haar import HaarDetector
-from services.detector.scanner import MultiScaleDetector
+from services.detector.server import make_detector
 from services.detector.settings import DetectorSettings
 
 FRAME_SIZES = ((640, 480), (1280, 720), (1920, 1080))
@@ -43,8 +43,7 @@ def detector_latency(seconds: float) -> dict:
     settings = DetectorSettings()
     short = BlazeFaceModel(ROOT / settings.detector_model, settings.detector_threads)
     full = BlazeFaceModel(ROOT / settings.full_range_model, settings.detector_threads)
-    auto = MultiScaleDetector(short, settings.nms_iou, settings.min_face_px,
-                              settings.max_scan_pixels, settings.stream_scan_frames)
+    auto = make_detector(settings)
     backends = {"auto, image (full scan)": auto, "short_range": WholeFrameDetector(short),
                 "full_range": WholeFrameDetector(full), "haar": HaarDetector()}
     results: dict = {}

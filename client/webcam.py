@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="how frames travel: jpeg (small) or raw BGR (no codec cost)")
     parser.add_argument("--pace", action="store_true",
                         help="play files at their own frame rate, dropping frames when behind")
-    parser.add_argument("--min-score", type=float, help="minimum face score (server default 0.7)")
+    parser.add_argument("--min-score", type=float, help="minimum face score (server default 0.65)")
     parser.add_argument("--max-faces", type=int, default=0, help="at most this many faces per frame")
     parser.add_argument("--no-emotions", action="store_true", help="detect faces only")
     parser.add_argument("--no-tracks", action="store_true",

@@ -20,7 +20,8 @@ RUN pip install --no-cache-dir -r requirements.txt -r requirements-detector.txt 
 COPY tools/fetch_models.py /app/tools/fetch_models.py
 RUN python tools/fetch_models.py --root /app --cache /tmp/wheels \
       --only models/face_detection_short_range.tflite \
-      --only models/face_detection_full_range.tflite && rm -rf /tmp/wheels
+      --only models/face_detection_full_range.tflite \
+      --only models/face_landmark.tflite && rm -rf /tmp/wheels
 COPY --from=stubs /out/facestream /app/facestream
 COPY services/__init__.py /app/services/__init__.py
 COPY services/common /app/services/common

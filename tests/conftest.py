@@ -18,11 +18,12 @@ FACE_FREE_PHOTO = ROOT / "samples/face_free/rocket.jpg"
 EMOTION_MODEL = ROOT / "models/emotion_model.hdf5"
 FACE_MODEL = ROOT / "models/face_detection_short_range.tflite"
 FULL_RANGE_MODEL = ROOT / "models/face_detection_full_range.tflite"
+FACE_MESH_MODEL = ROOT / "models/face_landmark.tflite"
 
 
 def pytest_sessionstart(session):
     missing = [p for p in (SAMPLE_CLIP, GROUP_PHOTO, PORTRAIT, CAMERAMAN, FACE_FREE_PHOTO,
-                           EMOTION_MODEL, FACE_MODEL, FULL_RANGE_MODEL)
+                           EMOTION_MODEL, FACE_MODEL, FULL_RANGE_MODEL, FACE_MESH_MODEL)
                if not p.exists()]
     if missing:
         raise pytest.UsageError(f"missing {', '.join(map(str, missing))}: run `make test`, "

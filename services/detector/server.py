@@ -53,8 +53,11 @@ def make_detector(settings: DetectorSettings):
         return WholeFrameDetector(model, settings.nms_iou)
     from services.detector.scanner import MultiScaleDetector  # noqa: PLC0415
 
+    from services.detector.face_mesh import FaceMeshModel  # noqa: PLC0415
+
     return MultiScaleDetector(model, settings.nms_iou, settings.min_face_px,
-                              settings.max_scan_pixels, settings.stream_scan_frames)
+                              settings.max_scan_pixels, settings.stream_scan_frames,
+                              FaceMeshModel(settings.face_mesh_model, settings.detector_threads))
 
 
 def create_server(settings: DetectorSettings) -> RunningDetector:

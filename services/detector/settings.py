@@ -7,6 +7,7 @@ from pathlib import Path
 
 from services.common.server_settings import ServerSettings
 from services.common.settings import require, setting
+from services.detector.pipeline import DEFAULT_MIN_SCORE
 from services.detector.smoothing import HALF_LIFE_MS, LABEL_MARGIN, MAX_HALF_LIFE_MS
 from services.detector.tracking import MAX_MISSED_FRAMES
 
@@ -27,6 +28,9 @@ class DetectorSettings(ServerSettings):
                                   "BlazeFace short-range .tflite file (auto, short_range)")
     full_range_model: str = setting("models/face_detection_full_range.tflite",
                                     "BlazeFace full-range .tflite file (full_range)")
+    face_mesh_model: str = setting("models/face_landmark.tflite",
+                                   "Face Mesh .tflite file whose face-presence output "
+                                   "verifies each new face (auto)")
     detector_threads: int = setting(2, "LiteRT threads per detector call")
     min_face_px: int = setting(24, "smallest face looked for, in frame pixels (auto); "
                                "larger is faster")
@@ -43,7 +47,7 @@ class DetectorSettings(ServerSettings):
     track_max_missed_frames: int = setting(
         MAX_MISSED_FRAMES, "frames a face's track is kept while the face is not seen (a "
         "blink, someone passing)")
-    min_score: float = setting(0.7, "default minimum detector score in [0, 1]")
+    min_score: float = setting(DEFAULT_MIN_SCORE, "default minimum detector score in [0, 1]")
     nms_iou: float = setting(0.3, "overlap (IoU) above which two detections are one face: "
                              "the weaker is merged into the stronger")
     max_faces: int = setting(64, "most faces returned per frame")
@@ -68,6 +72,8 @@ class DetectorSettings(ServerSettings):
         super().validate()
         require(self.backend not in ("auto", "short_range") or Path(self.detector_model).is_file(),
                 "detector_model", self.detector_model, "no such file; run `make models`")
+        require(self.backend != "auto" or Path(self.face_mesh_model).is_file(),
+                "face_mesh_model", self.face_mesh_model, "no such file; run `make models`")
         require(self.backend != "full_range" or Path(self.full_range_model).is_file(),
                 "full_range_model", self.full_range_model, "no such file; run `make models`")
         require(1 <= self.detector_threads <= 64, "detector_threads", self.detector_threads,

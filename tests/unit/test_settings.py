@@ -37,6 +37,8 @@ def test_booleans_from_environment():
     (["--min-score", "nan"], "nan"),
     (["--backend", "dlib"], "must be one of auto, short_range, full_range, haar"),
     (["--detector-model", "/nope.tflite"], "/nope.tflite"),
+    (["--face-mesh-model", "/nomesh.tflite"],
+     "--face-mesh-model / FACESTREAM_FACE_MESH_MODEL = '/nomesh.tflite': no such file"),
 ])
 def test_bad_detector_values_are_named(argv, message):
     with pytest.raises(SettingsError) as raised:
