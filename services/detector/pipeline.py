@@ -62,7 +62,8 @@ class ScanMode:
 
 
 # On the auto backend's verified score (scanner.py): with its presence check, 0.65 finds
-# 2-4% more faces than 0.7 did without it, at fewer false faces.
+# 1-10 points more of the faces of each size than 0.7 did without it (generated FER2013
+# scenes), and no more false faces.
 DEFAULT_MIN_SCORE = 0.65
 
 

@@ -51,9 +51,8 @@ def make_detector(settings: DetectorSettings):
     model = BlazeFaceModel(settings.detector_model, settings.detector_threads)
     if settings.backend == "short_range":
         return WholeFrameDetector(model, settings.nms_iou)
-    from services.detector.scanner import MultiScaleDetector  # noqa: PLC0415
-
     from services.detector.face_mesh import FaceMeshModel  # noqa: PLC0415
+    from services.detector.scanner import MultiScaleDetector  # noqa: PLC0415
 
     return MultiScaleDetector(model, settings.nms_iou, settings.min_face_px,
                               settings.max_scan_pixels, settings.stream_scan_frames,
