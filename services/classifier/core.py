@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from concurrent.futures import wait
+from concurrent.futures import TimeoutError as FuturesTimeout
 
 import numpy as np
 
@@ -45,12 +45,20 @@ class EmotionClassifier:
         # batcher's single inference thread then only stacks and runs the model.
         inputs = self.model.preprocess(np.stack(crops))
         futures = self.batcher.submit(list(inputs), deadline)
-        _, pending = wait(futures, timeout=timeout_s)
-        if pending:
-            for future in pending:
+        # Each crop's future in turn rather than concurrent.futures.wait: wait() builds and
+        # installs a waiter object on every future, and the batcher's thread then runs its
+        # bookkeeping under the GIL for every crop (~18% of the GIL at 16 callers).
+        scores = []
+        try:
+            for future in futures:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                scores.append(future.result(timeout=left))
+        except FuturesTimeout:
+            for future in futures:
                 future.cancel()
-            raise Expired(f"deadline of {timeout_s:.3f} s passed before all crops were scored")
-        return np.stack([future.result() for future in futures])
+            raise Expired(f"deadline of {timeout_s:.3f} s passed before all crops were "
+                          "scored") from None
+        return np.stack(scores)
 
 
 def run_model_batch(model, tta: str = "none"):

@@ -50,13 +50,17 @@ def create_server(settings: ClassifierSettings) -> RunningClassifier:
     log.info("listening; loading model", extra={"port": port, "model": settings.model})
     model, workers = load_model(settings)
 
-    replica = settings.replica_id
+    # Each metric's child for this replica, looked up once: the batcher's thread reports
+    # every batch, and labels() is a locked dictionary lookup.
+    batch_size = metrics.BATCH_SIZE.labels(settings.replica_id)
+    crops = metrics.CROPS.labels(settings.replica_id)
+    queue_seconds = metrics.QUEUE_SECONDS.labels(settings.replica_id)
 
     def observe(size: int, waits: list[float]) -> None:
-        metrics.BATCH_SIZE.labels(replica).observe(size)
-        metrics.CROPS.labels(replica).inc(size)
+        batch_size.observe(size)
+        crops.inc(size)
         for seconds in waits:
-            metrics.QUEUE_SECONDS.labels(replica).observe(seconds)
+            queue_seconds.observe(seconds)
 
     # The model sees each crop's test-time views in the same batch: fewer crops per batch.
     batcher = DynamicBatcher(run_model_batch(model, settings.tta),

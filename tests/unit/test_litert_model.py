@@ -4,6 +4,8 @@ a batcher whose workers each run it."""
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 
 import cv2
 import numpy as np
@@ -12,11 +14,12 @@ import pytest
 from devkit.scenes import astronaut_face
 from services.classifier.batcher import DynamicBatcher
 from services.classifier.conversion import KNOWN_CONVERSIONS, convert, tflite_for
-from services.classifier.core import run_model_batch
+from services.classifier.core import EmotionClassifier, run_model_batch
 from services.classifier.litert_model import LiteRTEmotionModel
 from services.classifier.model import EmotionModel, file_sha256
 from services.classifier.runtime import choose_runtime
 from services.classifier.catalog import FER2013_LABELS
+from services.common.errors import Expired
 from tests.conftest import EMOTION_MODEL, ROOT
 
 LABELS = list(FER2013_LABELS)
@@ -98,3 +101,44 @@ def test_mirror_tta_averages_each_crop_with_its_mirror_on_either_runtime(runtime
     expected = (model.predict(crops) + model.predict(crops[:, :, ::-1].copy())) / 2
     np.testing.assert_allclose(scores, expected, atol=1e-5)
     np.testing.assert_allclose(scores.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_classify_answers_each_crop_in_order(litert_model):
+    batcher = DynamicBatcher(run_model_batch(litert_model), 4, 0.0, 64, workers=2)
+    batcher.start()
+    try:
+        crops = face_crops(9)
+        scores = EmotionClassifier(litert_model, batcher).classify(list(crops), 5.0)
+        np.testing.assert_allclose(scores, litert_model.predict(crops), atol=1e-6)
+    finally:
+        batcher.stop()
+
+
+def test_classify_past_its_deadline_is_expired_and_its_crops_are_not_run(litert_model):
+    started = threading.Event()
+    release = threading.Event()
+    run = run_model_batch(litert_model)
+
+    def held_run(inputs):  # the model, held up until the test lets it go
+        started.set()
+        release.wait(5)
+        return run(inputs)
+
+    batcher = DynamicBatcher(held_run, 1, 0.0, 64)
+    batcher.start()
+    try:
+        classifier = EmotionClassifier(litert_model, batcher)
+        blocker = threading.Thread(target=classifier.classify, args=(list(face_crops(1)), 5.0))
+        blocker.start()
+        assert started.wait(5)
+        with pytest.raises(Expired, match="deadline of 0.050 s passed"):
+            classifier.classify(list(face_crops(3)), 0.05)
+        release.set()
+        blocker.join(5)
+        deadline = time.monotonic() + 5
+        while batcher.stats.cancelled < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert batcher.stats.cancelled == 3 and batcher.stats.items == 1
+    finally:
+        release.set()
+        batcher.stop()
