@@ -6,9 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
+from devkit.scenes import astronaut_face, face_free_pictures, scene
 from services.detector.blazeface import BlazeFaceModel, WholeFrameDetector
 from services.detector.face_mesh import INPUT_SIZE, FaceMeshModel, region_tensor
-from services.detector.scanner import MultiScaleDetector
+from services.detector.scanner import SURE_FACE_BONUS, MultiScaleDetector
 from tests.conftest import FACE_FREE_PHOTO, FACE_MESH_MODEL, FACE_MODEL
 
 
@@ -82,3 +83,17 @@ def test_many_threads_share_the_model(mesh, portrait, portrait_face):
         scores = list(pool.map(lambda _: mesh.presence(rgb, portrait_face.box,
                                                        portrait_face.keypoints), range(32)))
     assert max(scores) - min(scores) < 1e-6 and min(scores) > 0.9
+
+
+def test_a_face_face_mesh_is_sure_of_scores_the_bonus_above_its_views(mesh):
+    # The same candidates and views with and without Face Mesh: where it is sure (the
+    # astronaut's face, presence ~1.0), the reported score is the views' plus the bonus.
+    frame = scene([(astronaut_face(), "")], [60], 640, 480, face_free_pictures(),
+                  np.random.default_rng(60)).frame
+    model = BlazeFaceModel(FACE_MODEL)
+    views_only = MultiScaleDetector(model).detect(frame, 0.5)
+    with_mesh = MultiScaleDetector(model, face_mesh=mesh).detect(frame, 0.5)
+    assert len(views_only) == len(with_mesh) == 1
+    assert views_only[0].score < 1.0 - SURE_FACE_BONUS
+    assert with_mesh[0].score > views_only[0].score
+    assert with_mesh[0].score == pytest.approx(views_only[0].score + SURE_FACE_BONUS)
