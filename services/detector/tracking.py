@@ -6,8 +6,12 @@ track is predicted to be now: the track's last box moved by its velocity over th
 since. A face that matches no track starts a new one; a track that matches no face is
 kept (moving along its velocity for up to MAX_COAST_S) for `max_missed_frames` frames (a
 blink, a hand or another face passing in front, the detector losing a face for a moment)
-and then forgotten. Live tracks are bounded by the
-faces of the last `max_missed_frames` + 1 frames, so a stream's memory stays bounded.
+and then put aside as lost. A face that matches no live track is matched against the
+tracks lost in the last LOST_TRACK_S seconds where they were last seen, and takes that
+track back (its id, smoothing and identity) when it is there: a face the detector finds
+only now and then, or a person who looked away for two seconds, keeps one id. Live tracks
+are bounded by the faces of the last `max_missed_frames` + 1 frames and lost ones by
+MAX_LOST_TRACKS, so a stream's memory stays bounded.
 
 Why not norfair (the tracking library on PyPI): its releases require numpy < 2, which the
 rest of this service pins; and on 300 generated crossings (two faces, random angles,
@@ -50,6 +54,10 @@ MAX_SIZE_RATIO = 2.0
 # Weight of each new velocity measurement: one wrong match (two faces crossing) bends a
 # track's course by this fraction only.
 VELOCITY_GAIN = 0.35
+# How long a lost track can still be taken back by a face where it was last seen, and how
+# many lost tracks a stream keeps (the most recently lost).
+LOST_TRACK_S = 3.0
+MAX_LOST_TRACKS = 16
 # Velocities are measured over at least this long, so that frames stamped almost at once
 # (a burst after a stall) do not make a jump look like a sprint.
 MIN_VELOCITY_DT_S = 0.010
@@ -88,6 +96,7 @@ class FaceTracker:
     def __init__(self, max_missed_frames: int = MAX_MISSED_FRAMES) -> None:
         self.max_missed_frames = max_missed_frames
         self.tracks: list[Track] = []
+        self.lost: list[Track] = []  # unseen too long to be live, not yet forgotten
         self._next_id = 1
 
     def assign(self, boxes: list[tuple[float, float, float, float]], now_s: float) -> list[Track]:
@@ -108,9 +117,11 @@ class FaceTracker:
             if id(track) not in taken:
                 track.missed += 1
                 if track.missed > self.max_missed_frames:
+                    self.lost.append(track)
                     continue
             survivors.append(track)
         self.tracks = survivors
+        self._take_back_lost(boxes, matched, now_s)
         for index, box in enumerate(boxes):
             track = matched[index]
             if track is None:
@@ -123,18 +134,44 @@ class FaceTracker:
                 track.update(box, now_s)
         return matched  # type: ignore[return-value]
 
-    def _cost(self, boxes, now_s: float) -> np.ndarray:
+    def _take_back_lost(self, boxes, matched: list[Track | None], now_s: float) -> None:
+        """Unmatched boxes where a recently lost track was last seen take it back."""
+        self.lost = [t for t in self.lost if now_s - t.seen_at_s <= LOST_TRACK_S]
+        del self.lost[:-MAX_LOST_TRACKS]
+        unmatched = [index for index, track in enumerate(matched) if track is None]
+        if not self.lost or not unmatched:
+            return
+        cost = self._cost([boxes[index] for index in unmatched], now_s, self.lost, lost=True)
+        allowed = np.isfinite(cost)
+        rows, cols = linear_sum_assignment(np.where(allowed, cost, 1e6))
+        revived = []
+        for row, col in zip(rows, cols):
+            if allowed[row, col]:
+                track = self.lost[row]
+                matched[unmatched[col]] = track
+                revived.append(track)
+        for track in revived:
+            self.lost.remove(track)
+            self.tracks.append(track)
+
+    def _cost(self, boxes, now_s: float, tracks: list[Track] | None = None,
+              lost: bool = False) -> np.ndarray:
         """Tracks x boxes: distance from prediction in face sizes, plus the size change;
-        pairs too far apart or too different in size cost infinity."""
+        pairs too far apart or too different in size cost infinity. A lost track is
+        looked for where it was last seen, as far as the widest allowance."""
+        tracks = self.tracks if tracks is None else tracks
         centres, sizes = zip(*(_centre_and_size(box) for box in boxes))
         centres, sizes = np.array(centres), np.array(sizes)
-        cost = np.empty((len(self.tracks), len(boxes)))
-        for row, track in enumerate(self.tracks):
+        cost = np.empty((len(tracks), len(boxes)))
+        for row, track in enumerate(tracks):
             scale = np.sqrt(sizes * track.size)
-            distance = np.linalg.norm(centres - track.predicted_centre(now_s), axis=1) / scale
+            expected = track.centre if lost else track.predicted_centre(now_s)
+            distance = np.linalg.norm(centres - expected, axis=1) / scale
             size_change = np.abs(np.log(sizes / track.size))
-            allowed = min(MAX_DISTANCE + MISSED_GROWTH * track.missed, MAX_ALLOWED_DISTANCE)
-            row_cost = distance + size_change + MISSED_PENALTY * track.missed
+            allowed = (MAX_ALLOWED_DISTANCE if lost else
+                       min(MAX_DISTANCE + MISSED_GROWTH * track.missed, MAX_ALLOWED_DISTANCE))
+            row_cost = distance + size_change + MISSED_PENALTY * min(track.missed,
+                                                                    self.max_missed_frames)
             row_cost[(distance > allowed) | (size_change > np.log(MAX_SIZE_RATIO))] = np.inf
             cost[row] = row_cost
         return cost

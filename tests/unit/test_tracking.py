@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.detector.tracking import FaceTracker
+from services.detector.tracking import LOST_TRACK_S, MAX_LOST_TRACKS, FaceTracker
 
 FRAME_S = 1 / 30
 
@@ -60,11 +60,36 @@ def test_a_missed_frame_or_few_keep_the_track_and_it_coasts_along():
     assert {i for row in ids for i in row} == {1}
 
 
-def test_a_face_gone_longer_than_the_allowance_comes_back_with_a_new_id():
+def test_a_face_back_where_it_was_lost_takes_its_track_back():
     tracker = FaceTracker(max_missed_frames=3)
-    frames = [[box_at(200, 200)]] * 5 + [[]] * 4 + [[box_at(200, 200)]] * 3
+    frames = [[box_at(200, 200)]] * 5 + [[]] * 40 + [[box_at(215, 205)]] * 3  # 1.3 s away
+    ids = run(tracker, frames)
+    assert ids[0] == [1] and ids[-1] == [1]
+    assert tracker.lost == []
+
+
+def test_a_face_back_after_the_lost_window_gets_a_new_id():
+    tracker = FaceTracker(max_missed_frames=3)
+    gone = int(LOST_TRACK_S / FRAME_S) + 10
+    frames = [[box_at(200, 200)]] * 5 + [[]] * gone + [[box_at(200, 200)]] * 3
     ids = run(tracker, frames)
     assert ids[0] == [1] and ids[-1] == [2]
+
+
+def test_a_face_back_elsewhere_is_someone_else():
+    tracker = FaceTracker(max_missed_frames=3)
+    frames = [[box_at(200, 200)]] * 5 + [[]] * 10 + [[box_at(500, 200)]] * 3
+    ids = run(tracker, frames)
+    assert ids[-1] == [2]
+    assert [t.track_id for t in tracker.lost] == [1]
+
+
+def test_two_lost_faces_are_taken_back_by_the_faces_at_their_places():
+    tracker = FaceTracker(max_missed_frames=3)
+    frames = ([[box_at(100, 200), box_at(400, 200)]] * 5 + [[]] * 20
+              + [[box_at(405, 200), box_at(95, 200)]] * 3)
+    ids = run(tracker, frames)
+    assert ids[0] == [1, 2] and ids[-1] == [2, 1]
 
 
 def test_appear_and_disappear_leave_no_stale_tracks():
@@ -93,3 +118,4 @@ def test_memory_is_bounded_by_the_faces_of_recent_frames():
         tracker.assign([box_at(50 + 200 * k, 50 + 3 * frame * 60 % 900) for k in range(3)],
                        frame * FRAME_S)
     assert len(tracker.tracks) <= 3 * 5
+    assert len(tracker.lost) <= MAX_LOST_TRACKS
