@@ -266,10 +266,17 @@ def main(argv: list[str] | None = None) -> int:
                              pace_fps=source.fps if args.pace else 0.0,
                              metadata=metadata(args))
     started = time.monotonic()
+    finished = None  # the time held on a photo is not streaming time
     try:
+        quit_asked = False
         for frame, response, latency_ms in streamer.run(source):
             if not outputs.add(frame, response, latency_ms, streamer.stats.dropped):
+                quit_asked = True
                 break
+        finished = time.monotonic()
+        if show and source.stills and not quit_asked and streamer.stats.answered:
+            print("webcam: press any key in the window to close it", file=sys.stderr)
+            outputs.window.hold()
     except grpc.RpcError as error:
         if error.code() is grpc.StatusCode.UNIMPLEMENTED:
             print(f"webcam: {args.target} is not a facestream detector (it does not know "
@@ -281,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        elapsed = time.monotonic() - started
+        elapsed = (finished or time.monotonic()) - started
         outputs.close()
         channel.close()
     print(summary(streamer.stats, elapsed))

@@ -68,3 +68,11 @@ class LiveWindow:
             self._sized = True
         cv2.imshow(TITLE, image)
         return cv2.waitKey(1) & 0xFF not in (ord("q"), 27)
+
+    def hold(self) -> None:
+        """Keep the last picture up until a key is pressed in the window or it is closed:
+        a photo shown for one frame's millisecond would flash and vanish."""
+        while cv2.getWindowProperty(TITLE, cv2.WND_PROP_VISIBLE) >= 1:
+            if cv2.waitKey(100) != -1:
+                break
+        cv2.destroyAllWindows()

@@ -1,6 +1,6 @@
 """The client's live window on a virtual X display (Xvfb), with OpenCV's GUI wheel
 (.venv-window): it opens at the annotated frame's size, shrinks to fit the screen, shows
-the picture, and q stops the client at once."""
+the picture, q stops the client at once, and a photo stays up until a key is pressed."""
 
 from __future__ import annotations
 
@@ -93,3 +93,24 @@ def test_q_stops_the_client_at_once(display, detector_server):
     assert client.returncode == 0, err
     read = int(out.split("frames read ")[1].split(",")[0])
     assert read < 90  # the 6 s clip (90 frames) was not played to its end
+
+
+def test_a_photo_stays_up_until_a_key_is_pressed(display, detector_server):
+    client = start_client(display, f"127.0.0.1:{detector_server.port}", PORTRAIT)
+    x, y, width, height = wait_for_window(display, client)
+
+    def portrait_shown() -> bool:
+        return screenshot(display)[y:y + height, x:x + 512].std() > 30
+
+    deadline = time.monotonic() + 20  # drawn once answered (later on a loaded machine)
+    while not portrait_shown() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # long past the one frame's answer
+    assert client.poll() is None, client.communicate()[1][-2000:]
+    assert portrait_shown()  # still up, not flashed and gone
+    subprocess.run(["xdotool", "search", "--name", TITLE, "key", "--window", "%1", "space"],
+                   env={**os.environ, "DISPLAY": display}, check=True, capture_output=True)
+    out, err = client.communicate(timeout=30)
+    assert client.returncode == 0, err
+    assert "press any key in the window to close it" in err
+    assert "frames read 1," in out
