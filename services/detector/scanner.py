@@ -60,6 +60,11 @@ CANDIDATE_SCORE = 0.5
 # its neighbourhood check finds it again on the next frame: a texture that passed the
 # verification by luck on one frame rarely does on two. Clear faces are reported at once.
 CONFIRM_MARGIN = 0.1
+# A face already reported is kept while its neighbourhood check scores at least
+# min_score - KEEP_MARGIN: finding a face needs more evidence than keeping it does, so a
+# face near the threshold (a turned head, sunglasses) is not reported on one frame and
+# lost on the next.
+KEEP_MARGIN = 0.1
 # Faces larger than this in model pixels are left to the next, coarser level.
 MAX_FACE_MODEL_PX = 110
 # A view's detection must overlap the candidate this much to count as seeing it, and
@@ -229,8 +234,14 @@ class StreamScan:
         # Faces verified before need only their neighbourhood checked; a pending face that
         # is seen again is confirmed.
         tracked = []
-        for face in [face for face, _ in self._known] + self._pending:
-            seen = detector.look_around(rgb, face.box, NEIGHBOURHOOD, min_score)
+        keep_score = max(0.0, min_score - KEEP_MARGIN)
+        for face, threshold in ([(face, keep_score) for face, _ in self._known]
+                                + [(face, min_score) for face in self._pending]):
+            seen = detector.look_around(rgb, face.box, NEIGHBOURHOOD, threshold)
+            if seen is None and threshold == keep_score:
+                # One view's score jumps by 0.1-0.2 with a pixel's shift of the crop; a
+                # face the first view missed gets the verification's second view.
+                seen = detector.look_around(rgb, face.box, VERIFY_VIEWS[1][0], threshold)
             if seen is not None:
                 tracked.append(seen)
         scanned = []
