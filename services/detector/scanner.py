@@ -235,13 +235,16 @@ class StreamScan:
         # is seen again is confirmed.
         tracked = []
         keep_score = max(0.0, min_score - KEEP_MARGIN)
-        for face, threshold in ([(face, keep_score) for face, _ in self._known]
-                                + [(face, min_score) for face in self._pending]):
-            seen = detector.look_around(rgb, face.box, NEIGHBOURHOOD, threshold)
-            if seen is None and threshold == keep_score:
+        for face, _ in self._known:
+            seen = detector.look_around(rgb, face.box, NEIGHBOURHOOD, keep_score)
+            if seen is None:
                 # One view's score jumps by 0.1-0.2 with a pixel's shift of the crop; a
                 # face the first view missed gets the verification's second view.
-                seen = detector.look_around(rgb, face.box, VERIFY_VIEWS[1][0], threshold)
+                seen = detector.look_around(rgb, face.box, VERIFY_VIEWS[1][0], keep_score)
+            if seen is not None:
+                tracked.append(seen)
+        for face in self._pending:
+            seen = detector.look_around(rgb, face.box, NEIGHBOURHOOD, min_score)
             if seen is not None:
                 tracked.append(seen)
         scanned = []
