@@ -229,6 +229,10 @@ class StreamScan:
             self._schedule = StreamSchedule(width, height, self._detector.scales(width, height),
                                             self._detector.stream_scan_frames)
             self._known, self._pending = [], []
+            # This first frame gets the full scan, as an image does: the faces in view
+            # from the start are found at once rather than within stream_scan_frames
+            # frames (one frame's ~4x cost); the incremental scan takes over from the next.
+            return self._report([], self._detector.detect(bgr, min_score), min_score)
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         detector = self._detector
         # Faces verified before need only their neighbourhood checked; a pending face that
@@ -251,9 +255,14 @@ class StreamScan:
         for job in self._schedule.next_jobs():
             scanned += detector.run_job(rgb, job, min(CANDIDATE_SCORE, min_score))
         new = [face for face in merge(scanned, detector.nms_iou) if not _overlaps_any(face, tracked)]
+        return self._report(tracked, detector.verify(rgb, new, min_score), min_score)
+
+    def _report(self, tracked: list[DetectedFace], verified: list[DetectedFace],
+                min_score: float) -> list[DetectedFace]:
+        """The faces tracked and the new faces verified clearly; the marginal new ones wait
+        for the next frame's check."""
         sure = min_score + CONFIRM_MARGIN
-        verified = detector.verify(rgb, new, min_score)
-        faces = merge(tracked + [f for f in verified if f.score >= sure], detector.nms_iou)
+        faces = merge(tracked + [f for f in verified if f.score >= sure], self._detector.nms_iou)
         self._pending = [f for f in verified if f.score < sure]
         self._remember(faces)
         return faces

@@ -29,3 +29,17 @@ def test_a_face_found_is_kept_on_every_frame_though_its_recheck_scores_under_min
     stream = detector.new_stream()
     reported = [len(stream.detect(frame, min_score)) for _ in range(15)]
     assert reported == [1] * 15
+
+
+def test_the_first_frame_of_a_stream_gets_the_full_scan():
+    # Small faces in a 1280x720 frame: the incremental scan alone visits their tiles over
+    # stream_scan_frames frames; the first frame finds all of them, as Detect would.
+    detector = MultiScaleDetector(BlazeFaceModel(FACE_MODEL),
+                                  face_mesh=FaceMeshModel(FACE_MESH_MODEL))
+    frame = scene([(astronaut_face(), "")] * 4, [40, 44, 48, 52], 1280, 720,
+                  face_free_pictures(), np.random.default_rng(4)).frame
+    in_image = detector.detect(frame, 0.65)
+    assert len(in_image) >= 3
+    first = detector.new_stream().detect(frame, 0.65)
+    clear = [face for face in in_image if face.score >= 0.65 + 0.1]  # not held to confirm
+    assert len(first) == len(clear) >= 3
