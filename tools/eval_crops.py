@@ -34,6 +34,7 @@ from services.classifier.core import run_model_batch
 from services.classifier.runtime import load_model
 from services.classifier.settings import ClassifierSettings
 from services.detector.alignment import normalize
+from services.detector.pipeline import DEFAULT_MIN_SCORE
 from services.detector.server import make_detector
 from services.detector.settings import DetectorSettings
 from tools.eval_detection import labeled_faces
@@ -64,7 +65,7 @@ def crops_of(faces, detector, seed: int) -> list[tuple[int, int, float, np.ndarr
             frame = background(pictures, 640, 480, rng)
             x, y = int(rng.integers(0, 640 - size)), int(rng.integers(0, 480 - size))
             paste_face(frame, face, x, y, size, angle=angle)
-            detections = [d for d in detector.detect(frame, 0.7)
+            detections = [d for d in detector.detect(frame, DEFAULT_MIN_SCORE)
                           if matches((x, y, size, size), d.box)]
             if detections:
                 best = max(detections, key=lambda d: d.score)

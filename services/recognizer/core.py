@@ -139,9 +139,9 @@ class Recognizer:
                max_distance: float = 0.0) -> tuple[bool, float, float]:
         """(same person, distance, threshold) for two one-face images."""
         threshold = self.threshold(max_distance)
-        which = f"give its face's box in {{}}.faces"
-        distance = float(np.linalg.norm(self._one_face(first, None, which.format(first.field))
-                                        - self._one_face(second, None, which.format(second.field))))
+        distance = float(np.linalg.norm(
+            self._one_face(first, None, f"give its face's box in {first.field}.faces")
+            - self._one_face(second, None, f"give its face's box in {second.field}.faces")))
         return distance <= threshold, distance, threshold
 
     def threshold(self, max_distance: float) -> float:
