@@ -52,7 +52,8 @@ eval: setup $(BENCH_STAMP) ## detection recall, false positives and emotion accu
 train-emotion: setup ## re-make models/trained/ferplus.keras from FER+ votes (DATA=folder with label.csv); not part of make test
 	$(PY) -m training.train --data $(or $(DATA),$(error set DATA to a FER+ folder, e.g. ../shared/data/ferplus/train)) \
 		--out models/trained/ferplus.keras --start-from models/emotion_model.hdf5 \
-		--epochs 4 --learning-rate 1e-4 --erasing 0 --no-photometric
+		--epochs 4 --learning-rate 1e-4 --erasing 0 --no-photometric \
+		--batch-size 64 --weight-decay 0
 
 # fer's declared dependencies are heavy and clash with numpy 2; what it needs is pinned here.
 $(WINDOW_STAMP): requirements-window.txt constraints.txt

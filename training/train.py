@@ -3,10 +3,13 @@
     python -m training.train --data ../shared/data/ferplus/train --out models/trained/ferplus.keras
 
 Fixed seeds; a seeded 10% validation split; augmentation (mirror, small affine,
-brightness and contrast, erasing); Adam with a warm-up and cosine decay over a fixed number of epochs,
-early stopping on validation accuracy (the majority vote); at the end the confusion
+brightness and contrast, erasing) inside the training step; AdamW with a warm-up and
+cosine decay over a fixed number of epochs, early stopping on validation accuracy (the majority vote); at the end the confusion
 matrix and per-class recall on the validation faces, and a model card (JSON) beside the
 model with the data, labels, accuracy, command and time taken.
+
+Keras 3 runs it on any backend: TensorFlow here (CPU), or JAX on a GPU machine
+(`KERAS_BACKEND=jax`); the saved model is the same format either way.
 """
 
 from __future__ import annotations
@@ -26,36 +29,6 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def augmenter(seed: int, photometric: bool = True):
-    """Mirror and small affine changes; with `photometric`, brightness and contrast too."""
-    import keras  # noqa: PLC0415
-    from keras import layers  # noqa: PLC0415
-
-    steps = [
-        layers.RandomFlip("horizontal", seed=seed),
-        layers.RandomRotation(0.04, fill_mode="nearest", seed=seed),  # about 15 degrees
-        layers.RandomTranslation(0.08, 0.08, fill_mode="nearest", seed=seed),
-        layers.RandomZoom(0.1, fill_mode="nearest", seed=seed),
-    ]
-    if photometric:
-        steps += [layers.RandomBrightness(0.2, value_range=(-1.0, 1.0), seed=seed),
-                  layers.RandomContrast(0.3, seed=seed)]
-    return keras.Sequential(steps, name="augment")
-
-
-def erase(images, rng: np.random.Generator, probability: float = 0.5) -> np.ndarray:
-    """Random erasing: a random rectangle (up to a quarter of the face) filled with noise."""
-    images = np.array(images)
-    side = images.shape[1]
-    for image in images:
-        if rng.random() >= probability:
-            continue
-        height, width = rng.integers(side // 6, side // 2, 2)
-        top, left = rng.integers(0, side - height), rng.integers(0, side - width)
-        image[top:top + height, left:left + width] = rng.uniform(-1, 1, (height, width, 1))
-    return images
-
-
 def scaled(images: np.ndarray, input_shape: tuple[int, int, int]) -> np.ndarray:
     """uint8 (N, 48, 48) -> float32 (N, H, W, 1) in [-1, 1]: the classifier's own
     pre-processing, so the model is trained on what it will be served."""
@@ -70,13 +43,16 @@ def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndar
     return matrix
 
 
-def train(data: Path, out: Path, epochs: int, batch_size: int, width: int, seed: int,
-          patience: int, limit: int = 0, start_from: Path | None = None,
-          learning_rate: float = 2e-3, erasing: float = 0.5, photometric: bool = True) -> dict:
+def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patience: int,
+          limit: int = 0, start_from: Path | None = None, learning_rate: float = 2e-3,
+          erasing: float = 0.5, photometric: bool = True, widths=None, depths=None,
+          weight_decay: float = 0.01, max_minutes: float = 0) -> dict:
     import keras  # noqa: PLC0415
 
+    from training.augment import augmenter  # noqa: PLC0415
+    from training.callbacks import KeepBest  # noqa: PLC0415
     from training.data import LABELS, load_ferplus, split  # noqa: PLC0415
-    from training.model import build_model, from_mini_xception  # noqa: PLC0415
+    from training.model import DEPTHS, WIDTHS, build_model, from_mini_xception  # noqa: PLC0415
 
     keras.utils.set_random_seed(seed)
     started = time.monotonic()
@@ -85,37 +61,29 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, width: int, seed:
         faces.images, faces.targets = faces.images[:limit], faces.targets[:limit]
     train_idx, val_idx = split(len(faces.images), seed=seed)
     model = (from_mini_xception(start_from, len(LABELS)) if start_from
-             else build_model(len(LABELS), width))
+             else build_model(len(LABELS), widths or WIDTHS, depths or DEPTHS))
     shape = tuple(model.input_shape[1:])
     x_train, y_train = scaled(faces.images[train_idx], shape), faces.targets[train_idx]
     x_val, y_val = scaled(faces.images[val_idx], shape), faces.targets[val_idx]
     out.parent.mkdir(parents=True, exist_ok=True)
-    augment = augmenter(seed, photometric)
-    rng = np.random.default_rng(seed)
-
-    def batches():
-        while True:
-            order = rng.permutation(len(x_train))
-            for start in range(0, len(order) - batch_size + 1, batch_size):
-                pick = order[start:start + batch_size]
-                views = np.asarray(augment(x_train[pick], training=True))
-                yield erase(views, rng, erasing), y_train[pick]
-
+    # Training runs through a wrapper that augments first; the network alone is saved.
+    inputs = keras.Input(shape)
+    trainer = keras.Model(inputs, model(augmenter(seed, photometric, erasing)(inputs)))
     steps = max(len(x_train) // batch_size, 1)
     # One epoch of warm-up, then a cosine decay over the remaining epochs: a fixed budget
     # of epochs ends at a small learning rate (a plateau rule halved it too late here).
     schedule = keras.optimizers.schedules.CosineDecay(
         learning_rate / 20, decay_steps=max(steps * (epochs - 1), 1), alpha=0.01,
         warmup_target=learning_rate, warmup_steps=steps)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="categorical_crossentropy",
-                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
-    history = model.fit(
-        batches(), steps_per_epoch=steps, epochs=epochs,
+    trainer.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
+                    loss="categorical_crossentropy",
+                    metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+    history = trainer.fit(
+        x_train, y_train, batch_size=batch_size, epochs=epochs, shuffle=True,
         validation_data=(x_val, y_val), verbose=2,
         callbacks=[keras.callbacks.EarlyStopping("val_accuracy", patience=patience,
                                                  restore_best_weights=True),
-                   # the best model so far is on disk, should a long run be stopped early
-                   keras.callbacks.ModelCheckpoint(out, "val_accuracy", save_best_only=True)])
+                   KeepBest(model, out, max_minutes * 60)])
     scores = (model.predict(x_val, verbose=0) + model.predict(x_val[:, :, ::-1], verbose=0)) / 2
     truth, predicted = y_val.argmax(axis=1), scores.argmax(axis=1)
     matrix = confusion(truth, predicted, len(LABELS))
@@ -124,7 +92,7 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, width: int, seed:
     model.save(out)
     card = {
         "model": out.name, "labels": list(LABELS),
-        "network": model.name, "parameters": int(model.count_params()),
+        "network": model.name, "backend": keras.backend.backend(), "parameters": int(model.count_params()),
         "input": f"{shape[0]}x{shape[1]} gray (the 48x48 crop resized), pixels in [-1, 1]",
         "data": f"FER+ votes ({data}); {len(train_idx)} training and {len(val_idx)} validation "
                 "faces (seeded 10% split); faces whose majority is unknown or not-a-face dropped",
@@ -140,13 +108,21 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, width: int, seed:
     return card
 
 
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(","))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="FER+ folder: PNGs and label.csv")
     parser.add_argument("--out", type=Path, default=Path("models/trained/ferplus.keras"))
     parser.add_argument("--epochs", type=int, default=24)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--width", type=int, default=32, help="filters of the first block")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--widths", type=_ints, help="the network's widths, e.g. 32,64,128,256,512")
+    parser.add_argument("--depths", type=_ints, help="separable convolutions per stage, e.g. 2,3,3,2")
+    parser.add_argument("--weight-decay", type=float, default=0.01, help="AdamW's decoupled decay")
+    parser.add_argument("--max-minutes", type=float, default=0,
+                        help="stop after this long (the best epoch so far is kept); 0: no limit")
     parser.add_argument("--start-from", type=Path,
                         help="fine-tune this mini-XCEPTION (.hdf5) with an eight-emotion head "
                              "instead of training the small CNN from scratch")
@@ -160,9 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N faces")
     args = parser.parse_args(argv)
-    card = train(args.data, args.out, args.epochs, args.batch_size, args.width, args.seed,
-                 args.patience, args.limit, args.start_from, args.learning_rate, args.erasing,
-                 not args.no_photometric)
+    card = train(args.data, args.out, args.epochs, args.batch_size, args.seed, args.patience,
+                 args.limit, args.start_from, args.learning_rate, args.erasing,
+                 not args.no_photometric, args.widths, args.depths, args.weight_decay,
+                 args.max_minutes)
     print(json.dumps({k: card[k] for k in ("validation_accuracy_mirror_averaged",
                                            "per_class_recall", "epochs_run", "seconds")}))
     print("confusion matrix (rows: majority vote, columns: predicted):")

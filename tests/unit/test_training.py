@@ -58,7 +58,7 @@ def test_a_few_steps_lower_the_loss_and_the_saved_model_loads(tmp_path):
     out = tmp_path / "model" / "tiny.keras"
     done = subprocess.run([sys.executable, "-m", "training.train", "--data", str(tmp_path / "ferplus"),
                            "--out", str(out), "--epochs", "6", "--batch-size", "16",
-                           "--width", "8", "--seed", "3"], cwd=ROOT, capture_output=True,
+                           "--widths", "8,16", "--depths", "1", "--seed", "3"], cwd=ROOT, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     card = json.loads(out.with_suffix(".json").read_text())
@@ -87,3 +87,30 @@ def test_the_widened_mini_xception_keeps_its_seven_emotions():
     assert new.shape == (4, 8)
     np.testing.assert_allclose(new[:, :7] / new[:, :7].sum(axis=1, keepdims=True), old, atol=1e-5)
     assert LABELS[:7] == ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+def test_patch_erasing_fills_one_rectangle_in_training_only():
+    from training.augment import RandomPatchErasing
+
+    faces = np.full((16, 48, 48, 1), 5.0, np.float32)  # out of the noise's [-1, 1]
+    always = RandomPatchErasing(1.0, seed=4)
+    erased = np.asarray(always(faces, training=True))
+    for face in erased[..., 0]:
+        rows, cols = np.nonzero(face != 5.0)
+        assert len(rows) and np.all(np.abs(face[rows, cols]) <= 1.0)
+        height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+        assert 8 <= height <= 24 and 8 <= width <= 24  # a sixth to a half of each side
+        assert len(rows) == height * width  # one filled rectangle
+    assert np.array_equal(np.asarray(always(faces, training=False)), faces)
+    assert np.array_equal(np.asarray(RandomPatchErasing(0.0, seed=4)(faces, training=True)), faces)
+
+
+def test_the_network_takes_the_crop_and_checks_its_shape():
+    import pytest
+
+    from training.model import build_model
+
+    model = build_model(len(LABELS), widths=(8, 16, 32), depths=(2, 1))
+    assert model.input_shape == (None, 48, 48, 1) and model.output_shape == (None, len(LABELS))
+    with pytest.raises(ValueError, match="one entry more"):
+        build_model(len(LABELS), widths=(8, 16), depths=(2, 1))
