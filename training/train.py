@@ -3,13 +3,14 @@
     python -m training.train --data ../shared/data/ferplus/train --out models/trained/ferplus.keras
 
 Fixed seeds; a seeded 10% validation split; augmentation (mirror, small affine,
-brightness and contrast, erasing) inside the training step; AdamW with a warm-up and
-cosine decay over a fixed number of epochs, early stopping on validation accuracy (the majority vote); at the end the confusion
-matrix and per-class recall on the validation faces, and a model card (JSON) beside the
-model with the data, labels, accuracy, command and time taken.
+brightness and contrast, erasing); AdamW with a warm-up and cosine decay over a fixed
+number of epochs, early stopping on validation accuracy (the majority vote); at the end
+the confusion matrix and per-class recall on the validation faces, and a model card
+(JSON) beside the model with the data, labels, accuracy, command and time taken.
 
-Keras 3 runs it on any backend: TensorFlow here (CPU), or JAX on a GPU machine
-(`KERAS_BACKEND=jax`); the saved model is the same format either way.
+Nothing in it is TensorFlow's own: the augmentation is NumPy and OpenCV in the feeding
+process (training/augment.py), so with `KERAS_BACKEND=jax` it trains too and saves the
+same model format.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patien
           weight_decay: float = 0.01, max_minutes: float = 0) -> dict:
     import keras  # noqa: PLC0415
 
-    from training.augment import augmenter  # noqa: PLC0415
-    from training.callbacks import KeepBest  # noqa: PLC0415
+    from training.augment import batches  # noqa: PLC0415
+    from training.callbacks import StopAfter  # noqa: PLC0415
     from training.data import LABELS, load_ferplus, split  # noqa: PLC0415
     from training.model import DEPTHS, WIDTHS, build_model, from_mini_xception  # noqa: PLC0415
 
@@ -66,24 +67,23 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patien
     x_train, y_train = scaled(faces.images[train_idx], shape), faces.targets[train_idx]
     x_val, y_val = scaled(faces.images[val_idx], shape), faces.targets[val_idx]
     out.parent.mkdir(parents=True, exist_ok=True)
-    # Training runs through a wrapper that augments first; the network alone is saved.
-    inputs = keras.Input(shape)
-    trainer = keras.Model(inputs, model(augmenter(seed, photometric, erasing)(inputs)))
     steps = max(len(x_train) // batch_size, 1)
     # One epoch of warm-up, then a cosine decay over the remaining epochs: a fixed budget
     # of epochs ends at a small learning rate (a plateau rule halved it too late here).
     schedule = keras.optimizers.schedules.CosineDecay(
         learning_rate / 20, decay_steps=max(steps * (epochs - 1), 1), alpha=0.01,
         warmup_target=learning_rate, warmup_steps=steps)
-    trainer.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
-                    loss="categorical_crossentropy",
-                    metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
-    history = trainer.fit(
-        x_train, y_train, batch_size=batch_size, epochs=epochs, shuffle=True,
-        validation_data=(x_val, y_val), verbose=2,
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
+                  loss="categorical_crossentropy",
+                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+    history = model.fit(
+        batches(x_train, y_train, batch_size, seed, photometric, erasing),
+        steps_per_epoch=steps, epochs=epochs, validation_data=(x_val, y_val), verbose=2,
         callbacks=[keras.callbacks.EarlyStopping("val_accuracy", patience=patience,
                                                  restore_best_weights=True),
-                   KeepBest(model, out, max_minutes * 60)])
+                   # the best model so far is on disk, should a long run be stopped early
+                   keras.callbacks.ModelCheckpoint(out, "val_accuracy", save_best_only=True),
+                   StopAfter(max_minutes * 60)])
     scores = (model.predict(x_val, verbose=0) + model.predict(x_val[:, :, ::-1], verbose=0)) / 2
     truth, predicted = y_val.argmax(axis=1), scores.argmax(axis=1)
     matrix = confusion(truth, predicted, len(LABELS))

@@ -38,13 +38,16 @@ CREATE INDEX IF NOT EXISTS embeddings_by_person ON embeddings(person_id);
 """
 
 
+CONNECT_TIMEOUT_S = 5  # per attempt
+
+
 def connect(url: str, timeout_s: float = 60.0) -> psycopg.Connection:
     """A connection, waiting out a server that is still starting (replicas and their
     database are often started together)."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return psycopg.connect(url, autocommit=True, connect_timeout=5)
+            return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
                 raise
@@ -99,7 +102,9 @@ class PostgresGallery(GalleryMemory):
         reconnecting = False
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._url, autocommit=True) as db:
+                # Bounded, so a stop does not wait on an unreachable host.
+                with psycopg.connect(self._url, autocommit=True,
+                                     connect_timeout=CONNECT_TIMEOUT_S) as db:
                     db.execute(f"LISTEN {CHANNEL}")
                     if reconnecting:
                         self._reload_all(db)

@@ -89,20 +89,47 @@ def test_the_widened_mini_xception_keeps_its_seven_emotions():
     assert LABELS[:7] == ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
-def test_patch_erasing_fills_one_rectangle_in_training_only():
-    from training.augment import RandomPatchErasing
+def test_an_erased_patch_is_one_rectangle_of_noise_within_bounds():
+    from training.augment import erase_patch
 
-    faces = np.full((16, 48, 48, 1), 5.0, np.float32)  # out of the noise's [-1, 1]
-    always = RandomPatchErasing(1.0, seed=4)
-    erased = np.asarray(always(faces, training=True))
-    for face in erased[..., 0]:
-        rows, cols = np.nonzero(face != 5.0)
-        assert len(rows) and np.all(np.abs(face[rows, cols]) <= 1.0)
+    rng = np.random.default_rng(4)
+    face = np.full((48, 48, 1), 5.0, np.float32)  # out of the noise's [-1, 1]
+    for _ in range(50):
+        erased = erase_patch(face, rng)[..., 0]
+        rows, cols = np.nonzero(erased != 5.0)
         height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
         assert 8 <= height <= 24 and 8 <= width <= 24  # a sixth to a half of each side
-        assert len(rows) == height * width  # one filled rectangle
-    assert np.array_equal(np.asarray(always(faces, training=False)), faces)
-    assert np.array_equal(np.asarray(RandomPatchErasing(0.0, seed=4)(faces, training=True)), faces)
+        assert len(rows) == height * width and np.all(np.abs(erased[rows, cols]) <= 1.0)
+    assert np.all(face == 5.0)  # the input is left alone
+
+
+def test_augmented_batches_keep_shape_range_and_targets_and_repeat_with_the_seed():
+    from training.augment import augment_batch, batches
+
+    rng = np.random.default_rng(0)
+    faces = rng.uniform(-1, 1, (10, 48, 48, 1)).astype(np.float32)
+    targets = np.eye(8, dtype=np.float32)[np.arange(10) % 8]
+    out = augment_batch(faces, np.random.default_rng(1))
+    assert out.shape == faces.shape and out.dtype == np.float32
+    assert np.all(out >= -1.0) and np.all(out <= 1.0) and not np.array_equal(out, faces)
+    first = next(batches(faces, targets, 4, seed=7))
+    again = next(batches(faces, targets, 4, seed=7))
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])
+    # each target row still belongs to one of the faces (shuffled together)
+    assert all(any(np.array_equal(row, t) for t in targets) for row in first[1])
+
+
+def test_without_movement_a_face_is_kept_or_mirrored(monkeypatch):
+    from training import augment
+
+    for name in ("MAX_ROTATION_DEG", "MAX_SHIFT", "MAX_ZOOM"):
+        monkeypatch.setattr(augment, name, 0.0)
+    face = np.random.default_rng(0).uniform(-1, 1, (48, 48, 1)).astype(np.float32)
+    rng = np.random.default_rng(2)
+    moved = [augment.mirror_and_move(face, rng) for _ in range(20)]
+    mirrored = [np.allclose(m, face[:, ::-1], atol=1e-5) for m in moved]
+    kept = [np.allclose(m, face, atol=1e-5) for m in moved]
+    assert all(a or b for a, b in zip(mirrored, kept)) and any(mirrored) and any(kept)
 
 
 def test_the_network_takes_the_crop_and_checks_its_shape():
