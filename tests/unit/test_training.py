@@ -141,3 +141,23 @@ def test_the_network_takes_the_crop_and_checks_its_shape():
     assert model.input_shape == (None, 48, 48, 1) and model.output_shape == (None, len(LABELS))
     with pytest.raises(ValueError, match="one entry more"):
         build_model(len(LABELS), widths=(8, 16), depths=(2, 1))
+
+
+def test_batch_norm_is_recalibrated_on_clean_faces_unless_frozen():
+    import keras
+
+    from training.model import build_model
+    from training.train import recalibrate_batch_norm
+
+    faces = np.random.default_rng(0).uniform(-1, 1, (64, 48, 48, 1)).astype(np.float32)
+    model = build_model(len(LABELS), widths=(4, 8), depths=(1,))
+    first = next(layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization))
+    first.moving_mean.assign(np.full(4, 50.0, np.float32))  # as if drifted far away
+    conv = model.layers[1]
+    truth = np.asarray(conv(faces)).mean(axis=(0, 1, 2))  # what the statistics should be
+    recalibrate_batch_norm(model, faces, seed=0, batches=80, batch_size=32)
+    assert np.allclose(np.asarray(first.moving_mean), truth, atol=0.05)
+    first.trainable = False
+    first.moving_mean.assign(np.full(4, 50.0, np.float32))
+    recalibrate_batch_norm(model, faces, seed=0, batches=5, batch_size=32)
+    assert np.all(np.asarray(first.moving_mean) == 50.0)
