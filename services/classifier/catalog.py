@@ -33,10 +33,10 @@ MODELS = {
             "(fetched by `make models`)"),
         NamedModel(
             "ferplus", "models/trained/ferplus.keras",
-            "814a67d554f8490c4b96093ff22280478af120bc794226836ece3d3499d22018",
+            "14ecf7c46dc82605f5c5b5ec582b1d68ca0dce45bec8b3c2e99d492b6862edf1",
             LABELS,
-            "CNN trained here on FER+ vote distributions (training/, model card "
-            "models/trained/ferplus.json)"),
+            "residual separable CNN trained here on FER+ vote distributions (training/, "
+            "model card models/trained/ferplus.json)"),
     )
 }
 DEFAULT_MODEL = "ferplus"

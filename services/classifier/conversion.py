@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 KNOWN_CONVERSIONS = {
     "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e":  # fer2013
         "a64ec8b1231aa6e9ed2a35f99b6b3ea253cc8b858e62c868faae1224aaf4d7ed",
-    "814a67d554f8490c4b96093ff22280478af120bc794226836ece3d3499d22018":  # ferplus
-        "47e46e2be8a1f5223dcffda29cb02301601658dea9bbcd9342f253910cfa5fd3",
+    "14ecf7c46dc82605f5c5b5ec582b1d68ca0dce45bec8b3c2e99d492b6862edf1":  # ferplus
+        "73bb91cbe68ac6fb1858296515b506dbacd359091fca2523699b8455bb37afae",
 }
 
 
