@@ -14,8 +14,8 @@ is compared with the face it came from:
   is blur, resampling and a wrong scale or angle, not a shift of a pixel;
 - label agreement: how often the emotion model gives the crop the label it gives the
   original face (what the pipeline loses, with no label noise in the way);
-- accuracy against the faces' own labels, for the originals and for the crops, with each
-  test-time augmentation (`tta`) the classifier offers. A label the model does not have
+- accuracy against the faces' own labels, for the originals and for the crops, and the
+  label agreement again, with each test-time augmentation (`tta`) the classifier offers. A label the model does not have
   (contempt, for the seven-label fer2013 model) counts as wrong.
 """
 
@@ -122,11 +122,12 @@ def evaluate(faces, count: int, seed: int, model_name: str) -> None:
     print(f"accuracy against the faces' labels ({(truth < 0).sum()} faces with a label the "
           "model lacks, counted wrong):")
     for tta in TTA_MODES:
-        on_originals = (predict(originals, tta) == truth).mean()
-        on_crops = predict(crops, tta) == truth[which]
+        original_labels, crop_labels = predict(originals, tta), predict(crops, tta)
+        on_crops = crop_labels == truth[which]
         with_misses = on_crops.sum() / (len(truth) * len(SIZES))
-        print(f"  tta {tta:<14} originals {on_originals:.1%}  crops {on_crops.mean():.1%}  "
-              f"counting misses {with_misses:.1%}")
+        print(f"  tta {tta:<14} originals {(original_labels == truth).mean():.1%}  "
+              f"crops {on_crops.mean():.1%}  counting misses {with_misses:.1%}  "
+              f"crop label = original's {(crop_labels == original_labels[which]).mean():.1%}")
 
 
 def main(argv: list[str] | None = None) -> int:
