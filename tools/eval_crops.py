@@ -15,8 +15,9 @@ is compared with the face it came from:
 - label agreement: how often the emotion model gives the crop the label it gives the
   original face (what the pipeline loses, with no label noise in the way);
 - accuracy against the faces' own labels, for the originals and for the crops, and the
-  label agreement again, with each test-time augmentation (`tta`) the classifier offers. A label the model does not have
-  (contempt, for the seven-label fer2013 model) counts as wrong.
+  label agreement again, with each test-time augmentation (`tta`) the classifier offers.
+  A label the model does not have (contempt, for the seven-label fer2013 model) counts as
+  wrong.
 """
 
 from __future__ import annotations
@@ -104,8 +105,9 @@ def evaluate(faces, count: int, seed: int, model_name: str) -> None:
         return np.concatenate([np.stack(run(list(model.preprocess(images[k:k + chunk]))))
                                for k in range(0, len(images), chunk)]).argmax(axis=1)
 
-    original_labels = predict(originals, "none")
-    crop_labels = predict(crops, "none")
+    # Each augmentation's labels for the originals and the crops, computed once.
+    labels_by_tta = {tta: (predict(originals, tta), predict(crops, tta)) for tta in TTA_MODES}
+    original_labels, crop_labels = labels_by_tta["none"]
     agree = crop_labels == original_labels[which]
     print(f"model {model.info.name} ({len(labels)} labels); {len(faces)} faces x {len(SIZES)} "
           f"sizes; found {len(found)} of {len(faces) * len(SIZES)}")
@@ -121,8 +123,7 @@ def evaluate(faces, count: int, seed: int, model_name: str) -> None:
     print(f"{'all':>8} {'':>6} {errors.mean():>11.2f} {agree.mean():>15.1%}")
     print(f"accuracy against the faces' labels ({(truth < 0).sum()} faces with a label the "
           "model lacks, counted wrong):")
-    for tta in TTA_MODES:
-        original_labels, crop_labels = predict(originals, tta), predict(crops, tta)
+    for tta, (original_labels, crop_labels) in labels_by_tta.items():
         on_crops = crop_labels == truth[which]
         with_misses = on_crops.sum() / (len(truth) * len(SIZES))
         print(f"  tta {tta:<14} originals {(original_labels == truth).mean():.1%}  "

@@ -63,6 +63,15 @@ MAX_LOST_TRACKS = 16
 MIN_VELOCITY_DT_S = 0.010
 
 
+def _allowed_pairs(cost: np.ndarray) -> list[tuple[int, int]]:
+    """(row, column) pairs of the cheapest assignment, leaving out pairs of infinite cost.
+    The assignment wants finite costs: a stand-in above any allowed pair's cost, and a pair
+    it picks at the stand-in stays unmatched."""
+    allowed = np.isfinite(cost)
+    rows, cols = linear_sum_assignment(np.where(allowed, cost, 1e6))
+    return [(row, col) for row, col in zip(rows, cols) if allowed[row, col]]
+
+
 def _centre_and_size(box: tuple[float, float, float, float]) -> tuple[np.ndarray, float]:
     x, y, width, height = box
     return np.array([x + width / 2, y + height / 2]), max(float(width), 1.0)
@@ -103,14 +112,8 @@ class FaceTracker:
         """The track of each box, in the order given; boxes that match none get new ones."""
         matched: list[Track | None] = [None] * len(boxes)
         if self.tracks and boxes:
-            cost = self._cost(boxes, now_s)
-            allowed = np.isfinite(cost)
-            # The assignment wants finite costs: a stand-in above any allowed pair's cost,
-            # and a pair it picks at the stand-in stays unmatched.
-            rows, cols = linear_sum_assignment(np.where(allowed, cost, 1e6))
-            for row, col in zip(rows, cols):
-                if allowed[row, col]:
-                    matched[col] = self.tracks[row]
+            for row, col in _allowed_pairs(self._cost(boxes, now_s)):
+                matched[col] = self.tracks[row]
         taken = {id(track) for track in matched if track is not None}
         survivors = []
         for track in self.tracks:
@@ -142,14 +145,11 @@ class FaceTracker:
         if not self.lost or not unmatched:
             return
         cost = self._cost([boxes[index] for index in unmatched], now_s, self.lost, lost=True)
-        allowed = np.isfinite(cost)
-        rows, cols = linear_sum_assignment(np.where(allowed, cost, 1e6))
         revived = []
-        for row, col in zip(rows, cols):
-            if allowed[row, col]:
-                track = self.lost[row]
-                matched[unmatched[col]] = track
-                revived.append(track)
+        for row, col in _allowed_pairs(cost):
+            track = self.lost[row]
+            matched[unmatched[col]] = track
+            revived.append(track)
         for track in revived:
             self.lost.remove(track)
             self.tracks.append(track)
