@@ -22,8 +22,11 @@ def virtual_display(width: int = 1280, height: int = 800):
     number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists()
                   and not Path(f"/tmp/.X{n}-lock").exists())
     name = f":{number}"
+    # -noreset: by default an X server resets when its last client leaves, and refuses
+    # connections while it does; each xwininfo probe is such a client, so a window
+    # opening just after one could be turned away ("could not connect to display").
     server = subprocess.Popen([xvfb, name, "-screen", "0", f"{width}x{height}x24",
-                               "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
+                               "-nolisten", "tcp", "-noreset"], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
