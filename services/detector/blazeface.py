@@ -40,6 +40,8 @@ ANCHOR_LAYOUTS = {
 }
 # Every side of a resized input must be a multiple of the largest stride.
 SIDE_MULTIPLE = 16
+# uint8 -> the models' [-1, 1] input, as a table (cv2.LUT: ~10x numpy's arithmetic).
+_NORMALISED = (np.arange(256, dtype=np.float32) / 127.5 - 1.0).astype(np.float32)
 
 
 def make_anchors(height: int, width: int, layout) -> np.ndarray:
@@ -161,9 +163,18 @@ class _Runner:
         outputs = {int(o["shape"][-1]): o["index"] for o in self.interpreter.get_output_details()}
         self.regressors, self.scores = outputs[16], outputs[1]
         self.anchors = make_anchors(height, width, model.layout)
+        # The input is filled in place call after call: a fresh array of this size is
+        # above malloc's mmap threshold, and its page faults alone cost ~0.15 ms at
+        # 128x128 (as much as the normalisation itself).
+        self.input = np.zeros((1, height, width, 3), np.float32)
 
-    def run(self, tensor: np.ndarray, min_score: float):
-        self.interpreter.set_tensor(self.input_index, tensor)
+    def run(self, rgb: np.ndarray, min_score: float):
+        """Faces of an RGB uint8 image placed top-left in the input, the rest zero."""
+        height, width = rgb.shape[:2]
+        self.input[0, :height, :width] = cv2.LUT(rgb, _NORMALISED)
+        self.input[0, height:] = 0.0
+        self.input[0, :height, width:] = 0.0
+        self.interpreter.set_tensor(self.input_index, self.input)
         self.interpreter.invoke()
         return decode(self.interpreter.get_tensor(self.regressors),
                       self.interpreter.get_tensor(self.scores), self.anchors, min_score)
@@ -237,10 +248,8 @@ class BlazeFaceModel:
         shape = self.input_shape_for(height, width)
         if shape[0] < height or shape[1] < width:
             raise ValueError(f"a {width}x{height} image does not fit a {shape[1]}x{shape[0]} input")
-        tensor = np.zeros((1, shape[0], shape[1], 3), np.float32)
-        tensor[0, :height, :width] = rgb.astype(np.float32) / 127.5 - 1.0
         with self._runner(*shape) as runner:
-            scores, boxes, keypoints = runner.run(tensor, min_score)
+            scores, boxes, keypoints = runner.run(rgb, min_score)
         if len(scores) == 0:
             return []
         return weighted_nms(scores, boxes, keypoints, nms_iou)

@@ -83,10 +83,14 @@ def _decode_encoded(data: bytes, max_pixels: int, field: str) -> np.ndarray:
 
 
 def resize_region(rgb: np.ndarray, region: tuple[int, int, int, int], scale: float) -> np.ndarray:
-    """The x, y, w, h region of an image, resized by `scale` (area-averaged when shrinking)."""
+    """The x, y, w, h region of an image, resized by `scale` (area-averaged when shrinking
+    by 2x or more)."""
     x, y, width, height = region
     crop = rgb[y:y + height, x:x + width]
     if scale == 1.0:
         return crop
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    # Below 2x, bilinear still draws on nearly every source pixel, and OpenCV's area
+    # averaging at such a fractional factor costs ~8x as much (0.28 vs 0.04 ms for a
+    # 240 px face neighbourhood to 128, the check every known face gets on every frame).
+    return cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale <= 0.5 else cv2.INTER_LINEAR)

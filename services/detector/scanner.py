@@ -8,7 +8,8 @@ larger faces, the coarsest the whole frame.
 
 A video or camera stream cannot afford the full scan on every frame, so each stream keeps
 a `StreamScan`: the neighbourhood of every face found recently is re-checked on every
-frame (one small model call per face), and the levels are cut into tiles that a
+frame (one small model call per face, saved where the frame's own share of the scan saw
+the face), and the levels are cut into tiles that a
 `StreamSchedule` spreads over `stream_scan_frames` frames. A face that comes into view is
 found within that many frames and then kept on every frame by its neighbourhood check.
 """
@@ -71,6 +72,9 @@ MAX_FACE_MODEL_PX = 110
 # score at least VIEW_FLOOR (a weaker one counts as 0).
 VIEW_IOU = 0.3
 VIEW_FLOOR = 0.2
+# A detection from a frame's scan stands in for a known face's neighbourhood check when
+# it overlaps the face's last box this much.
+SIGHTING_IOU = 0.5
 # Frames a known face is still looked for after its neighbourhood check missed it
 # (a blink, a hand passing): its neighbourhood keeps being checked, it is not reported.
 KEEP_MISSED_FRAMES = 5
@@ -235,12 +239,19 @@ class StreamScan:
             return self._report([], self._detector.detect(bgr, min_score), min_score)
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         detector = self._detector
-        # Faces verified before need only their neighbourhood checked; a pending face that
-        # is seen again is confirmed.
+        scanned = []
+        for job in self._schedule.next_jobs():
+            scanned += detector.run_job(rgb, job, min(CANDIDATE_SCORE, min_score))
+        scanned = merge(scanned, detector.nms_iou)
+        # Faces verified before need only their neighbourhood checked, unless this frame's
+        # scan saw them already (a face close to the camera, in the whole-frame pass of
+        # every frame); a pending face that is seen again is confirmed.
         tracked = []
         keep_score = max(0.0, min_score - KEEP_MARGIN)
         for face, _ in self._known:
-            seen = detector.look_around(rgb, face.box, NEIGHBOURHOOD, keep_score)
+            seen = _sighting(face, scanned, keep_score)
+            if seen is None:
+                seen = detector.look_around(rgb, face.box, NEIGHBOURHOOD, keep_score)
             if seen is None:
                 # One view's score jumps by 0.1-0.2 with a pixel's shift of the crop; a
                 # face the first view missed gets the verification's second view.
@@ -248,13 +259,11 @@ class StreamScan:
             if seen is not None:
                 tracked.append(seen)
         for face in self._pending:
-            seen = detector.look_around(rgb, face.box, NEIGHBOURHOOD, min_score)
+            seen = (_sighting(face, scanned, min_score)
+                    or detector.look_around(rgb, face.box, NEIGHBOURHOOD, min_score))
             if seen is not None:
                 tracked.append(seen)
-        scanned = []
-        for job in self._schedule.next_jobs():
-            scanned += detector.run_job(rgb, job, min(CANDIDATE_SCORE, min_score))
-        new = [face for face in merge(scanned, detector.nms_iou) if not _overlaps_any(face, tracked)]
+        new = [face for face in scanned if not _overlaps_any(face, tracked)]
         return self._report(tracked, detector.verify(rgb, new, min_score), min_score)
 
     def _report(self, tracked: list[DetectedFace], verified: list[DetectedFace],
@@ -273,6 +282,20 @@ class StreamScan:
             if not _overlaps_any(face, faces) and missed < KEEP_MISSED_FRAMES:
                 known.append((face, missed + 1))
         self._known = known
+
+
+def _sighting(face: DetectedFace, scanned: list[DetectedFace],
+              min_score: float) -> DetectedFace | None:
+    """The scan's detection of a known face: scoring `min_score` or more and overlapping
+    its box as much as a frame's motion lets the same face overlap itself (a looser match
+    could be a neighbour's box; its own neighbourhood check decides then)."""
+    if not scanned:
+        return None
+    overlaps = iou(np.array(face.box, np.float32), np.array([f.box for f in scanned], np.float32))
+    best = max((i for i in range(len(scanned))
+                if overlaps[i] >= SIGHTING_IOU and scanned[i].score >= min_score),
+               key=lambda i: scanned[i].score, default=None)
+    return None if best is None else scanned[best]
 
 
 def _overlaps_any(face: DetectedFace, others: list[DetectedFace]) -> bool:

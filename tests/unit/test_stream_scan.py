@@ -43,3 +43,30 @@ def test_the_first_frame_of_a_stream_gets_the_full_scan():
     first = detector.new_stream().detect(frame, 0.65)
     clear = [face for face in in_image if face.score >= 0.65 + 0.1]  # not held to confirm
     assert len(first) == len(clear) >= 3
+
+
+def test_a_face_the_frames_scan_sees_needs_no_neighbourhood_check_of_its_own():
+    # A face close to the camera is in the whole-frame pass that runs on every frame: that
+    # sighting keeps it, and its neighbourhood check (a model call) is left out. A small
+    # face, which the whole-frame pass cannot see, still gets its check on the frames whose
+    # share of the tiles does not hold it (most of them: the tiles are spread over 10).
+    detector = MultiScaleDetector(BlazeFaceModel(FACE_MODEL),
+                                  face_mesh=FaceMeshModel(FACE_MESH_MODEL))
+    checked = []
+    look_around = detector.look_around
+
+    def counted_look_around(rgb, box, *args, **kwargs):
+        checked.append(box[2])
+        return look_around(rgb, box, *args, **kwargs)
+
+    detector.look_around = counted_look_around
+    for size, fewest_checks, most_checks in ((260, 0, 0), (60, 9, 12)):
+        frame = scene([(astronaut_face(), "")], [size], 640, 480, face_free_pictures(),
+                      np.random.default_rng(3)).frame
+        stream = detector.new_stream()
+        stream.detect(frame, 0.65)  # the first frame's full scan verifies it
+        checked.clear()
+        reported = [stream.detect(frame, 0.65) for _ in range(12)]
+        assert [len(faces) for faces in reported] == [1] * 12
+        assert abs(reported[-1][0].box[2] - size) < 0.35 * size
+        assert fewest_checks <= len(checked) <= most_checks
