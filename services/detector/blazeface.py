@@ -163,9 +163,8 @@ class _Runner:
         outputs = {int(o["shape"][-1]): o["index"] for o in self.interpreter.get_output_details()}
         self.regressors, self.scores = outputs[16], outputs[1]
         self.anchors = make_anchors(height, width, model.layout)
-        # The input is filled in place call after call: a fresh array of this size is
-        # above malloc's mmap threshold, and its page faults alone cost ~0.15 ms at
-        # 128x128 (as much as the normalisation itself).
+        # The input is filled in place call after call (measured alone at 128x128:
+        # allocating and filling a fresh one 0.16 ms, filling this one 0.02).
         self.input = np.zeros((1, height, width, 3), np.float32)
 
     def run(self, rgb: np.ndarray, min_score: float):
