@@ -257,8 +257,16 @@ class BlazeFaceModel:
 def detect_in_region(model: BlazeFaceModel, rgb: np.ndarray, region: tuple[int, int, int, int],
                      scale: float, min_score: float, nms_iou: float) -> list[DetectedFace]:
     """Faces in the x, y, w, h `region` of a frame seen at `scale`, in frame pixels."""
-    found = model.detect_padded(resize_region(rgb, region, scale), min_score, nms_iou)
-    offset = np.array(region[:2], np.float32)
+    return detect_scaled(model, resize_region(rgb, region, scale), scale, region[:2],
+                         min_score, nms_iou)
+
+
+def detect_scaled(model: BlazeFaceModel, image: np.ndarray, scale: float,
+                  origin: tuple[int, int], min_score: float, nms_iou: float) -> list[DetectedFace]:
+    """Faces in `image`, a region of a frame (its corner at `origin`) resized by `scale`,
+    in frame pixels."""
+    found = model.detect_padded(image, min_score, nms_iou)
+    offset = np.array(origin, np.float32)
     faces = []
     for score, box, points in found:
         corner = box[:2] / scale + offset

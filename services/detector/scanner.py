@@ -19,9 +19,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from services.detector.blazeface import BlazeFaceModel, detect_in_region, iou, weighted_nms
+from services.detector.blazeface import (
+    BlazeFaceModel,
+    detect_in_region,
+    detect_scaled,
+    iou,
+    weighted_nms,
+)
 from services.detector.face_mesh import FaceMeshModel
 from services.detector.faces import DetectedFace
+from services.detector.imaging import pyramid
 from services.detector.tiling import (
     Region,
     ScanJob,
@@ -130,13 +137,20 @@ class MultiScaleDetector:
 
     def run_job(self, rgb: np.ndarray, job: ScanJob, min_score: float) -> list[DetectedFace]:
         faces = detect_in_region(self.model, rgb, job.region, job.scale, min_score, self.nms_iou)
+        height, width = rgb.shape[:2]
+        return self._in_range(job, faces, width, height)
+
+    @staticmethod
+    def _in_range(job: ScanJob, faces: list[DetectedFace], width: int,
+                  height: int) -> list[DetectedFace]:
+        """The faces a job is meant to catch: not too large for its level, not cut by an
+        inner tile border."""
         if not job.coarsest:
             # Larger faces are the next level's, in its sweet spot; here they are mostly
             # textures (measured: a third of face-free candidates, no face lost).
             faces = [f for f in faces if max(f.box[2], f.box[3]) * job.scale <= MAX_FACE_MODEL_PX]
         if job.whole_level:
             return faces
-        height, width = rgb.shape[:2]
         return [f for f in faces if inside_inner_borders(f, job.region, width, height)]
 
     def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
@@ -145,9 +159,11 @@ class MultiScaleDetector:
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         found = []
         scales = self.scales(width, height)
-        for scale in scales:
+        for scale, level in zip(scales, pyramid(rgb, scales), strict=True):
             job = ScanJob((0, 0, width, height), scale, True, coarsest=scale == scales[-1])
-            found += self.run_job(rgb, job, min(CANDIDATE_SCORE, min_score))
+            faces = detect_scaled(self.model, level, scale, (0, 0),
+                                  min(CANDIDATE_SCORE, min_score), self.nms_iou)
+            found += self._in_range(job, faces, width, height)
         return self.verify(rgb, merge(found, self.nms_iou), min_score)
 
     def look_around(self, rgb: np.ndarray, box, side_factor: float, min_score: float,
