@@ -89,7 +89,7 @@ def resize_region(rgb: np.ndarray, region: tuple[int, int, int, int], scale: flo
     crop = rgb[y:y + height, x:x + width]
     if scale == 1.0:
         return crop
-    return _resized(crop, (max(1, round(width * scale)), max(1, round(height * scale))), scale)
+    return _resized(crop, _scaled_size(width, height, scale), scale)
 
 
 def pyramid(rgb: np.ndarray, scales: list[float]) -> list[np.ndarray]:
@@ -99,11 +99,17 @@ def pyramid(rgb: np.ndarray, scales: list[float]) -> list[np.ndarray]:
     height, width = rgb.shape[:2]
     levels, source, source_scale = [], rgb, 1.0
     for scale in scales:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        size = _scaled_size(width, height, scale)
         if size != (source.shape[1], source.shape[0]):
             source, source_scale = _resized(source, size, scale / source_scale), scale
         levels.append(source)
     return levels
+
+
+def _scaled_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    """(width, height) of a width x height image resized by `scale`: the same for a
+    region resized alone and for a pyramid level, so both map back alike."""
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _resized(image: np.ndarray, size: tuple[int, int], scale: float) -> np.ndarray:

@@ -177,12 +177,7 @@ class MultiScaleDetector:
         region = neighbourhood(box, width, height, side_factor)
         scale = self.model.input_size / max(region[2], region[3])
         seen = detect_in_region(self.model, rgb, region, scale, min_score, self.nms_iou)
-        if not seen:
-            return None
-        overlaps = iou(np.array(box, np.float32), np.array([f.box for f in seen], np.float32))
-        best = max((i for i in range(len(seen)) if overlaps[i] >= VIEW_IOU),
-                   key=lambda i: seen[i].score, default=None)
-        return None if best is None else seen[best]
+        return _best_overlapping(box, seen, VIEW_IOU)
 
     def verify(self, rgb: np.ndarray, candidates: list[DetectedFace],
                min_score: float) -> list[DetectedFace]:
@@ -300,18 +295,24 @@ class StreamScan:
         self._known = known
 
 
+def _best_overlapping(box, faces: list[DetectedFace], min_iou: float,
+                     min_score: float = 0.0) -> DetectedFace | None:
+    """The best-scoring face scoring at least `min_score` whose box overlaps `box` by at
+    least `min_iou`, or None."""
+    if not faces:
+        return None
+    overlaps = iou(np.array(box, np.float32), np.array([f.box for f in faces], np.float32))
+    return max((face for face, overlap in zip(faces, overlaps, strict=True)
+                if overlap >= min_iou and face.score >= min_score),
+               key=lambda face: face.score, default=None)
+
+
 def _sighting(face: DetectedFace, scanned: list[DetectedFace],
               min_score: float) -> DetectedFace | None:
     """The scan's detection of a known face: scoring `min_score` or more and overlapping
     its box as much as a frame's motion lets the same face overlap itself (a looser match
     could be a neighbour's box; its own neighbourhood check decides then)."""
-    if not scanned:
-        return None
-    overlaps = iou(np.array(face.box, np.float32), np.array([f.box for f in scanned], np.float32))
-    best = max((i for i in range(len(scanned))
-                if overlaps[i] >= SIGHTING_IOU and scanned[i].score >= min_score),
-               key=lambda i: scanned[i].score, default=None)
-    return None if best is None else scanned[best]
+    return _best_overlapping(face.box, scanned, SIGHTING_IOU, min_score)
 
 
 def _overlaps_any(face: DetectedFace, others: list[DetectedFace]) -> bool:
