@@ -14,7 +14,9 @@ whatever the scores' confidence: a face that was read as happy at 0.95 and now r
 sad at 0.5 would need ~1.7 half-lives to tip averaged probabilities (measured on
 generated clips with tools/eval_tracking.py: after a change, 75-81% of labels followed
 within the half-life plus one frame, against 50-56% with averaged probabilities, while
-flips still fell 6-14x). A half-life of 0 turns both off: the raw scores and label.
+flips still fell 6-14x; averaged log-probabilities, which let a label the new frames
+call unlikely fall faster, followed fewer: 73% / 60% on two seeds against 87% / 77%).
+A half-life of 0 turns both off: the raw scores and label.
 """
 
 from __future__ import annotations
