@@ -9,7 +9,15 @@ import pytest
 from devkit.scenes import astronaut_face, face_free_pictures, scene
 from services.detector.blazeface import BlazeFaceModel, WholeFrameDetector
 from services.detector.face_mesh import INPUT_SIZE, FaceMeshModel, region_tensor
-from services.detector.scanner import SURE_FACE_BONUS, MultiScaleDetector
+from services.detector.scanner import (
+    MIN_PRESENCE,
+    SMALL_FACE_PX,
+    SMALL_FACE_SCORE,
+    SMALL_MIN_PRESENCE,
+    SURE_FACE_BONUS,
+    MultiScaleDetector,
+    views_score_needed,
+)
 from tests.conftest import FACE_FREE_PHOTO, FACE_MESH_MODEL, FACE_MODEL
 
 
@@ -97,3 +105,13 @@ def test_a_face_face_mesh_is_sure_of_scores_the_bonus_above_its_views(mesh):
     assert views_only[0].score < 1.0 - SURE_FACE_BONUS
     assert with_mesh[0].score > views_only[0].score
     assert with_mesh[0].score == pytest.approx(views_only[0].score + SURE_FACE_BONUS)
+
+
+def test_a_small_face_face_mesh_doubts_needs_stronger_views_and_a_large_one_is_ruled_out():
+    # Face Mesh's presence below MIN_PRESENCE rules a candidate out, except a small one it
+    # still gives SMALL_MIN_PRESENCE: its views must then score SMALL_FACE_SCORE.
+    assert views_score_needed(MIN_PRESENCE, 200, 0.65) == 0.65
+    assert views_score_needed(0.2, SMALL_FACE_PX - 1, 0.65) == SMALL_FACE_SCORE
+    assert views_score_needed(0.2, SMALL_FACE_PX - 1, 0.9) == 0.9  # never below min_score
+    assert views_score_needed(0.2, SMALL_FACE_PX, 0.65) is None
+    assert views_score_needed(SMALL_MIN_PRESENCE / 2, 30, 0.65) is None
