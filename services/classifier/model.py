@@ -9,6 +9,7 @@ serving never retraces.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -56,6 +57,14 @@ class ModelInfo:
 
 
 def file_sha256(path: Path) -> str:
+    """The file's sha256, read once per version of the file: start-up asks for it three
+    times (the settings' check of a named model, the conversion cache, the version)."""
+    stat = Path(path).stat()
+    return _sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:  # size and mtime: the cache key
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 

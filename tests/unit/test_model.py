@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
-from services.classifier.model import EmotionModel, bucket_for, bucket_sizes
+from services.classifier.model import EmotionModel, bucket_for, bucket_sizes, file_sha256
 from services.classifier.catalog import FER2013_LABELS
 from tests.conftest import EMOTION_MODEL
 
@@ -66,3 +68,13 @@ def test_serving_never_retraces_after_warm_up(model):
 def test_label_count_must_match_the_model():
     with pytest.raises(ValueError, match="7 outputs but 3 labels"):
         EmotionModel(EMOTION_MODEL, ["a", "b", "c"], "minus_one_to_one", max_batch_size=4)
+
+
+def test_a_rewritten_model_file_is_hashed_afresh(tmp_path):
+    # file_sha256 reads a file once per version (start-up asks three times); a file
+    # replaced under the same name must not keep the old version's hash.
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"first")
+    assert file_sha256(path) == hashlib.sha256(b"first").hexdigest()
+    path.write_bytes(b"second, longer")
+    assert file_sha256(path) == hashlib.sha256(b"second, longer").hexdigest()
