@@ -42,8 +42,8 @@ class DetectorSettings(ServerSettings):
         HALF_LIFE_MS, "default half-life of a track's emotion smoothing, in ms (a stream's "
         "smoothing_half_life_ms option overrides it); 0: raw scores")
     label_margin: float = setting(
-        LABEL_MARGIN, "a track's shown emotion changes only when another label's share of "
-        "the recent frames' vote leads by this much")
+        LABEL_MARGIN, "a track's shown emotion changes when another label's share of the "
+        "recent frames' vote leads by this much (or no frame voted for it for a half-life)")
     track_max_missed_frames: int = setting(
         MAX_MISSED_FRAMES, "frames a face's track is kept while the face is not seen (a "
         "blink, someone passing)")

@@ -38,14 +38,17 @@ def test_half_life_zero_is_off():
 def test_hysteresis_holds_the_label_until_another_leads_the_vote_by_the_margin():
     smoother = EmotionSmoother(half_life_s=1.0, label_margin=0.2)
     smoother.update(HAPPY, 0.0)  # happy holds the whole vote
-    # From t = 0 on, every frame votes sad: sad's share is 1 - 2^-t, happy's 2^-t, and
-    # sad leads by 0.2 from t = log2(2 / 0.8) = 1.32 s.
-    switch_s = np.log2(2 / (1 - 0.2))
-    for t in np.arange(0.1, 2.0, 0.1):
-        _, label = smoother.update(np.array([0.45, 0.55]), float(t))
-        assert label == (1 if t >= switch_s else 0), t
+    # Then two frames in three vote sad: sad's share grows towards 2/3, and the label
+    # changes on the first frame where it leads happy's by 0.2, not before.
+    switched = False
+    for k in range(1, 40):
+        _, label = smoother.update(HAPPY if k % 3 == 0 else SAD, k / 10)
+        lead = smoother.votes[1] - smoother.votes[0]
+        switched = switched or lead >= 0.2
+        assert label == (1 if switched else 0), k
+    assert switched
     # A frame or two voting happy again does not bring it back.
-    for t in (2.1, 2.2):
+    for t in (4.1, 4.2):
         _, label = smoother.update(np.array([0.52, 0.48]), t)
         assert label == 1
 
@@ -53,9 +56,10 @@ def test_hysteresis_holds_the_label_until_another_leads_the_vote_by_the_margin()
 def test_smoothed_scores_average_probabilities_while_the_label_follows_the_votes():
     smoother = EmotionSmoother(half_life_s=0.5, label_margin=0.0)
     smoother.update(np.array([0.95, 0.05]), 0.0)
-    scores, label = smoother.update(np.array([0.4, 0.6]), 0.5)
-    assert scores == pytest.approx([0.675, 0.325])  # probabilities still favour the first
-    # votes: half each after one half-life, a tie: the label stays where it was
+    scores, label = smoother.update(np.array([0.4, 0.6]), 0.45)
+    kept = 0.5 ** (0.45 / 0.5)
+    assert scores == pytest.approx(kept * np.array([0.95, 0.05]) + (1 - kept) * np.array([0.4, 0.6]))
+    # probabilities favour the first, and so do the votes (0.54 against 0.46)
     assert label == 0
     scores, label = smoother.update(np.array([0.4, 0.6]), 0.6)
     assert scores[0] > scores[1] and label == 1
@@ -84,3 +88,30 @@ def test_a_changed_expression_is_followed_within_the_half_life_and_a_frame():
     while smoother.update(SAD, frame / 30)[1] != 1:
         frame += 1
     assert frame / 30 - changed_at <= 0.5 + 1 / 30
+
+
+def test_a_label_without_a_vote_for_a_half_life_gives_way_to_the_new_expression():
+    # After a change the model reads the new expression as two labels by turns (surprise
+    # twice, fear once): the old label still leads the vote, but no frame has voted for it.
+    neutral, surprise, fear = np.eye(3) * 0.8 + 0.1 / 3
+    smoother = EmotionSmoother(half_life_s=0.3, label_margin=0.05)
+    for frame in range(60):
+        smoother.update(neutral, frame / 30)
+    shown, neutral_leads = [], []
+    for k in range(30):
+        _, label = smoother.update(fear if k % 3 == 2 else surprise, (60 + k) / 30)
+        shown.append(label)
+        neutral_leads.append(smoother.votes.argmax() == 0)
+    switched = shown.index(1)
+    assert switched <= 0.3 * 30 + 1  # within the half-life plus one frame
+    assert neutral_leads[switched]  # the margin alone would still have shown neutral
+    assert set(shown[:switched]) == {0} and set(shown[switched:]) == {1}
+
+
+def test_a_face_back_after_a_gap_keeps_its_label_when_its_first_frame_votes_for_it():
+    smoother = EmotionSmoother(half_life_s=0.3, label_margin=0.05)
+    for t in (0.0, 0.033, 0.067, 0.1):
+        smoother.update(HAPPY, t)
+    smoother.update(SAD, 0.133)
+    _, label = smoother.update(HAPPY, 1.0)  # lost for most of a second, back as happy
+    assert label == 0
