@@ -87,7 +87,7 @@ SAME_FACE_IOU = 0.5
 
 
 def weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray,
-                 iou_threshold: float):
+                 iou_threshold: float, average_from: float = 0.0):
     """MediaPipe's weighted non-maximum suppression, restricted to one face.
 
     BlazeFace fires several neighbouring anchors per face. Plain NMS keeps the best one and
@@ -96,6 +96,10 @@ def weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray,
     Candidates overlapping it less, but above `iou_threshold`, are suppressed without being
     averaged in: averaging them is how two faces side by side became one box spanning
     both, with keypoints between them.
+
+    A face whose best score reaches `average_from` averages only the candidates that reach
+    it too: candidates kept below it (weaker ones, looked at for small faces only) leave
+    the stronger faces as they would be without them.
     """
     order = np.argsort(-scores)
     remaining = order
@@ -103,13 +107,25 @@ def weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray,
     while len(remaining):
         top = remaining[0]
         overlaps = iou(boxes[top], boxes[remaining])
-        same = remaining[overlaps >= max(iou_threshold, SAME_FACE_IOU)]
+        same_face = overlaps >= max(iou_threshold, SAME_FACE_IOU)
+        if scores[top] >= average_from:
+            same_face &= scores[remaining] >= average_from
+        same = remaining[same_face]
         weights = scores[same][:, None]
         box = (boxes[same] * weights).sum(axis=0) / weights.sum()
         points = (keypoints[same] * weights[:, :, None]).sum(axis=0) / weights.sum()
         kept.append((float(scores[top]), box, points))
         remaining = remaining[overlaps < iou_threshold]
     return kept
+
+
+@dataclass(frozen=True)
+class SmallFaceScore:
+    """A weaker score accepted for small faces: a detection must score `score`, or less
+    (down to the call's min_score) when its box is smaller than `max_side` pixels."""
+
+    score: float
+    max_side: float
 
 
 @dataclass(frozen=True)
@@ -240,32 +256,44 @@ class BlazeFaceModel:
         return (max(SIDE_MULTIPLE, -(-height // SIDE_MULTIPLE) * SIDE_MULTIPLE),
                 max(SIDE_MULTIPLE, -(-width // SIDE_MULTIPLE) * SIDE_MULTIPLE))
 
-    def detect_padded(self, rgb: np.ndarray, min_score: float, nms_iou: float):
+    def detect_padded(self, rgb: np.ndarray, min_score: float, nms_iou: float,
+                      small: SmallFaceScore | None = None):
         """Faces of an RGB uint8 image no larger than some input shape, placed top-left and
-        zero-padded to it: [(score, box, keypoints)] in the image's pixels."""
+        zero-padded to it: [(score, box, keypoints)] in the image's pixels. With `small`,
+        min_score holds for faces smaller than small.max_side only; larger ones need
+        small.score."""
         height, width = rgb.shape[:2]
         shape = self.input_shape_for(height, width)
         if shape[0] < height or shape[1] < width:
             raise ValueError(f"a {width}x{height} image does not fit a {shape[1]}x{shape[0]} input")
         with self._runner(*shape) as runner:
             scores, boxes, keypoints = runner.run(rgb, min_score)
+        if small is not None:
+            keep = (scores >= small.score) | (boxes[:, 2:].max(axis=1) < small.max_side)
+            scores, boxes, keypoints = scores[keep], boxes[keep], keypoints[keep]
         if len(scores) == 0:
             return []
-        return weighted_nms(scores, boxes, keypoints, nms_iou)
+        return weighted_nms(scores, boxes, keypoints, nms_iou,
+                            small.score if small is not None else 0.0)
 
 
 def detect_in_region(model: BlazeFaceModel, rgb: np.ndarray, region: tuple[int, int, int, int],
-                     scale: float, min_score: float, nms_iou: float) -> list[DetectedFace]:
-    """Faces in the x, y, w, h `region` of a frame seen at `scale`, in frame pixels."""
+                     scale: float, min_score: float, nms_iou: float,
+                     small: SmallFaceScore | None = None) -> list[DetectedFace]:
+    """Faces in the x, y, w, h `region` of a frame seen at `scale`, in frame pixels (with
+    `small.max_side` in frame pixels too)."""
     return detect_scaled(model, resize_region(rgb, region, scale), scale, region[:2],
-                         min_score, nms_iou)
+                         min_score, nms_iou, small)
 
 
 def detect_scaled(model: BlazeFaceModel, image: np.ndarray, scale: float,
-                  origin: tuple[int, int], min_score: float, nms_iou: float) -> list[DetectedFace]:
+                  origin: tuple[int, int], min_score: float, nms_iou: float,
+                  small: SmallFaceScore | None = None) -> list[DetectedFace]:
     """Faces in `image`, a region of a frame (its corner at `origin`) resized by `scale`,
-    in frame pixels."""
-    found = model.detect_padded(image, min_score, nms_iou)
+    in frame pixels (with `small.max_side` in frame pixels too)."""
+    if small is not None:
+        small = SmallFaceScore(small.score, small.max_side * scale)
+    found = model.detect_padded(image, min_score, nms_iou, small)
     offset = np.array(origin, np.float32)
     faces = []
     for score, box, points in found:

@@ -21,6 +21,7 @@ import numpy as np
 
 from services.detector.blazeface import (
     BlazeFaceModel,
+    SmallFaceScore,
     detect_in_region,
     detect_scaled,
     iou,
@@ -73,6 +74,18 @@ SMALL_FACE_SCORE = 0.7
 # 3.0 candidates per face-free frame to verify instead of 1.8, and 3-4% more of the faces
 # of 24-48 px found.
 CANDIDATE_SCORE = 0.5
+# At the finest level, where the smallest faces are (24-31 px at ~24-31 model pixels,
+# the bottom of BlazeFace's range), a candidate smaller than SMALL_CANDIDATE_PX is kept
+# from SMALL_CANDIDATE_SCORE; such a weak candidate must then be a face to Face Mesh
+# (MIN_PRESENCE), with no allowance for doubt, and it is kept out of the stronger
+# candidates' weighted averages (which, when it was not, moved their boxes enough to
+# change which textures passed: false positives 45 -> 58 on 1,800 face-free frames).
+# `make eval`, 300 face-free frames, seeds 2026 / 7: 24-31 px 0.491 / 0.466 -> 0.582 /
+# 0.552, 32-47 px 0.774 / 0.815 -> 0.788 / 0.842, larger faces unchanged; false
+# positives 45 -> 46 on 1,800 face-free frames of four seeds. From 0.3: 0.582 / 0.569,
+# at twice the extra Face Mesh calls (~1.2 instead of ~0.65 per 640x480 image).
+SMALL_CANDIDATE_SCORE = 0.35
+SMALL_CANDIDATE_PX = 32
 # In a stream, a new face verified with less than min_score + this is reported only once
 # its neighbourhood check finds it again on the next frame: a texture that passed the
 # verification by luck on one frame rarely does on two. Clear faces are reported at once.
@@ -105,25 +118,33 @@ def _third_view_needed(views: list[DetectedFace | None], min_score: float) -> bo
     return min(first, second) < min_score <= (max(first, second) + 1.0) / 2
 
 
-def views_score_needed(presence: float, side_px: float, min_score: float) -> float | None:
+def views_score_needed(presence: float, side_px: float, min_score: float,
+                       weak: bool = False) -> float | None:
     """The score a candidate's views must reach after Face Mesh said `presence` of it:
-    min_score, more for a small face Face Mesh doubts, None when it rules the face out."""
+    min_score, more for a small face Face Mesh doubts, None when it rules the face out
+    (a `weak` candidate, one kept below CANDIDATE_SCORE for being small, only passes when
+    Face Mesh takes it for a face)."""
     if presence >= MIN_PRESENCE:
         return min_score
+    if weak:
+        return None
     if side_px < SMALL_FACE_PX and presence >= SMALL_MIN_PRESENCE:
         return max(min_score, SMALL_FACE_SCORE)
     return None
 
 
-def merge(faces: list[DetectedFace], nms_iou: float) -> list[DetectedFace]:
-    """One face per cluster of overlapping detections from several passes, best first."""
+def merge(faces: list[DetectedFace], nms_iou: float,
+          average_from: float = 0.0) -> list[DetectedFace]:
+    """One face per cluster of overlapping detections from several passes, best first
+    (see weighted_nms for `average_from`)."""
     if len(faces) <= 1:
         return faces
     scores = np.array([f.score for f in faces], np.float32)
     boxes = np.array([f.box for f in faces], np.float32)
     keypoints = np.stack([f.keypoints for f in faces])
     return [DetectedFace(tuple(float(v) for v in box), score, points.astype(np.float32))
-            for score, box, points in weighted_nms(scores, boxes, keypoints, nms_iou)]
+            for score, box, points in weighted_nms(scores, boxes, keypoints, nms_iou,
+                                                   average_from)]
 
 
 def inside_inner_borders(face: DetectedFace, tile: Region, frame_w: int, frame_h: int) -> bool:
@@ -154,9 +175,20 @@ class MultiScaleDetector:
         finest = finest_scale(width, height, self.min_face_px, self.max_scan_pixels)
         return pyramid_scales(width, height, finest, self.model.input_size)
 
+    def candidate_scores(self, scale: float, finest_scale: float,
+                         min_score: float) -> tuple[float, SmallFaceScore | None]:
+        """The lowest candidate score at a level, and the rule that holds larger faces
+        to CANDIDATE_SCORE where small ones may score less (the finest level only)."""
+        strong = min(CANDIDATE_SCORE, min_score)
+        if scale < finest_scale or strong <= SMALL_CANDIDATE_SCORE:
+            return strong, None
+        return SMALL_CANDIDATE_SCORE, SmallFaceScore(strong, SMALL_CANDIDATE_PX)
+
     def run_job(self, rgb: np.ndarray, job: ScanJob, min_score: float) -> list[DetectedFace]:
-        faces = detect_in_region(self.model, rgb, job.region, job.scale, min_score, self.nms_iou)
         height, width = rgb.shape[:2]
+        lowest, small = self.candidate_scores(job.scale, self.scales(width, height)[0], min_score)
+        faces = detect_in_region(self.model, rgb, job.region, job.scale, lowest, self.nms_iou,
+                                 small)
         return self._in_range(job, faces, width, height)
 
     @staticmethod
@@ -180,10 +212,11 @@ class MultiScaleDetector:
         scales = self.scales(width, height)
         for scale, level in zip(scales, pyramid(rgb, scales), strict=True):
             job = ScanJob((0, 0, width, height), scale, True, coarsest=scale == scales[-1])
-            faces = detect_scaled(self.model, level, scale, (0, 0),
-                                  min(CANDIDATE_SCORE, min_score), self.nms_iou)
+            lowest, small = self.candidate_scores(scale, scales[0], min_score)
+            faces = detect_scaled(self.model, level, scale, (0, 0), lowest, self.nms_iou, small)
             found += self._in_range(job, faces, width, height)
-        return self.verify(rgb, merge(found, self.nms_iou), min_score)
+        return self.verify(rgb, merge(found, self.nms_iou, min(CANDIDATE_SCORE, min_score)),
+                           min_score)
 
     def look_around(self, rgb: np.ndarray, box, side_factor: float, min_score: float,
                     mirrored: bool = False) -> DetectedFace | None:
@@ -209,9 +242,12 @@ class MultiScaleDetector:
             # The presence check first: one model call that turns away most textures
             # before the two or three of the views.
             bonus, needed = 0.0, min_score
+            weak = candidate.score < min(CANDIDATE_SCORE, min_score)
+            if self.face_mesh is None and weak:
+                continue
             if self.face_mesh is not None:
                 presence = self.face_mesh.presence(rgb, candidate.box, candidate.keypoints)
-                needed = views_score_needed(presence, max(candidate.box[2:]), min_score)
+                needed = views_score_needed(presence, max(candidate.box[2:]), min_score, weak)
                 if needed is None:
                     continue
                 bonus = SURE_FACE_BONUS if presence >= SURE_PRESENCE else 0.0
@@ -273,7 +309,7 @@ class StreamScan:
         scanned = []
         for job in self._schedule.next_jobs():
             scanned += detector.run_job(rgb, job, min(CANDIDATE_SCORE, min_score))
-        scanned = merge(scanned, detector.nms_iou)
+        scanned = merge(scanned, detector.nms_iou, min(CANDIDATE_SCORE, min_score))
         # Faces verified before need only their neighbourhood checked, unless this frame's
         # scan saw them already (a face close to the camera, in the whole-frame pass of
         # every frame); a pending face that is seen again is confirmed.

@@ -8,6 +8,7 @@ import pytest
 from services.detector.blazeface import (
     ANCHOR_LAYOUTS,
     BlazeFaceModel,
+    SmallFaceScore,
     WholeFrameDetector,
     decode,
     make_anchors,
@@ -102,6 +103,36 @@ def test_weighted_nms_never_averages_a_neighbouring_face_into_a_box():
     assert len(kept) == 1
     np.testing.assert_allclose(kept[0][1], boxes[0])
     np.testing.assert_allclose(kept[0][2], keypoints[0])
+
+
+def test_weighted_nms_leaves_a_strong_face_as_it_is_without_the_weak_candidates():
+    """Anchors kept below `average_from` (weak ones, kept for small faces) are suppressed
+    by a strong face they overlap but not averaged into it; a weak face alone is averaged
+    as usual."""
+    boxes = np.array([[0.10, 0.10, 0.2, 0.2], [0.12, 0.10, 0.2, 0.2], [0.11, 0.10, 0.2, 0.2],
+                      [0.6, 0.6, 0.1, 0.1], [0.61, 0.6, 0.1, 0.1]])
+    scores = np.array([0.9, 0.6, 0.35, 0.4, 0.35], np.float32)
+    keypoints = np.zeros((5, 6, 2))
+    kept = weighted_nms(scores, boxes, keypoints, iou_threshold=0.3, average_from=0.5)
+    without_weak = weighted_nms(scores[:2], boxes[:2], keypoints[:2], iou_threshold=0.3)
+    assert len(kept) == 2
+    np.testing.assert_allclose(kept[0][1], without_weak[0][1])
+    assert kept[1][0] == pytest.approx(0.4)
+    assert kept[1][1][0] == pytest.approx((0.6 * 0.4 + 0.61 * 0.35) / 0.75)
+
+
+def test_a_weak_detection_is_kept_only_when_small(detector, portrait):
+    """SmallFaceScore: below its score only boxes under its side are kept; the portrait's
+    face (a large box) is kept at a weak score only when the side admits it."""
+    model = detector._model
+    import cv2
+
+    rgb = cv2.resize(cv2.cvtColor(portrait, cv2.COLOR_BGR2RGB), (128, 128))
+    face = model.detect_padded(rgb, 0.5, 0.3)[0]
+    side = float(max(face[1][2:]))
+    above_its_score = SmallFaceScore(face[0] + 0.01, 2 * side)
+    assert len(model.detect_padded(rgb, 0.5, 0.3, above_its_score)) == 1
+    assert model.detect_padded(rgb, 0.5, 0.3, SmallFaceScore(face[0] + 0.01, side / 2)) == []
 
 
 @pytest.fixture(scope="module")

@@ -115,3 +115,6 @@ def test_a_small_face_face_mesh_doubts_needs_stronger_views_and_a_large_one_is_r
     assert views_score_needed(0.2, SMALL_FACE_PX - 1, 0.9) == 0.9  # never below min_score
     assert views_score_needed(0.2, SMALL_FACE_PX, 0.65) is None
     assert views_score_needed(SMALL_MIN_PRESENCE / 2, 30, 0.65) is None
+    # A weak candidate (kept below CANDIDATE_SCORE for being small) gets no allowance.
+    assert views_score_needed(0.2, SMALL_FACE_PX - 1, 0.65, weak=True) is None
+    assert views_score_needed(MIN_PRESENCE, SMALL_FACE_PX - 1, 0.65, weak=True) == 0.65
