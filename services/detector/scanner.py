@@ -133,6 +133,16 @@ def views_score_needed(presence: float, side_px: float, min_score: float,
     return None
 
 
+def candidate_scores(scale: float, finest_scale: float,
+                     min_score: float) -> tuple[float, SmallFaceScore | None]:
+    """The lowest candidate score at a level, and the rule that holds larger faces to
+    CANDIDATE_SCORE where small ones may score less (the finest level only)."""
+    strong = min(CANDIDATE_SCORE, min_score)
+    if scale < finest_scale or strong <= SMALL_CANDIDATE_SCORE:
+        return strong, None
+    return SMALL_CANDIDATE_SCORE, SmallFaceScore(strong, SMALL_CANDIDATE_PX)
+
+
 def merge(faces: list[DetectedFace], nms_iou: float,
           average_from: float = 0.0) -> list[DetectedFace]:
     """One face per cluster of overlapping detections from several passes, best first
@@ -175,18 +185,9 @@ class MultiScaleDetector:
         finest = finest_scale(width, height, self.min_face_px, self.max_scan_pixels)
         return pyramid_scales(width, height, finest, self.model.input_size)
 
-    def candidate_scores(self, scale: float, finest_scale: float,
-                         min_score: float) -> tuple[float, SmallFaceScore | None]:
-        """The lowest candidate score at a level, and the rule that holds larger faces
-        to CANDIDATE_SCORE where small ones may score less (the finest level only)."""
-        strong = min(CANDIDATE_SCORE, min_score)
-        if scale < finest_scale or strong <= SMALL_CANDIDATE_SCORE:
-            return strong, None
-        return SMALL_CANDIDATE_SCORE, SmallFaceScore(strong, SMALL_CANDIDATE_PX)
-
     def run_job(self, rgb: np.ndarray, job: ScanJob, min_score: float) -> list[DetectedFace]:
         height, width = rgb.shape[:2]
-        lowest, small = self.candidate_scores(job.scale, self.scales(width, height)[0], min_score)
+        lowest, small = candidate_scores(job.scale, self.scales(width, height)[0], min_score)
         faces = detect_in_region(self.model, rgb, job.region, job.scale, lowest, self.nms_iou,
                                  small)
         return self._in_range(job, faces, width, height)
@@ -212,7 +213,7 @@ class MultiScaleDetector:
         scales = self.scales(width, height)
         for scale, level in zip(scales, pyramid(rgb, scales), strict=True):
             job = ScanJob((0, 0, width, height), scale, True, coarsest=scale == scales[-1])
-            lowest, small = self.candidate_scores(scale, scales[0], min_score)
+            lowest, small = candidate_scores(scale, scales[0], min_score)
             faces = detect_scaled(self.model, level, scale, (0, 0), lowest, self.nms_iou, small)
             found += self._in_range(job, faces, width, height)
         return self.verify(rgb, merge(found, self.nms_iou, min(CANDIDATE_SCORE, min_score)),
@@ -243,9 +244,10 @@ class MultiScaleDetector:
             # before the two or three of the views.
             bonus, needed = 0.0, min_score
             weak = candidate.score < min(CANDIDATE_SCORE, min_score)
-            if self.face_mesh is None and weak:
-                continue
-            if self.face_mesh is not None:
+            if self.face_mesh is None:
+                if weak:
+                    continue  # only Face Mesh can vouch for a weak candidate
+            else:
                 presence = self.face_mesh.presence(rgb, candidate.box, candidate.keypoints)
                 needed = views_score_needed(presence, max(candidate.box[2:]), min_score, weak)
                 if needed is None:

@@ -7,15 +7,19 @@ import numpy as np
 import pytest
 
 from devkit.scenes import astronaut_face, face_free_pictures, scene
-from services.detector.blazeface import BlazeFaceModel, WholeFrameDetector
+from services.detector.blazeface import BlazeFaceModel, SmallFaceScore, WholeFrameDetector
 from services.detector.face_mesh import INPUT_SIZE, FaceMeshModel, region_tensor
 from services.detector.scanner import (
+    CANDIDATE_SCORE,
     MIN_PRESENCE,
+    SMALL_CANDIDATE_PX,
+    SMALL_CANDIDATE_SCORE,
     SMALL_FACE_PX,
     SMALL_FACE_SCORE,
     SMALL_MIN_PRESENCE,
     SURE_FACE_BONUS,
     MultiScaleDetector,
+    candidate_scores,
     views_score_needed,
 )
 from tests.conftest import FACE_FREE_PHOTO, FACE_MESH_MODEL, FACE_MODEL
@@ -118,3 +122,12 @@ def test_a_small_face_face_mesh_doubts_needs_stronger_views_and_a_large_one_is_r
     # A weak candidate (kept below CANDIDATE_SCORE for being small) gets no allowance.
     assert views_score_needed(0.2, SMALL_FACE_PX - 1, 0.65, weak=True) is None
     assert views_score_needed(MIN_PRESENCE, SMALL_FACE_PX - 1, 0.65, weak=True) == 0.65
+
+
+def test_weak_candidates_are_looked_for_at_the_finest_level_only():
+    lowest, small = candidate_scores(1.0, 1.0, 0.65)
+    assert lowest == SMALL_CANDIDATE_SCORE
+    assert small == SmallFaceScore(CANDIDATE_SCORE, SMALL_CANDIDATE_PX)
+    assert candidate_scores(0.4, 1.0, 0.65) == (CANDIDATE_SCORE, None)  # a coarser level
+    # A request's own min_score below the weak band: every candidate from there, no rule.
+    assert candidate_scores(1.0, 1.0, 0.3) == (0.3, None)
