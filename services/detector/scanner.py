@@ -133,11 +133,17 @@ def views_score_needed(presence: float, side_px: float, min_score: float,
     return None
 
 
+def strong_candidate_score(min_score: float) -> float:
+    """The score a candidate needs not to be weak: CANDIDATE_SCORE, or the request's
+    min_score if lower."""
+    return min(CANDIDATE_SCORE, min_score)
+
+
 def candidate_scores(scale: float, finest_scale: float,
                      min_score: float) -> tuple[float, SmallFaceScore | None]:
     """The lowest candidate score at a level, and the rule that holds larger faces to
     CANDIDATE_SCORE where small ones may score less (the finest level only)."""
-    strong = min(CANDIDATE_SCORE, min_score)
+    strong = strong_candidate_score(min_score)
     if scale < finest_scale or strong <= SMALL_CANDIDATE_SCORE:
         return strong, None
     return SMALL_CANDIDATE_SCORE, SmallFaceScore(strong, SMALL_CANDIDATE_PX)
@@ -216,7 +222,7 @@ class MultiScaleDetector:
             lowest, small = candidate_scores(scale, scales[0], min_score)
             faces = detect_scaled(self.model, level, scale, (0, 0), lowest, self.nms_iou, small)
             found += self._in_range(job, faces, width, height)
-        return self.verify(rgb, merge(found, self.nms_iou, min(CANDIDATE_SCORE, min_score)),
+        return self.verify(rgb, merge(found, self.nms_iou, strong_candidate_score(min_score)),
                            min_score)
 
     def look_around(self, rgb: np.ndarray, box, side_factor: float, min_score: float,
@@ -243,7 +249,7 @@ class MultiScaleDetector:
             # The presence check first: one model call that turns away most textures
             # before the two or three of the views.
             bonus, needed = 0.0, min_score
-            weak = candidate.score < min(CANDIDATE_SCORE, min_score)
+            weak = candidate.score < strong_candidate_score(min_score)
             if self.face_mesh is None:
                 if weak:
                     continue  # only Face Mesh can vouch for a weak candidate
@@ -309,9 +315,10 @@ class StreamScan:
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         detector = self._detector
         scanned = []
+        strong = strong_candidate_score(min_score)
         for job in self._schedule.next_jobs():
-            scanned += detector.run_job(rgb, job, min(CANDIDATE_SCORE, min_score))
-        scanned = merge(scanned, detector.nms_iou, min(CANDIDATE_SCORE, min_score))
+            scanned += detector.run_job(rgb, job, strong)
+        scanned = merge(scanned, detector.nms_iou, strong)
         # Faces verified before need only their neighbourhood checked, unless this frame's
         # scan saw them already (a face close to the camera, in the whole-frame pass of
         # every frame); a pending face that is seen again is confirmed.
