@@ -9,12 +9,14 @@ import pytest
 from devkit.scenes import astronaut_face, face_free_pictures, scene
 from services.detector.blazeface import BlazeFaceModel, SmallFaceScore, WholeFrameDetector
 from services.detector.face_mesh import INPUT_SIZE, FaceMeshModel, region_tensor
+from services.detector.faces import DetectedFace
 from services.detector.scanner import (
     CANDIDATE_SCORE,
     MIN_PRESENCE,
     SMALL_CANDIDATE_PX,
     SMALL_CANDIDATE_SCORE,
     SMALL_FACE_PX,
+    SECOND_LOOK_PRESENCE,
     SMALL_FACE_SCORE,
     SMALL_MIN_PRESENCE,
     SURE_FACE_BONUS,
@@ -122,6 +124,37 @@ def test_a_small_face_face_mesh_doubts_needs_stronger_views_and_a_large_one_is_r
     # A weak candidate (kept below CANDIDATE_SCORE for being small) gets no allowance.
     assert views_score_needed(0.2, SMALL_FACE_PX - 1, 0.65, weak=True) is None
     assert views_score_needed(MIN_PRESENCE, SMALL_FACE_PX - 1, 0.65, weak=True) == 0.65
+
+
+def _found_with_eye_line_turned(detector, size):
+    """The astronaut's face pasted at `size` px, its frame (RGB), and a candidate on its
+    box whose eye line is turned 90 degrees, as a detector may place a small face's eyes."""
+    frame = scene([(astronaut_face(), "")], [size], 640, 480, face_free_pictures(),
+                  np.random.default_rng(3), max_angle=0).frame
+    [face] = detector.detect(frame, 0.65)
+    eyes = face.keypoints[:2]
+    centre = eyes.mean(axis=0)
+    askew = face.keypoints.copy()
+    askew[:2] = (eyes - centre) @ np.array([[0, 1], [-1, 0]], np.float32) + centre
+    return face, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), DetectedFace(face.box, 0.8, askew)
+
+
+def test_a_small_face_framed_askew_gets_a_second_look_framed_by_its_views(mesh):
+    # Framed by the askew candidate, Face Mesh doubts a 40 px face (presence between
+    # SECOND_LOOK_PRESENCE and SMALL_MIN_PRESENCE); framed by the views' box and
+    # keypoints it takes it for one.
+    detector = MultiScaleDetector(BlazeFaceModel(FACE_MODEL), face_mesh=mesh)
+    face, rgb, candidate = _found_with_eye_line_turned(detector, 40)
+    presence = mesh.presence(rgb, candidate.box, candidate.keypoints)
+    assert SECOND_LOOK_PRESENCE <= presence < SMALL_MIN_PRESENCE
+    assert detector.verify(rgb, [candidate], 0.65, second_look=False) == []
+    [seen] = detector.verify(rgb, [candidate], 0.65)
+    assert seen.score >= 0.65
+    assert np.allclose(seen.box, face.box, atol=2)  # the views' box, on the face
+    # A face too large for a second look, framed as askew, is ruled out.
+    _, rgb, candidate = _found_with_eye_line_turned(detector, 2 * SMALL_FACE_PX)
+    assert mesh.presence(rgb, candidate.box, candidate.keypoints) < MIN_PRESENCE
+    assert detector.verify(rgb, [candidate], 0.65) == []
 
 
 def test_weak_candidates_are_looked_for_at_the_finest_level_only():
