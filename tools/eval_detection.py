@@ -32,6 +32,10 @@ from devkit.processes import local_services
 from devkit.scenes import Scene, face_free_pictures, matches, scene
 
 SIZE_BINS = ((24, 32), (32, 48), (48, 64), (64, 96), (96, 150), (150, 301))
+# The sizes the detection targets are stated for: (name, smallest px, largest px + 1,
+# frame width or None for any frame).
+TARGET_GROUPS = (("24-31 px", 24, 32, None), ("32-95 px in 1280x720", 32, 96, 1280),
+                 (">= 96 px", 96, 10_000, None))
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 
 # frame -> [(box x, y, w, h, emotion label or "")]
@@ -74,6 +78,7 @@ class Tally:
     found: int = 0
     labeled_right: int = 0
     per_bin: dict = field(default_factory=lambda: {b: [0, 0, 0] for b in SIZE_BINS})
+    per_group: dict = field(default_factory=lambda: {g[0]: [0, 0] for g in TARGET_GROUPS})
     false_positives: int = 0
     face_free_frames: int = 0
     latencies_ms: list[float] = field(default_factory=list)
@@ -85,6 +90,11 @@ class Tally:
 
 def size_bin(size: float) -> tuple[int, int] | None:
     return next((b for b in SIZE_BINS if b[0] <= size < b[1]), None)
+
+
+def target_groups(size: float, frame_width: int) -> list[str]:
+    return [name for name, low, high, width in TARGET_GROUPS
+            if low <= size < high and width in (None, frame_width)]
 
 
 def evaluate(detect: Detect, scenes: list[Scene], face_free: list[np.ndarray]) -> Tally:
@@ -99,6 +109,10 @@ def evaluate(detect: Detect, scenes: list[Scene], face_free: list[np.ndarray]) -
             counts = tally.per_bin[size_bin(pasted.box[2])]
             counts[0] += 1
             tally.faces += 1
+            groups = [tally.per_group[g] for g in target_groups(pasted.box[2], item.frame.shape[1])]
+            for group in groups:
+                group[0] += 1
+                group[1] += hit is not None
             if hit is not None:
                 unused.remove(hit)
                 counts[1] += 1
@@ -160,6 +174,9 @@ def report(tallies: dict[str, Tally]) -> str:
                      f"{tally.labeled_right / max(1, tally.found):.3f} of found, false positives "
                      f"{tally.false_positives / max(1, tally.face_free_frames):.3f} per face-free "
                      f"frame, latency p50 {np.percentile(tally.latencies_ms, 50):.1f} ms")
+        lines.append(f"{name}: recall by the sizes the targets name: " + ", ".join(
+            f"{group} {found / total:.3f} ({total})"
+            for group, (total, found) in tally.per_group.items() if total))
     return "\n".join(lines)
 
 
