@@ -38,6 +38,13 @@ from services.detector.tiling import (
     pyramid_scales,
 )
 
+# The finest level covers at most this many frame pixels: 1280x720 at native resolution,
+# 1920x1080 at 0.8 (faces from ~30 px). 1080p at 0.8 rather than 0.67 (1280x736), measured
+# here: full scan 61-62 -> 81-86 ms, stream 15.3-16.3 -> 19.4-20.0 ms per frame; recall on
+# eight-face 1080p scenes (80 of them, two seeds) 24-31 px 0.14 -> 0.33, 32-47 px 0.71 ->
+# 0.86, 48-63 px 0.91 -> 0.93. At 0.9 (32-47 px 0.91) the stream is 26.7 ms, and a few faces'
+# neighbourhood checks more would break the 30 ms a 1080p frame may take.
+MAX_SCAN_PIXELS = 1536 * 864
 # A face's neighbourhood, as a multiple of its box side: room for a frame's motion, and
 # the face lands at ~128/2.5 = 51 model pixels, mid sweet spot.
 NEIGHBOURHOOD = 2.5
@@ -204,7 +211,7 @@ class MultiScaleDetector:
     """The full scan for images, and `new_stream()` for the incremental scan of videos."""
 
     def __init__(self, model: BlazeFaceModel, nms_iou: float = 0.3, min_face_px: int = 24,
-                 max_scan_pixels: int = 1280 * 736, stream_scan_frames: int = 10,
+                 max_scan_pixels: int = MAX_SCAN_PIXELS, stream_scan_frames: int = 10,
                  face_mesh: FaceMeshModel | None = None) -> None:
         self.model = model
         self.face_mesh = face_mesh  # None: candidates are verified by the views alone

@@ -8,6 +8,7 @@ from pathlib import Path
 from services.common.server_settings import ServerSettings
 from services.common.settings import require, setting
 from services.detector.pipeline import DEFAULT_MIN_SCORE
+from services.detector.scanner import MAX_SCAN_PIXELS
 from services.detector.smoothing import HALF_LIFE_MS, LABEL_MARGIN, MAX_HALF_LIFE_MS
 from services.detector.tracking import MAX_MISSED_FRAMES
 
@@ -34,7 +35,7 @@ class DetectorSettings(ServerSettings):
     detector_threads: int = setting(2, "LiteRT threads per detector call")
     min_face_px: int = setting(24, "smallest face looked for, in frame pixels (auto); "
                                "larger is faster")
-    max_scan_pixels: int = setting(1280 * 736, "frame pixels the finest scan level may "
+    max_scan_pixels: int = setting(MAX_SCAN_PIXELS, "frame pixels the finest scan level may "
                                    "cover (auto); larger frames are scanned downscaled")
     stream_scan_frames: int = setting(10, "frames over which a stream's full scan is spread "
                                       "(auto): a new face is found within this many frames")
