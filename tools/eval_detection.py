@@ -109,10 +109,9 @@ def evaluate(detect: Detect, scenes: list[Scene], face_free: list[np.ndarray]) -
             counts = tally.per_bin[size_bin(pasted.box[2])]
             counts[0] += 1
             tally.faces += 1
-            groups = [tally.per_group[g] for g in target_groups(pasted.box[2], item.frame.shape[1])]
-            for group in groups:
-                group[0] += 1
-                group[1] += hit is not None
+            for group in target_groups(pasted.box[2], item.frame.shape[1]):
+                tally.per_group[group][0] += 1
+                tally.per_group[group][1] += hit is not None
             if hit is not None:
                 unused.remove(hit)
                 counts[1] += 1

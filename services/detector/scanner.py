@@ -40,7 +40,7 @@ from services.detector.tiling import (
 
 # The finest level covers at most this many frame pixels: 1280x720 at native resolution,
 # 1920x1080 at 0.8 (faces from ~30 px). 1080p at 0.8 rather than 0.67 (1280x736), measured
-# here: full scan 61-62 -> 81-86 ms, stream 15.3-16.3 -> 19.4-20.0 ms per frame; recall on
+# here: full scan 61-62 -> 81-86 ms, stream 15.3-16.5 -> 19.4-21.1 ms per frame; recall on
 # eight-face 1080p scenes (80 of them, two seeds) 24-31 px 0.14 -> 0.33, 32-47 px 0.71 ->
 # 0.86, 48-63 px 0.91 -> 0.93. At 0.9 (32-47 px 0.91) the stream is 26.7 ms, and a few faces'
 # neighbourhood checks more would break the 30 ms a 1080p frame may take.
@@ -303,7 +303,7 @@ class MultiScaleDetector:
             return None
         # A second look at a small face Face Mesh doubted: framed by the views' box and
         # keypoints, found with the face at ~51-71 model pixels rather than ~24-47. The
-        # views go as far as the lowest bar Face Mesh's verdict could set needs.
+        # views are taken as far as the lowest bar Face Mesh's verdict could set asks.
         lowest = min_score - SURE_FACE_BONUS
         views = self._views(rgb, candidate, lowest)
         best = _best_unmirrored(views)
