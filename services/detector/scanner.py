@@ -295,24 +295,24 @@ class MultiScaleDetector:
         # before the two or three of the views.
         presence = self.face_mesh.presence(rgb, candidate.box, candidate.keypoints)
         needed = views_score_needed(presence, side, min_score, weak)
-        if needed is not None:
-            bonus = _sure_face_bonus(presence)
-            return self._scored(self._views(rgb, candidate, needed - bonus), candidate,
-                                needed, bonus)
-        if not second_look or side >= SMALL_FACE_PX or presence < SECOND_LOOK_PRESENCE:
-            return None
-        # A second look at a small face Face Mesh doubted: framed by the views' box and
-        # keypoints, found with the face at ~51-71 model pixels rather than ~24-47. The
-        # views are taken as far as the lowest bar Face Mesh's verdict could set asks.
-        lowest = min_score - SURE_FACE_BONUS
-        views = self._views(rgb, candidate, lowest)
-        best = _best_unmirrored(views)
-        if best is None or max(best.box[2:]) >= SMALL_FACE_PX or _best_two_mean(views) < lowest:
-            return None
-        presence = self.face_mesh.presence(rgb, best.box, best.keypoints)
-        needed = views_score_needed(presence, side, min_score, weak)
+        views = None
         if needed is None:
-            return None
+            if not second_look or side >= SMALL_FACE_PX or presence < SECOND_LOOK_PRESENCE:
+                return None
+            # A second look at a small face Face Mesh doubted: framed by the views' box
+            # and keypoints, found with the face at ~51-71 model pixels rather than
+            # ~24-47. The views are taken as far as the lowest bar Face Mesh's verdict
+            # could set asks.
+            lowest = min_score - SURE_FACE_BONUS
+            views = self._views(rgb, candidate, lowest)
+            best = _best_unmirrored(views)
+            if (best is None or max(best.box[2:]) >= SMALL_FACE_PX
+                    or _best_two_mean(views) < lowest):
+                return None
+            presence = self.face_mesh.presence(rgb, best.box, best.keypoints)
+            needed = views_score_needed(presence, side, min_score, weak)
+            if needed is None:
+                return None
         bonus = _sure_face_bonus(presence)
         return self._scored(self._views(rgb, candidate, needed - bonus, views), candidate,
                             needed, bonus)
