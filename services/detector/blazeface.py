@@ -248,22 +248,27 @@ class BlazeFaceModel:
                 if not self._idle[oldest]:
                     del self._idle[oldest]
 
-    def input_shape_for(self, height: int, width: int) -> tuple[int, int]:
-        """The input shape that holds a height x width image: the model's own square when
-        it fits (so neighbourhood checks of any shape share interpreters), else padded up."""
-        if not self.file.resizable or (height <= self.input_size and width <= self.input_size):
+    def input_shape_for(self, height: int, width: int,
+                        square: bool = False) -> tuple[int, int]:
+        """The input shape that holds a height x width image: its sides padded up to
+        SIDE_MULTIPLE, or with `square` the model's own square when it fits (neighbourhood
+        checks clipped by the frame's edge come in many shapes; one interpreter serves
+        them all). Exact shapes cost less: a 640x480 frame's coarsest level, 128x96, runs
+        in 0.46 ms rather than the square's 0.59."""
+        fits = height <= self.input_size and width <= self.input_size
+        if not self.file.resizable or (square and fits):
             return self.input_size, self.input_size
         return (max(SIDE_MULTIPLE, -(-height // SIDE_MULTIPLE) * SIDE_MULTIPLE),
                 max(SIDE_MULTIPLE, -(-width // SIDE_MULTIPLE) * SIDE_MULTIPLE))
 
     def detect_padded(self, rgb: np.ndarray, min_score: float, nms_iou: float,
-                      small: SmallFaceScore | None = None):
+                      small: SmallFaceScore | None = None, square: bool = False):
         """Faces of an RGB uint8 image no larger than some input shape, placed top-left and
-        zero-padded to it: [(score, box, keypoints)] in the image's pixels. With `small`,
-        min_score holds for faces smaller than small.max_side only; larger ones need
-        small.score."""
+        zero-padded to it (see input_shape_for for `square`): [(score, box, keypoints)] in
+        the image's pixels. With `small`, min_score holds for faces smaller than
+        small.max_side only; larger ones need small.score."""
         height, width = rgb.shape[:2]
-        shape = self.input_shape_for(height, width)
+        shape = self.input_shape_for(height, width, square)
         if shape[0] < height or shape[1] < width:
             raise ValueError(f"a {width}x{height} image does not fit a {shape[1]}x{shape[0]} input")
         with self._runner(*shape) as runner:
@@ -279,21 +284,23 @@ class BlazeFaceModel:
 
 def detect_in_region(model: BlazeFaceModel, rgb: np.ndarray, region: tuple[int, int, int, int],
                      scale: float, min_score: float, nms_iou: float,
-                     small: SmallFaceScore | None = None) -> list[DetectedFace]:
+                     small: SmallFaceScore | None = None,
+                     square: bool = False) -> list[DetectedFace]:
     """Faces in the x, y, w, h `region` of a frame seen at `scale`, in frame pixels (with
     `small.max_side` in frame pixels too)."""
     return detect_scaled(model, resize_region(rgb, region, scale), scale, region[:2],
-                         min_score, nms_iou, small)
+                         min_score, nms_iou, small, square)
 
 
 def detect_scaled(model: BlazeFaceModel, image: np.ndarray, scale: float,
                   origin: tuple[int, int], min_score: float, nms_iou: float,
-                  small: SmallFaceScore | None = None) -> list[DetectedFace]:
+                  small: SmallFaceScore | None = None,
+                  square: bool = False) -> list[DetectedFace]:
     """Faces in `image`, a region of a frame (its corner at `origin`) resized by `scale`,
     in frame pixels (with `small.max_side` in frame pixels too)."""
     if small is not None:
         small = SmallFaceScore(small.score, small.max_side * scale)
-    found = model.detect_padded(image, min_score, nms_iou, small)
+    found = model.detect_padded(image, min_score, nms_iou, small, square)
     offset = np.array(origin, np.float32)
     faces = []
     for score, box, points in found:

@@ -268,7 +268,8 @@ class MultiScaleDetector:
             box = (width - box[0] - box[2], box[1], box[2], box[3])
         region = neighbourhood(box, width, height, side_factor)
         scale = self.model.input_size / max(region[2], region[3])
-        seen = detect_in_region(self.model, rgb, region, scale, min_score, self.nms_iou)
+        seen = detect_in_region(self.model, rgb, region, scale, min_score, self.nms_iou,
+                                square=True)
         return _best_overlapping(box, seen, VIEW_IOU)
 
     def verify(self, rgb: np.ndarray, candidates: list[DetectedFace], min_score: float,

@@ -196,3 +196,13 @@ def test_interpreter_pool_serves_many_threads_and_shapes():
 
     with ThreadPoolExecutor(8) as pool:
         assert sorted(pool.map(call, range(200))) == list(range(200))
+
+
+def test_input_shapes_are_exact_unless_a_shared_square_is_asked_for():
+    # A whole frame's coarsest level runs at its own shape (less to compute); the
+    # neighbourhood checks, clipped by the frame's edges into many shapes, share the square.
+    model = BlazeFaceModel(FACE_MODEL)
+    assert model.input_shape_for(96, 128) == (96, 128)
+    assert model.input_shape_for(72, 128) == (80, 128)  # sides padded to SIDE_MULTIPLE
+    assert model.input_shape_for(72, 128, square=True) == (128, 128)
+    assert model.input_shape_for(224, 232, square=True) == (224, 240)  # larger than the square

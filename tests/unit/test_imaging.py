@@ -71,3 +71,22 @@ def test_pyramid_levels_have_each_scales_size_and_match_resizing_the_frame_itsel
     for scale, level in zip(scales[1:], levels[1:]):
         direct = resize_region(frame, (0, 0, 1280, 720), scale)
         assert np.abs(level.astype(int) - direct).mean() < 1.5  # a 1 px shift: 3.9-10.9
+
+
+@pytest.mark.parametrize("region, size", [
+    ((100, 50, 375, 375), 128),   # a face's neighbourhood, 2.9x
+    ((0, 0, 1280, 720), 0.1),     # a whole frame's coarsest level, 10x
+    ((10, 10, 250, 250), 128),    # just under 2x: bilinear alone
+])
+def test_shrinking_matches_area_averaging(region, size):
+    # The resize takes OpenCV's cheap paths (exact halving, bilinear) instead of area
+    # averaging at a fractional factor; the pixels must stay what area averaging gives,
+    # not an aliased or shifted copy.
+    frame = cv2.resize(cv2.imread(str(GROUP_PHOTO)), (1280, 720))
+    x, y, width, height = region
+    scale = size / max(width, height) if size > 1 else size
+    shrunk = resize_region(frame, region, scale)
+    expected = cv2.resize(frame[y:y + height, x:x + width], shrunk.shape[1::-1],
+                          interpolation=cv2.INTER_AREA)
+    assert shrunk.shape == expected.shape
+    assert np.abs(shrunk.astype(int) - expected).mean() < 1.0
