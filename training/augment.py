@@ -18,6 +18,10 @@ MAX_SHIFT = 0.08  # of the side
 MAX_ZOOM = 0.1
 MAX_BRIGHTNESS = 0.2  # added, in the scaled pixels' units
 MAX_CONTRAST = 0.3  # relative, around the face's mean
+# Softened faces: seen from SOFTEN_MIN_SIDE-48 px and blurred by up to SOFTEN_MAX_BLUR px,
+# as the pipeline's crop of a smaller or less sharp face in a frame comes out.
+SOFTEN_MIN_SIDE = 32
+SOFTEN_MAX_BLUR = 0.6
 
 
 def mirror_and_move(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -54,13 +58,29 @@ def erase_patch(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return image
 
 
+def soften(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The face resampled from a smaller side (area down, bilinear back up) and blurred."""
+    side = image.shape[0]
+    face = np.ascontiguousarray(image[..., 0])
+    small = int(rng.integers(SOFTEN_MIN_SIDE, side + 1))
+    if small < side:
+        face = cv2.resize(cv2.resize(face, (small, small), interpolation=cv2.INTER_AREA),
+                          (side, side), interpolation=cv2.INTER_LINEAR)
+    sigma = rng.uniform(0.0, SOFTEN_MAX_BLUR)
+    if sigma > 0.1:  # below that the 3-tap kernel is the identity
+        face = cv2.GaussianBlur(face, (0, 0), sigma)
+    return face[..., None]
+
+
 def augment_batch(images: np.ndarray, rng: np.random.Generator, photometric: bool = True,
-                  erasing: float = 0.5) -> np.ndarray:
-    """Each face mirrored (half of them) and moved; with `photometric` relit; a share
-    `erasing` of them with a patch erased."""
+                  erasing: float = 0.5, softening: float = 0.0) -> np.ndarray:
+    """Each face mirrored (half of them) and moved; a share `softening` of them softened;
+    with `photometric` relit; a share `erasing` of them with a patch erased."""
     out = np.empty_like(images)
     for index, image in enumerate(images):
         image = mirror_and_move(image, rng)
+        if softening and rng.random() < softening:
+            image = soften(image, rng)
         if photometric:
             image = change_light(image, rng)
         if rng.random() < erasing:
@@ -70,7 +90,7 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, photometric: boo
 
 
 def batches(images: np.ndarray, targets: np.ndarray, batch_size: int, seed: int,
-            photometric: bool = True, erasing: float = 0.5):
+            photometric: bool = True, erasing: float = 0.5, softening: float = 0.0):
     """Endless shuffled, augmented (images, targets) batches, one epoch after another;
     fixed by `seed`."""
     rng = np.random.default_rng(seed)
@@ -79,4 +99,5 @@ def batches(images: np.ndarray, targets: np.ndarray, batch_size: int, seed: int,
         order = rng.permutation(len(images))
         for start in range(0, len(order) - batch_size + 1, batch_size):
             pick = order[start:start + batch_size]
-            yield augment_batch(images[pick], rng, photometric, erasing), targets[pick]
+            yield (augment_batch(images[pick], rng, photometric, erasing, softening),
+                   targets[pick])

@@ -77,7 +77,7 @@ def save_for_serving(model, out: Path) -> None:
 def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patience: int,
           limit: int = 0, start_from: Path | None = None, learning_rate: float = 2e-3,
           erasing: float = 0.5, photometric: bool = True, widths=None, depths=None,
-          weight_decay: float = 0.01, max_minutes: float = 0) -> dict:
+          weight_decay: float = 0.01, max_minutes: float = 0, softening: float = 0.0) -> dict:
     import keras  # noqa: PLC0415
 
     from training.augment import batches  # noqa: PLC0415
@@ -107,7 +107,7 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patien
                   loss="categorical_crossentropy",
                   metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
     history = model.fit(
-        batches(x_train, y_train, batch_size, seed, photometric, erasing),
+        batches(x_train, y_train, batch_size, seed, photometric, erasing, softening),
         steps_per_epoch=steps, epochs=epochs, validation_data=(x_val, y_val), verbose=2,
         callbacks=[keras.callbacks.EarlyStopping("val_accuracy", patience=patience,
                                                  restore_best_weights=True),
@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="peak learning rate, after a one-epoch warm-up")
     parser.add_argument("--erasing", type=float, default=0.5,
                         help="share of training faces with a random patch erased")
+    parser.add_argument("--softening", type=float, default=0.0,
+                        help="share of training faces resampled from 32-48 px and blurred")
     parser.add_argument("--no-photometric", action="store_true",
                         help="no brightness and contrast changes (mirror and affine only)")
     parser.add_argument("--patience", type=int, default=8, help="epochs without progress")
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     card = train(args.data, args.out, args.epochs, args.batch_size, args.seed, args.patience,
                  args.limit, args.start_from, args.learning_rate, args.erasing,
                  not args.no_photometric, args.widths, args.depths, args.weight_decay,
-                 args.max_minutes)
+                 args.max_minutes, args.softening)
     print(json.dumps({k: card[k] for k in ("validation_accuracy_mirror_averaged",
                                            "per_class_recall", "epochs_run", "seconds")}))
     print("confusion matrix (rows: majority vote, columns: predicted):")

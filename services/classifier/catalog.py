@@ -33,7 +33,7 @@ MODELS = {
             "(fetched by `make models`)"),
         NamedModel(
             "ferplus", "models/trained/ferplus.keras",
-            "14ecf7c46dc82605f5c5b5ec582b1d68ca0dce45bec8b3c2e99d492b6862edf1",
+            "c7ae2835bada23ad9ab7af8ee938e051d0d5be6d92f595e206eb26975e142d80",
             LABELS,
             "residual separable CNN trained here on FER+ vote distributions (training/, "
             "model card models/trained/ferplus.json)"),

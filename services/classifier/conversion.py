@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 KNOWN_CONVERSIONS = {
     "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e":  # fer2013
         "a64ec8b1231aa6e9ed2a35f99b6b3ea253cc8b858e62c868faae1224aaf4d7ed",
-    "14ecf7c46dc82605f5c5b5ec582b1d68ca0dce45bec8b3c2e99d492b6862edf1":  # ferplus
-        "73bb91cbe68ac6fb1858296515b506dbacd359091fca2523699b8455bb37afae",
+    "c7ae2835bada23ad9ab7af8ee938e051d0d5be6d92f595e206eb26975e142d80":  # ferplus
+        "08793d94ebb1f04c140a5afdb6b21f049a588d35dd30fb5d91f73a1a3323b26c",
 }
 
 

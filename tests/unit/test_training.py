@@ -119,6 +119,23 @@ def test_augmented_batches_keep_shape_range_and_targets_and_repeat_with_the_seed
     assert all(any(np.array_equal(row, t) for t in targets) for row in first[1])
 
 
+def test_softened_faces_lose_fine_detail_and_keep_the_face():
+    from training.augment import soften
+
+    rng = np.random.default_rng(3)
+    face = np.zeros((48, 48, 1), np.float32)
+    face[12:36, 12:36] = 0.8  # the "face": a large shape
+    face[::2, ::2] -= 0.3  # fine detail: a one-pixel grid
+    detail = np.abs(np.diff(face[..., 0], axis=1)).mean()
+    softened = [soften(face, rng) for _ in range(30)]
+    for out in softened:
+        assert out.shape == face.shape and out.dtype == np.float32
+        assert face.min() - 1e-5 <= out.min() and out.max() <= face.max() + 1e-5
+        assert abs(float(out[16:32, 16:32].mean() - face[16:32, 16:32].mean())) < 0.1
+        assert np.abs(np.diff(out[..., 0], axis=1)).mean() <= detail + 1e-5
+    assert min(np.abs(np.diff(out[..., 0], axis=1)).mean() for out in softened) < 0.6 * detail
+
+
 def test_without_movement_a_face_is_kept_or_mirrored(monkeypatch):
     from training import augment
 
