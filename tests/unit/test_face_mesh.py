@@ -13,10 +13,10 @@ from services.detector.faces import DetectedFace
 from services.detector.scanner import (
     CANDIDATE_SCORE,
     MIN_PRESENCE,
+    SECOND_LOOK_PRESENCE,
     SMALL_CANDIDATE_PX,
     SMALL_CANDIDATE_SCORE,
     SMALL_FACE_PX,
-    SECOND_LOOK_PRESENCE,
     SMALL_FACE_SCORE,
     SMALL_MIN_PRESENCE,
     SURE_FACE_BONUS,
