@@ -24,7 +24,7 @@ from client.results import response_to_record
 from client.sources import SourceError, open_source
 from client.streaming import FrameStreamer, StreamStats
 from client.timeline import Timeline, plot
-from client.window import LiveWindow, open_window
+from client.window import LiveWindow, why_no_window
 from client.writers import AnnotatedWriter, JsonlWriter
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
@@ -247,10 +247,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"webcam: --timeline and --plot follow faces through a video or camera; "
               f"{args.source} is separate pictures, which have no tracks", file=sys.stderr)
         return 2
-    show = not args.no_display and open_window()
-    if not args.no_display and not show:
-        print("webcam: this OpenCV has no GUI support; running without a window "
+    no_window = None if args.no_display else why_no_window()
+    if no_window:
+        print(f"webcam: {no_window}; running without a window "
               "(use --output to save the annotated frames)", file=sys.stderr)
+    show = not args.no_display and not no_window
     try:
         outputs = Outputs(args, source.fps, show)
     except ValueError as error:

@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+import sys
 
 import cv2
 import numpy as np
 
 TITLE = "facestream"
 SCREEN_SHARE = 0.9  # of the screen, at most, for the window (room for a desktop's bars)
+FLAGS = cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL
 
 
-def open_window() -> bool:
-    """True when OpenCV has a GUI (the headless wheel does not) and a window opened."""
-    try:
-        cv2.namedWindow(TITLE, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
-    except cv2.error:
-        return False
-    return True
+def why_no_window() -> str | None:
+    """Why no window can open here (None when one can), asked without opening one: a
+    trial window stayed up at OpenCV's 400x300 default until the first picture came, and
+    Qt aborts the whole process when it finds no X display."""
+    if not cv2.currentUIFramework():  # the headless wheel
+        return "this OpenCV has no GUI support"
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                 or os.environ.get("WAYLAND_DISPLAY")):
+        return "there is no display (DISPLAY is not set)"
+    return None
 
 
 def screen_size() -> tuple[int, int] | None:
@@ -63,7 +69,8 @@ class LiveWindow:
 
     def show(self, image: np.ndarray) -> bool:
         """Show `image`; False when the user asked to quit (q or Esc)."""
-        if not self._sized:  # the first picture sets the size; the user may resize after
+        if not self._sized:  # opened at the first picture's size; the user may resize after
+            cv2.namedWindow(TITLE, FLAGS)
             cv2.resizeWindow(TITLE, *fitted(image.shape[1], image.shape[0], screen_size()))
             self._sized = True
         cv2.imshow(TITLE, image)
