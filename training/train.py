@@ -30,6 +30,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from training.augment import SOFTEN_MAX_BLUR, SOFTEN_MIN_SIDE  # noqa: E402
+
 
 def scaled(images: np.ndarray, input_shape: tuple[int, int, int]) -> np.ndarray:
     """uint8 (N, 48, 48) -> float32 (N, H, W, 1) in [-1, 1]: the classifier's own
@@ -163,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--erasing", type=float, default=0.5,
                         help="share of training faces with a random patch erased")
     parser.add_argument("--softening", type=float, default=0.0,
-                        help="share of training faces resampled from 32-48 px and blurred")
+                        help=f"share of training faces resampled from {SOFTEN_MIN_SIDE}-48 px "
+                             f"and blurred by up to {SOFTEN_MAX_BLUR} px")
     parser.add_argument("--no-photometric", action="store_true",
                         help="no brightness and contrast changes (mirror and affine only)")
     parser.add_argument("--patience", type=int, default=8, help="epochs without progress")
