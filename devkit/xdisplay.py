@@ -3,6 +3,7 @@ geometry and screenshots: for the client's live-window test."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -69,3 +70,12 @@ def screenshot(display: str) -> np.ndarray:
     pixels = rows.reshape(height, bytes_per_line)[:, :width * size].reshape(height, width, size)
     little_endian = int(header[7]) == 0  # byte_order: 0 = LSBFirst, pixels read as B, G, R(, x)
     return (pixels[:, :, :3] if little_endian else pixels[:, :, size - 1:size - 4:-1]).copy()
+
+
+def map_again(display: str, title: str) -> None:
+    """Unmap and map the window called `title`: a fresh Expose, as a window manager's
+    reparenting or a desktop switch gives one."""
+    env = {**os.environ, "DISPLAY": display}
+    for action in ("windowunmap", "windowmap"):
+        subprocess.run(["xdotool", "search", "--name", title, action, "%@"], env=env,
+                       check=True, capture_output=True)

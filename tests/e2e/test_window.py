@@ -14,7 +14,7 @@ import pytest
 
 from client.overlay import PANEL_WIDTH, size_factor
 from client.window import SCREEN_SHARE, TITLE, fitted
-from devkit.xdisplay import screenshot, virtual_display, window_geometry
+from devkit.xdisplay import map_again, screenshot, virtual_display, window_geometry
 from tests.conftest import PORTRAIT, ROOT, SAMPLE_CLIP
 
 WINDOW_PYTHON = ROOT / ".venv-window/bin/python"
@@ -59,13 +59,24 @@ def wait_for_window(display: str, client: subprocess.Popen, size: tuple[int, int
                          f"client said: {client.communicate()[1][-2000:]}")
 
 
-def drawn_within(condition, timeout_s: float = 20) -> bool:
-    """Whether `condition()` comes true before the deadline: a window is mapped before
-    its first paint, later on a loaded machine."""
+def drawn_within(display: str, condition, timeout_s: float = 20) -> bool:
+    """Whether `condition()` comes true before the deadline (a window is mapped before its
+    first paint, later on a loaded machine).
+
+    Xvfb here runs no window manager, and Qt, mapping its window on a CPU oversubscribed
+    3x, missed the first Expose and never painted (3-6 of 20 runs; the same with OpenCV
+    alone, any window flags): mapped again, the window is drawn at once. A desktop's
+    window manager exposes windows as a matter of course, so the test does it once, when
+    nothing is drawn after 3 s."""
     deadline = time.monotonic() + timeout_s
+    exposed_again = False
+    started = time.monotonic()
     while not condition():
         if time.monotonic() > deadline:
             return False
+        if not exposed_again and time.monotonic() - started > 3:
+            map_again(display, TITLE)
+            exposed_again = True
         time.sleep(0.2)
     return True
 
@@ -79,7 +90,7 @@ def test_the_window_opens_at_the_frame_size_and_shows_it(display, detector_serve
             return screenshot(display)[y:y + height, x:x + width]
 
         # The bar panel's grey beside the clip's picture, not an empty window.
-        assert drawn_within(lambda: np.median(window()[:, 640:]) == 30)
+        assert drawn_within(display, lambda: np.median(window()[:, 640:]) == 30)
         assert window()[:, :640].std() > 30
     finally:
         client.kill()
@@ -137,7 +148,7 @@ def test_a_photo_stays_up_until_a_key_is_pressed(display, detector_server):
     def portrait_shown() -> bool:
         return screenshot(display)[y:y + height, x:x + 512].std() > 30
 
-    drawn_within(portrait_shown)
+    assert drawn_within(display, portrait_shown)
     time.sleep(2)  # long past the one frame's answer
     assert client.poll() is None, client.communicate()[1][-2000:]
     assert portrait_shown()  # still up, not flashed and gone
