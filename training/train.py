@@ -30,7 +30,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from training.augment import SOFTEN_MAX_BLUR, SOFTEN_MIN_SIDE  # noqa: E402
+from training.augment import SOFTEN_MAX_BLUR, SOFTEN_MIN_SIDE, batches  # noqa: E402
 
 
 def scaled(images: np.ndarray, input_shape: tuple[int, int, int]) -> np.ndarray:
@@ -82,7 +82,6 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patien
           weight_decay: float = 0.01, max_minutes: float = 0, softening: float = 0.0) -> dict:
     import keras  # noqa: PLC0415
 
-    from training.augment import batches  # noqa: PLC0415
     from training.callbacks import StopAfter  # noqa: PLC0415
     from training.data import LABELS, load_ferplus, split  # noqa: PLC0415
     from training.model import DEPTHS, WIDTHS, build_model, from_mini_xception  # noqa: PLC0415

@@ -36,10 +36,16 @@ def start_client(display: str, target: str, source) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def with_panel(width: int, height: int) -> tuple[int, int]:
+    """The annotated frame's size for a width x height source: the picture and its bar
+    panel."""
+    return width + round(PANEL_WIDTH * size_factor(height)), height
+
+
 def annotated_size(width: int, height: int) -> tuple[int, int]:
-    """The window's size for a width x height source: the picture and its bar panel,
-    shrunk to fit SCREEN."""
-    return fitted(width + round(PANEL_WIDTH * size_factor(height)), height, SCREEN)
+    """The window's size for a width x height source: the annotated frame shrunk to fit
+    SCREEN."""
+    return fitted(*with_panel(width, height), SCREEN)
 
 
 def wait_for_window(display: str, client: subprocess.Popen, size: tuple[int, int],
@@ -107,7 +113,7 @@ def test_a_large_frame_is_shrunk_to_fit_the_screen(display, detector_server, tmp
         writer.write(frame)
     writer.release()
     client = start_client(display, f"127.0.0.1:{detector_server.port}", video)
-    annotated = (1920 + round(PANEL_WIDTH * size_factor(1080)), 1080)
+    annotated = with_panel(1920, 1080)
     try:
         _, _, width, height = wait_for_window(display, client, annotated_size(1920, 1080))
     finally:
