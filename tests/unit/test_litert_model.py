@@ -13,7 +13,13 @@ import pytest
 
 from devkit.scenes import astronaut_face
 from services.classifier.batcher import DynamicBatcher
-from services.classifier.conversion import KNOWN_CONVERSIONS, convert, tflite_for
+from services.classifier.conversion import (
+    check_conversion,
+    convert,
+    converted_path,
+    recorded_sha256_path,
+    tflite_for,
+)
 from services.classifier.core import EmotionClassifier, run_model_batch
 from services.classifier.litert_model import LiteRTEmotionModel
 from services.classifier.model import EmotionModel, file_sha256
@@ -59,9 +65,38 @@ def test_litert_agrees_with_keras_on_500_crops(litert_model):
     assert len(set(expected.argmax(axis=1))) >= 2  # the crops are not all one easy case
 
 
-def test_conversion_gives_the_known_bytes():
+def test_conversion_is_reproducible_and_its_sha256_recorded():
+    cached = tflite_for(EMOTION_MODEL, ROOT / "models/converted")  # made by `make models`
     data = convert(EMOTION_MODEL)
-    assert hashlib.sha256(data).hexdigest() == KNOWN_CONVERSIONS[file_sha256(EMOTION_MODEL)]
+    assert data == cached.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == recorded_sha256_path(cached).read_text().strip()
+
+
+def _dense_model(path, seed: int):
+    import keras  # noqa: PLC0415
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((8, 8, 1))
+    outputs = keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(inputs))
+    keras.Model(inputs, outputs).save(path)
+    return path
+
+
+def test_a_conversion_that_answers_otherwise_than_its_keras_model_is_refused(tmp_path):
+    model, other = _dense_model(tmp_path / "a.keras", 1), _dense_model(tmp_path / "b.keras", 2)
+    data = convert(model)
+    assert check_conversion(model, data) <= 1e-5
+    with pytest.raises(ValueError, match="differ from the Keras model's by"):
+        check_conversion(other, data)
+
+
+def test_an_altered_cached_conversion_is_converted_again(tmp_path):
+    model = _dense_model(tmp_path / "a.keras", 1)
+    converted = tflite_for(model, tmp_path / "cache")
+    original = converted.read_bytes()
+    converted.write_bytes(original[:-1] + bytes([original[-1] ^ 0xFF]))
+    assert tflite_for(model, tmp_path / "cache") == converted_path(file_sha256(model), tmp_path / "cache")
+    assert converted.read_bytes() == original
 
 
 def test_a_tflite_model_is_used_as_it_is(tmp_path, litert_model):
