@@ -17,6 +17,10 @@ from keras import layers
 
 WIDTHS = (32, 64, 128, 256, 512)
 DEPTHS = (2, 3, 3, 2)
+# The FER+ paper's VGG13 convolutions (Barsoum et al., 2016): four stages of full 3x3
+# convolutions.
+TEACHER_WIDTHS = (64, 128, 256, 256)
+TEACHER_DEPTHS = (2, 2, 3, 3)
 
 
 def build_model(classes: int, widths=WIDTHS, depths=DEPTHS, dropout: float = 0.4) -> keras.Model:
@@ -39,6 +43,28 @@ def build_model(classes: int, widths=WIDTHS, depths=DEPTHS, dropout: float = 0.4
     x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(classes, activation="softmax", name="emotions")(x)
     return keras.Model(inputs, outputs, name="ferplus_sepnet")
+
+
+def build_teacher(classes: int, widths=TEACHER_WIDTHS, depths=TEACHER_DEPTHS,
+                  dropout: float = 0.5) -> keras.Model:
+    """Full 3x3 convolutions, `depths[i]` of `widths[i]` filters per stage, 2x2 max pooling
+    between stages, batch norm, and a residual around each convolution after a stage's
+    first. Far too slow to serve on a CPU (full convolutions of 64 filters at 48x48), it
+    is the teacher whose scores the served network learns from (training/teacher.py);
+    it trains in minutes on a GPU."""
+    inputs = keras.Input((48, 48, 1), name="crop")  # pixels scaled to [-1, 1]
+    x = inputs
+    for stage, (width, depth) in enumerate(zip(widths, depths)):
+        if stage:
+            x = layers.MaxPooling2D()(x)
+        for index in range(depth):
+            y = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
+            y = layers.BatchNormalization()(y)
+            x = layers.ReLU()(layers.Add()([x, y]) if index else y)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(classes, activation="softmax", name="emotions")(x)
+    return keras.Model(inputs, outputs, name="ferplus_teacher")
 
 
 def from_mini_xception(path, classes: int) -> keras.Model:

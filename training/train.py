@@ -79,23 +79,36 @@ def save_for_serving(model, out: Path) -> None:
 def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patience: int,
           limit: int = 0, start_from: Path | None = None, learning_rate: float = 2e-3,
           erasing: float = 0.5, photometric: bool = True, widths=None, depths=None,
-          weight_decay: float = 0.01, max_minutes: float = 0, softening: float = 0.0) -> dict:
+          weight_decay: float = 0.01, max_minutes: float = 0, softening: float = 0.0,
+          network: str = "sepnet", teacher_scores: Path | None = None,
+          teacher_weight: float = 0.5, teacher_temperature: float = 2.0) -> dict:
     import keras  # noqa: PLC0415
 
     from training.callbacks import StopAfter  # noqa: PLC0415
     from training.data import LABELS, load_ferplus, split  # noqa: PLC0415
-    from training.model import DEPTHS, WIDTHS, build_model, from_mini_xception  # noqa: PLC0415
+    from training.model import DEPTHS, WIDTHS, build_model, build_teacher, from_mini_xception  # noqa: PLC0415
+    from training.teacher import blended_targets, load_scores  # noqa: PLC0415
 
     keras.utils.set_random_seed(seed)
     started = time.monotonic()
     faces = load_ferplus(data)
     if limit:
         faces.images, faces.targets = faces.images[:limit], faces.targets[:limit]
-    train_idx, val_idx = split(len(faces.images), seed=seed)
-    model = (from_mini_xception(start_from, len(LABELS)) if start_from
-             else build_model(len(LABELS), widths or WIDTHS, depths or DEPTHS))
+    # The split stays the same whatever `seed` is: a teacher trained with another seed must
+    # not have seen the validation faces of the network that learns from it.
+    train_idx, val_idx = split(len(faces.images))
+    if start_from:
+        model = from_mini_xception(start_from, len(LABELS))
+    elif network == "teacher":
+        model = build_teacher(len(LABELS))
+    else:
+        model = build_model(len(LABELS), widths or WIDTHS, depths or DEPTHS)
     shape = tuple(model.input_shape[1:])
-    x_train, y_train = scaled(faces.images[train_idx], shape), faces.targets[train_idx]
+    targets = faces.targets
+    if teacher_scores:  # validation keeps the votes: its accuracy is against the majority
+        targets = blended_targets(targets, load_scores(teacher_scores, faces.names),
+                                  teacher_weight, teacher_temperature)
+    x_train, y_train = scaled(faces.images[train_idx], shape), targets[train_idx]
     x_val, y_val = scaled(faces.images[val_idx], shape), faces.targets[val_idx]
     out.parent.mkdir(parents=True, exist_ok=True)
     steps = max(len(x_train) // batch_size, 1)
@@ -134,6 +147,8 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patien
         "epochs_run": len(history.history["loss"]), "seed": seed,
         "validation_accuracy_by_epoch": [round(float(v), 4)
                                          for v in history.history["val_accuracy"]],
+        "teacher": ({"scores": str(teacher_scores), "weight": teacher_weight,
+                     "temperature": teacher_temperature} if teacher_scores else None),
         "command": " ".join(sys.argv), "seconds": round(time.monotonic() - started, 1),
         "loss": [round(float(v), 4) for v in history.history["loss"]],
     }
@@ -166,6 +181,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--softening", type=float, default=0.0,
                         help=f"share of training faces resampled from {SOFTEN_MIN_SIDE}-48 px "
                              f"and blurred by up to {SOFTEN_MAX_BLUR} px")
+    parser.add_argument("--network", choices=("sepnet", "teacher"), default="sepnet",
+                        help="sepnet: the served network (--widths, --depths); teacher: the "
+                             "large network whose scores it can learn from (for a GPU)")
+    parser.add_argument("--teacher-scores", type=Path,
+                        help="a teacher's scores of these faces (python -m training.teacher): "
+                             "the training targets blend them with the votes")
+    parser.add_argument("--teacher-weight", type=float, default=0.5,
+                        help="share of the teacher's distribution in the training targets")
+    parser.add_argument("--teacher-temperature", type=float, default=2.0,
+                        help="softens the teacher's distribution (1: as it is)")
     parser.add_argument("--no-photometric", action="store_true",
                         help="no brightness and contrast changes (mirror and affine only)")
     parser.add_argument("--patience", type=int, default=8, help="epochs without progress")
@@ -175,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     card = train(args.data, args.out, args.epochs, args.batch_size, args.seed, args.patience,
                  args.limit, args.start_from, args.learning_rate, args.erasing,
                  not args.no_photometric, args.widths, args.depths, args.weight_decay,
-                 args.max_minutes, args.softening)
+                 args.max_minutes, args.softening, args.network, args.teacher_scores,
+                 args.teacher_weight, args.teacher_temperature)
     print(json.dumps({k: card[k] for k in ("validation_accuracy_mirror_averaged",
                                            "per_class_recall", "epochs_run", "seconds")}))
     print("confusion matrix (rows: majority vote, columns: predicted):")

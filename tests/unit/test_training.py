@@ -178,3 +178,67 @@ def test_batch_norm_is_recalibrated_on_clean_faces_unless_frozen():
     first.moving_mean.assign(np.full(4, 50.0, np.float32))
     recalibrate_batch_norm(model, faces, seed=0, batches=5, batch_size=32)
     assert np.all(np.asarray(first.moving_mean) == 50.0)
+
+
+def test_teacher_scores_follow_the_names_and_soften_with_the_temperature(tmp_path):
+    import pytest
+
+    from training.teacher import load_scores, save_scores, soft_targets
+
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6]], np.float32)
+    save_scores(tmp_path / "scores.npz", ["a.png", "b.png", "c.png"], np.log(probabilities))
+    loaded = load_scores(tmp_path / "scores.npz", ["c.png", "a.png"])
+    np.testing.assert_allclose(soft_targets(loaded, 1.0), probabilities[[2, 0]], atol=1e-6)
+    softer = soft_targets(loaded, 4.0)
+    np.testing.assert_allclose(softer.sum(axis=1), 1.0, atol=1e-6)
+    assert np.all(softer.max(axis=1) < probabilities[[2, 0]].max(axis=1))
+    assert np.array_equal(softer.argmax(axis=1), [2, 0])  # flatter, same order
+    with pytest.raises(SystemExit, match="no teacher scores for 1 faces"):
+        load_scores(tmp_path / "scores.npz", ["a.png", "d.png"])
+
+
+def test_a_teachers_scores_are_the_same_for_a_face_and_its_mirror():
+    from training.model import build_teacher
+    from training.teacher import teacher_log_probabilities
+
+    teacher = build_teacher(len(LABELS), widths=(4, 8), depths=(1, 2))
+    assert teacher.input_shape == (None, 48, 48, 1) and teacher.output_shape == (None, len(LABELS))
+    faces = np.random.default_rng(2).uniform(-1, 1, (3, 48, 48, 1)).astype(np.float32)
+    scores = teacher_log_probabilities(teacher, faces)
+    np.testing.assert_allclose(scores, teacher_log_probabilities(teacher, faces[:, :, ::-1]), atol=1e-5)
+    assert scores.shape == (3, len(LABELS)) and np.all(scores <= 0)
+
+
+def test_training_targets_blend_the_votes_with_the_teachers_distribution():
+    from training.teacher import blended_targets, soft_targets
+
+    votes = np.eye(len(LABELS), dtype=np.float32)[[LABELS.index("happy"), LABELS.index("sad")]]
+    teacher = np.log(np.full((2, len(LABELS)), 0.05, np.float32))
+    teacher[:, LABELS.index("surprise")] = np.log(0.65)
+    np.testing.assert_allclose(blended_targets(votes, teacher, 0.0, 2.0), votes)
+    np.testing.assert_allclose(blended_targets(votes, teacher, 1.0, 2.0), soft_targets(teacher, 2.0), atol=1e-6)
+    half = blended_targets(votes, teacher, 0.5, 1.0)
+    np.testing.assert_allclose(half.sum(axis=1), 1.0, atol=1e-6)
+    assert half[0, LABELS.index("happy")] == np.float32(0.5 + 0.5 * 0.05)
+    assert abs(half[1, LABELS.index("surprise")] - 0.325) < 1e-6
+
+
+def test_training_with_a_teachers_scores_records_them_in_the_card(tmp_path):
+    import keras
+
+    from training.teacher import save_scores
+
+    write_ferplus(tmp_path / "ferplus")
+    faces = load_ferplus(tmp_path / "ferplus")
+    save_scores(tmp_path / "scores.npz", faces.names, np.log(0.8 * faces.targets + 0.2 / len(LABELS)))
+    out = tmp_path / "model" / "taught.keras"
+    done = subprocess.run([sys.executable, "-m", "training.train", "--data", str(tmp_path / "ferplus"),
+                           "--out", str(out), "--epochs", "4", "--batch-size", "16",
+                           "--widths", "8,16", "--depths", "1", "--seed", "3",
+                           "--teacher-scores", str(tmp_path / "scores.npz")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["teacher"] == {"scores": str(tmp_path / "scores.npz"), "weight": 0.5, "temperature": 2.0}
+    assert card["loss"][-1] < card["loss"][0]
+    assert keras.models.load_model(out).output_shape == (None, len(LABELS))
