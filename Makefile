@@ -24,7 +24,7 @@ NODE_EXAMPLE_STAMP := examples/node/node_modules/.package-lock.json
 BASE_IMAGE ?= facestream/python-base:bookworm
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: run serve test soak test-docker bench eval train-emotion protos models samples setup lint-protos clean
+.PHONY: run serve test soak test-docker bench eval train-emotion train-teacher protos models samples setup lint-protos clean
 
 run: setup ## stream the sample clip through local services into out/
 	$(PY) -m tools.local_services demo
@@ -49,11 +49,27 @@ bench: setup $(BENCH_STAMP) ## measure against the raw model and the fer package
 eval: setup $(BENCH_STAMP) ## detection recall, false positives and emotion accuracy by face size, beside fer (FACES=dir)
 	$(PY) -m tools.eval_detection --faces $(or $(FACES),$(error set FACES to an image folder of labeled faces)) --fer
 
+FERPLUS_DATA = $(or $(DATA),$(error set DATA to a FER+ folder, e.g. ../shared/data/ferplus/train))
+TEACHER_SEEDS := 3 4 5
+
+# The teachers are for a GPU (measured there with KERAS_BACKEND=jax and jax[cuda]); on 2
+# CPU cores each would take many hours. Their scores are for training.train's
+# --teacher-scores, which did not beat the votes alone for the served network (README).
+train-teacher: setup ## three VGG13-like teachers and their scores of the FER+ faces, in models/teachers/ (DATA=folder with label.csv; ~3.5 min each on an H100); not part of make test
+	for seed in $(TEACHER_SEEDS); do \
+		$(PY) -m training.train --data $(FERPLUS_DATA) --network teacher --seed $$seed \
+			--epochs 34 --patience 34 --softening 0.25 --out models/teachers/teacher$$seed.keras \
+			|| exit 1; \
+	done
+	$(PY) -m training.teacher --data $(FERPLUS_DATA) --out models/teachers/ferplus_teacher_scores.npz \
+		--model $(foreach seed,$(TEACHER_SEEDS),models/teachers/teacher$(seed).keras)
+
 # oneDNN on: 45 epochs of this network ran without the heap fault training/train.py
-# guards against (seen fine-tuning the mini-XCEPTION), at ~55 s an epoch instead of ~105.
+# guards against (seen fine-tuning the mini-XCEPTION), at ~55 s an epoch instead of ~105
+# (an AMD EPYC VM; 69 s on an Intel Xeon VM).
 train-emotion: setup ## re-make models/trained/ferplus.keras from FER+ votes (DATA=folder with label.csv; ~45 min on 2 cores); not part of make test
 	TF_ENABLE_ONEDNN_OPTS=1 $(PY) -m training.train \
-		--data $(or $(DATA),$(error set DATA to a FER+ folder, e.g. ../shared/data/ferplus/train)) \
+		--data $(FERPLUS_DATA) \
 		--out models/trained/ferplus.keras --epochs 45 --patience 45 --softening 0.25
 
 # fer's declared dependencies are heavy and clash with numpy 2; what it needs is pinned here.

@@ -23,6 +23,16 @@ TEACHER_WIDTHS = (64, 128, 256, 256)
 TEACHER_DEPTHS = (2, 2, 3, 3)
 
 
+def _residual_stage(x, width: int, depth: int, convolution):
+    """`depth` 3x3 convolutions of `width` filters, each with batch norm and ReLU; each
+    after the first adds its input back (a residual), which keeps deep stages trainable."""
+    for index in range(depth):
+        y = convolution(width, 3, padding="same", use_bias=False)(x)
+        y = layers.BatchNormalization()(y)
+        x = layers.ReLU()(layers.Add()([x, y]) if index else y)
+    return x
+
+
 def build_model(classes: int, widths=WIDTHS, depths=DEPTHS, dropout: float = 0.4) -> keras.Model:
     """`widths[0]` filters of a full 3x3 convolution at 48x48, then one stage per
     `depths` entry: 2x2 max pooling and that many separable 3x3 convolutions of the next
@@ -34,11 +44,7 @@ def build_model(classes: int, widths=WIDTHS, depths=DEPTHS, dropout: float = 0.4
     x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False)(inputs)
     x = layers.ReLU()(layers.BatchNormalization()(x))
     for width, depth in zip(widths[1:], depths):
-        x = layers.MaxPooling2D()(x)
-        for index in range(depth):
-            y = layers.SeparableConv2D(width, 3, padding="same", use_bias=False)(x)
-            y = layers.BatchNormalization()(y)
-            x = layers.ReLU()(layers.Add()([x, y]) if index else y)
+        x = _residual_stage(layers.MaxPooling2D()(x), width, depth, layers.SeparableConv2D)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(classes, activation="softmax", name="emotions")(x)
@@ -55,12 +61,7 @@ def build_teacher(classes: int, widths=TEACHER_WIDTHS, depths=TEACHER_DEPTHS,
     inputs = keras.Input((48, 48, 1), name="crop")  # pixels scaled to [-1, 1]
     x = inputs
     for stage, (width, depth) in enumerate(zip(widths, depths)):
-        if stage:
-            x = layers.MaxPooling2D()(x)
-        for index in range(depth):
-            y = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
-            y = layers.BatchNormalization()(y)
-            x = layers.ReLU()(layers.Add()([x, y]) if index else y)
+        x = _residual_stage(layers.MaxPooling2D()(x) if stage else x, width, depth, layers.Conv2D)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(classes, activation="softmax", name="emotions")(x)

@@ -3,7 +3,7 @@ to learn from alongside the votes (knowledge distillation with the teacher's sco
 computed once, so the small network still trains on a CPU).
 
     python -m training.teacher --model teacher.keras --data ../shared/data/ferplus/train \\
-        --out models/trained/ferplus_teacher_scores.npz
+        --out models/teachers/ferplus_teacher_scores.npz
 
 The scores are the teacher's log-probabilities averaged over the face and its mirror image
 (the targets of a mirrored training face are the same), for every usable face, by name.
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, nargs="+", required=True,
                         help="the trained teacher (.keras); several: their mean log-probabilities")
     parser.add_argument("--data", type=Path, required=True, help="FER+ folder: PNGs and label.csv")
-    parser.add_argument("--out", type=Path, default=Path("models/trained/ferplus_teacher_scores.npz"))
+    parser.add_argument("--out", type=Path, default=Path("models/teachers/ferplus_teacher_scores.npz"))
     args = parser.parse_args(argv)
     import keras  # noqa: PLC0415
 
