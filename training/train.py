@@ -7,7 +7,9 @@ brightness and contrast, erasing); AdamW with a warm-up and cosine decay over a 
 number of epochs, early stopping on validation accuracy (the majority vote); at the end
 batch norm's statistics re-estimated on clean faces, then the confusion matrix and
 per-class recall on the validation faces, and a model card (JSON) beside the model with
-the data, labels, accuracy, command and time taken.
+the data, labels, accuracy, command and time taken. With `--teacher-scores` the targets
+blend the votes with a teacher's scores (training/teacher.py; `--network teacher` trains
+such a teacher, on a GPU).
 
 Nothing in it is TensorFlow's own: the augmentation is NumPy and OpenCV in the feeding
 process (training/augment.py), so with `KERAS_BACKEND=jax` it trains too and saves the
@@ -93,7 +95,8 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patien
     started = time.monotonic()
     faces = load_ferplus(data)
     if limit:
-        faces.images, faces.targets = faces.images[:limit], faces.targets[:limit]
+        faces.images, faces.targets, faces.names = (faces.images[:limit], faces.targets[:limit],
+                                                    faces.names[:limit])
     # The split stays the same whatever `seed` is: a teacher trained with another seed must
     # not have seen the validation faces of the network that learns from it.
     train_idx, val_idx = split(len(faces.images))
