@@ -44,23 +44,27 @@ def recorded_sha256_path(converted: Path) -> Path:
     return converted.with_name(converted.name + ".sha256")
 
 
-def convert(keras_path: Path) -> bytes:
-    """The .tflite bytes of a Keras model file (imports TensorFlow)."""
+def load_keras(keras_path: Path):
+    """The Keras model in a file, for conversion (imports TensorFlow)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras  # noqa: PLC0415 - only a conversion needs TensorFlow
+
+    return keras.models.load_model(keras_path, compile=False)
+
+
+def convert(model) -> bytes:
+    """The .tflite bytes of a loaded Keras model."""
     import tensorflow as tf  # noqa: PLC0415
 
-    model = keras.models.load_model(keras_path, compile=False)
     return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 
 
-def check_conversion(keras_path: Path, tflite: bytes) -> float:
+def check_conversion(model, tflite: bytes, source: Path) -> float:
     """The largest difference between the Keras model's and the .tflite's outputs on
-    seeded inputs in the models' pixel range [-1, 1]; ValueError above the tolerance."""
-    import keras  # noqa: PLC0415
+    seeded inputs in the models' pixel range [-1, 1]; ValueError (naming `source`, the
+    model's file) above the tolerance."""
     from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
 
-    model = keras.models.load_model(keras_path, compile=False)
     probe = np.random.default_rng(0).uniform(
         -1, 1, (PROBE_INPUTS, *model.input_shape[1:])).astype(np.float32)
     expected = np.asarray(model.predict(probe, verbose=0))
@@ -73,7 +77,7 @@ def check_conversion(keras_path: Path, tflite: bytes) -> float:
     actual = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
     difference = float(np.abs(actual - expected).max()) if actual.shape == expected.shape else np.inf
     if not difference <= CONVERSION_TOLERANCE:
-        raise ValueError(f"converting {keras_path} gave a .tflite whose outputs differ from the "
+        raise ValueError(f"converting {source} gave a .tflite whose outputs differ from the "
                          f"Keras model's by {difference:.2g} (at most {CONVERSION_TOLERANCE} "
                          "allowed): the converter does not support this model as it is")
     return difference
@@ -100,8 +104,9 @@ def tflite_for(model_path: str | Path, cache: str | Path) -> Path:
     if not _cached(target):
         log.info("converting the model for LiteRT (once; cached)",
                  extra={"model": str(model_path), "cache": str(target)})
-        data = convert(model_path)
-        check_conversion(model_path, data)
+        model = load_keras(model_path)  # loaded once: converted, then checked against
+        data = convert(model)
+        check_conversion(model, data, model_path)
         cache.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(f".{os.getpid()}.partial")
         partial.write_bytes(data)

@@ -17,6 +17,7 @@ from services.classifier.conversion import (
     check_conversion,
     convert,
     converted_path,
+    load_keras,
     recorded_sha256_path,
     tflite_for,
 )
@@ -67,7 +68,7 @@ def test_litert_agrees_with_keras_on_500_crops(litert_model):
 
 def test_conversion_is_reproducible_and_its_sha256_recorded():
     cached = tflite_for(EMOTION_MODEL, ROOT / "models/converted")  # made by `make models`
-    data = convert(EMOTION_MODEL)
+    data = convert(load_keras(EMOTION_MODEL))
     assert data == cached.read_bytes()
     assert hashlib.sha256(data).hexdigest() == recorded_sha256_path(cached).read_text().strip()
 
@@ -84,10 +85,10 @@ def _dense_model(path, seed: int):
 
 def test_a_conversion_that_answers_otherwise_than_its_keras_model_is_refused(tmp_path):
     model, other = _dense_model(tmp_path / "a.keras", 1), _dense_model(tmp_path / "b.keras", 2)
-    data = convert(model)
-    assert check_conversion(model, data) <= 1e-5
+    data = convert(load_keras(model))
+    assert check_conversion(load_keras(model), data, model) <= 1e-5
     with pytest.raises(ValueError, match="differ from the Keras model's by"):
-        check_conversion(other, data)
+        check_conversion(load_keras(other), data, other)
 
 
 def test_an_altered_cached_conversion_is_converted_again(tmp_path):
