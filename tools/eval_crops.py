@@ -1,6 +1,6 @@
 """How faithfully the detector's crops reproduce the faces the emotion model learned from.
 
-    python -m tools.eval_crops --faces DIR [--count 400] [--model NAME]
+    python -m tools.eval_crops --faces DIR [--count 400] [--model NAME or FILE [--labels L1,L2,...]]
     python -m tools.eval_crops --ferplus ../shared/data/ferplus/train --model ferplus
 
 DIR holds labeled 48x48 faces (one subfolder per label, e.g. FER2013's); --ferplus takes
@@ -83,10 +83,10 @@ def ferplus_validation_faces(folder: Path) -> list[tuple[np.ndarray, str]]:
     return [(faces.images[i], LABELS[int(faces.targets[i].argmax())]) for i in validation]
 
 
-def evaluate(faces, count: int, seed: int, model_name: str) -> None:
+def evaluate(faces, count: int, seed: int, model_name: str, labels: str = "") -> None:
     rng = np.random.default_rng(seed)
     faces = [faces[int(i)] for i in rng.choice(len(faces), size=min(count, len(faces)), replace=False)]
-    settings = ClassifierSettings(runtime="litert", model=model_name)
+    settings = ClassifierSettings(runtime="litert", model=model_name, labels=labels)
     model, _ = load_model(settings)
     labels = list(model.info.labels)
     truth = np.array([labels.index(label) if label in labels else -1 for _, label in faces])
@@ -140,10 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=400, help="faces to use (default 400)")
     parser.add_argument("--model", default=ClassifierSettings().model,
                         help="the classifier's --model: a name or a file (default: its default)")
+    parser.add_argument("--labels", default="",
+                        help="the classifier's --labels, for a model file (default: its default)")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
     faces = labeled_faces(args.faces) if args.faces else ferplus_validation_faces(args.ferplus)
-    evaluate(faces, args.count, args.seed, args.model)
+    evaluate(faces, args.count, args.seed, args.model, args.labels)
     return 0
 
 
