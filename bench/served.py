@@ -10,7 +10,7 @@ import numpy as np
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.measure import Rate
-from devkit.frames import raw_image
+from client.streaming import encode_frame
 from facestream.v1 import classifier_service_pb2 as cpb
 from facestream.v1 import classifier_service_pb2_grpc as cgrpc
 from facestream.v1 import detector_service_pb2 as dpb
@@ -66,8 +66,9 @@ def no_op_load(target: str, callers: int, seconds: float) -> Rate:
     return _run(_callers(target, callers, seconds, call_of))
 
 
-async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds: float):
-    images = [raw_image(f) for f in frames]
+async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds: float,
+                   encoding: str):
+    images = [encode_frame(f, encoding) for f in frames]
     latencies: list[float] = []
     stages = {"decode": [], "detect": [], "align": [], "classify": [], "track": []}
     options = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
@@ -98,6 +99,8 @@ async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds:
     return Rate(len(latencies), elapsed, latencies), {k: float(np.mean(v)) for k, v in stages.items()}
 
 
-def stream_load(target: str, frames: list[np.ndarray], streams: int, seconds: float):
-    """`streams` concurrent StreamDetect calls over raw BGR frames: (Rate, mean stage ms)."""
-    return _run(_streams(target, frames, streams, seconds))
+def stream_load(target: str, frames: list[np.ndarray], streams: int, seconds: float,
+                encoding: str = "raw"):
+    """`streams` concurrent StreamDetect calls over the frames, sent raw (BGR) or as the
+    client's JPEGs: (Rate, mean stage ms)."""
+    return _run(_streams(target, frames, streams, seconds, encoding))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from client.streaming import encode_frame
 from devkit import ROOT
 from facestream.v1 import image_pb2
 
@@ -25,9 +26,8 @@ def clip_frames(limit: int | None = None) -> list[np.ndarray]:
 
 
 def raw_image(frame: np.ndarray) -> image_pb2.Image:
-    """A BGR frame as a raw API image (no encoding cost)."""
-    return image_pb2.Image(data=frame.tobytes(), format=image_pb2.IMAGE_FORMAT_BGR8,
-                           width=frame.shape[1], height=frame.shape[0])
+    """A BGR frame as a raw API image (no encoding cost), as the client sends it."""
+    return encode_frame(frame, "raw")
 
 
 def write_y4m(frames: list[np.ndarray], path, fps: int = 15) -> None:
