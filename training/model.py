@@ -33,6 +33,12 @@ def _residual_stage(x, width: int, depth: int, convolution):
     return x
 
 
+def _emotion_head(x, classes: int, dropout: float):
+    """Global average pooling, dropout, and the softmax over the emotions."""
+    x = layers.Dropout(dropout)(layers.GlobalAveragePooling2D()(x))
+    return layers.Dense(classes, activation="softmax", name="emotions")(x)
+
+
 def build_model(classes: int, widths=WIDTHS, depths=DEPTHS, dropout: float = 0.4) -> keras.Model:
     """`widths[0]` filters of a full 3x3 convolution at 48x48, then one stage per
     `depths` entry: 2x2 max pooling and that many separable 3x3 convolutions of the next
@@ -45,10 +51,7 @@ def build_model(classes: int, widths=WIDTHS, depths=DEPTHS, dropout: float = 0.4
     x = layers.ReLU()(layers.BatchNormalization()(x))
     for width, depth in zip(widths[1:], depths):
         x = _residual_stage(layers.MaxPooling2D()(x), width, depth, layers.SeparableConv2D)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(classes, activation="softmax", name="emotions")(x)
-    return keras.Model(inputs, outputs, name="ferplus_sepnet")
+    return keras.Model(inputs, _emotion_head(x, classes, dropout), name="ferplus_sepnet")
 
 
 def build_teacher(classes: int, widths=TEACHER_WIDTHS, depths=TEACHER_DEPTHS,
@@ -62,10 +65,7 @@ def build_teacher(classes: int, widths=TEACHER_WIDTHS, depths=TEACHER_DEPTHS,
     x = inputs
     for stage, (width, depth) in enumerate(zip(widths, depths)):
         x = _residual_stage(layers.MaxPooling2D()(x) if stage else x, width, depth, layers.Conv2D)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(classes, activation="softmax", name="emotions")(x)
-    return keras.Model(inputs, outputs, name="ferplus_teacher")
+    return keras.Model(inputs, _emotion_head(x, classes, dropout), name="ferplus_teacher")
 
 
 def from_mini_xception(path, classes: int) -> keras.Model:
