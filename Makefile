@@ -47,7 +47,7 @@ bench: setup $(BENCH_STAMP) ## measure against the raw model and the fer package
 	$(PY) -m bench.run
 
 eval: setup $(BENCH_STAMP) ## detection recall, false positives and emotion accuracy by face size, beside fer (FACES=dir)
-	$(PY) -m tools.eval_detection --faces $(or $(FACES),$(error set FACES to an image folder of labeled faces)) --fer
+	$(PY) -m tools.eval_detection --faces $(or $(FACES),$(error set FACES to an image folder of labeled faces)) --fer --streams
 
 FERPLUS_DATA = $(or $(DATA),$(error set DATA to a FER+ folder, e.g. ../shared/data/ferplus/train))
 TEACHER_SEEDS := 3 4 5

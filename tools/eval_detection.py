@@ -10,6 +10,10 @@ to 20 degrees, brighter or darker, some blurred, over face-free backgrounds, plu
 face-free frames; sends each through DetectorService.Detect; and prints recall and
 emotion accuracy by face size and false positives per face-free frame. `--fer` runs the
 `fer` package (its defaults, Haar cascade; installed by `make bench`) on the same frames.
+`--streams` also sends each scene as a video (StreamDetect, the incremental scan): an
+empty first frame, then the scene drifting 1 px a frame, so its faces come into view on
+the second frame; it prints how many are found within `--within` frames and how often
+they are kept after, and false faces per frame of the face-free frames streamed alike.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 
 # frame -> [(box x, y, w, h, emotion label or "")]
 Detect = Callable[[np.ndarray], list[tuple[tuple[float, float, float, float], str]]]
+# Frames a scene is streamed for after its empty first frame; each moves it by
+# STREAM_DRIFT_PX (x, y) from the one before, as a slowly panning camera would.
+STREAM_FRAMES = 20
+STREAM_DRIFT_PX = (1.0, 0.5)
 
 
 def labeled_faces(folder: Path) -> list[tuple[np.ndarray, str]]:
@@ -125,6 +133,75 @@ def evaluate(detect: Detect, scenes: list[Scene], face_free: list[np.ndarray]) -
     return tally
 
 
+def drifted(frame: np.ndarray, step: int) -> np.ndarray:
+    """The frame moved by `step` times STREAM_DRIFT_PX, its edges repeated."""
+    dx, dy = STREAM_DRIFT_PX[0] * step, STREAM_DRIFT_PX[1] * step
+    shift = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(frame, shift, (frame.shape[1], frame.shape[0]),
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def streamed(frame: np.ndarray) -> list[np.ndarray]:
+    """A frame as a video: an empty first frame (the stream's full scan finds nothing), then
+    the frame drifting for STREAM_FRAMES frames, so what it shows comes into view."""
+    return [np.zeros_like(frame)] + [drifted(frame, step) for step in range(1, STREAM_FRAMES + 1)]
+
+
+# [frame, ...] -> per frame [box x, y, w, h]
+StreamDetect = Callable[[list[np.ndarray]], list[list[tuple[float, float, float, float]]]]
+
+
+@dataclass
+class StreamTally:
+    within: int  # frames a face that comes into view may take to be found
+    per_bin: dict = field(default_factory=lambda: {b: [0, 0, 0, 0] for b in SIZE_BINS})
+    false_positives: int = 0
+    face_free_frames: int = 0
+    face_free_streams_hit: int = 0
+    face_free_streams: int = 0
+
+
+def evaluate_streams(detect: StreamDetect, scenes: list[Scene], face_free: list[np.ndarray],
+                     within: int) -> StreamTally:
+    """Per size bin: faces, found within `within` frames of coming into view, and
+    face-frames after that: in all, and found."""
+    tally = StreamTally(within)
+    for item in scenes:
+        seen = detect(streamed(item.frame))[1:]
+        for pasted in item.faces:
+            x, y, size, _ = pasted.box
+            found = [any(matches((x + STREAM_DRIFT_PX[0] * step, y + STREAM_DRIFT_PX[1] * step,
+                                  size, size), box) for box in boxes)
+                     for step, boxes in enumerate(seen, start=1)]
+            counts = tally.per_bin[size_bin(size)]
+            counts[0] += 1
+            counts[1] += any(found[:within])
+            counts[2] += len(found[within:])
+            counts[3] += sum(found[within:])
+    for frame in face_free:
+        faces = sum(len(boxes) for boxes in detect(streamed(frame))[1:])
+        tally.false_positives += faces
+        tally.face_free_frames += STREAM_FRAMES
+        tally.face_free_streams += 1
+        tally.face_free_streams_hit += faces > 0
+    return tally
+
+
+def stream_report(tally: StreamTally) -> str:
+    after = f"found on frames {tally.within + 1}-{STREAM_FRAMES}"
+    lines = [f"streams: faces come into view on frame 1 of {STREAM_FRAMES}, drifting "
+             f"{STREAM_DRIFT_PX[0]:g}, {STREAM_DRIFT_PX[1]:g} px a frame",
+             f"face px   faces  found within {tally.within} frames  {after}"]
+    for (low, high), (faces, found, later, kept) in tally.per_bin.items():
+        if faces:
+            lines.append(f"{low:>3}-{high - 1:<4} {faces:>7}  {found / faces:>22.3f}  "
+                         f"{kept / max(1, later):>{len(after)}.3f}")
+    lines.append(f"false faces per face-free stream frame: "
+                 f"{tally.false_positives / max(1, tally.face_free_frames):.3f} (in "
+                 f"{tally.face_free_streams_hit} of {tally.face_free_streams} streams)")
+    return "\n".join(lines)
+
+
 def grpc_detect(channel: grpc.Channel) -> Detect:
     stub = pb_grpc.DetectorServiceStub(channel)
 
@@ -133,6 +210,24 @@ def grpc_detect(channel: grpc.Channel) -> Detect:
         reply = stub.Detect(pb.DetectRequest(image=image_pb2.Image(
             data=encoded.tobytes(), format=image_pb2.IMAGE_FORMAT_ENCODED)), timeout=30)
         return [((f.box.x, f.box.y, f.box.width, f.box.height), f.emotion) for f in reply.faces]
+
+    return detect
+
+
+def grpc_stream_detect(channel: grpc.Channel) -> StreamDetect:
+    stub = pb_grpc.DetectorServiceStub(channel)
+
+    def detect(frames: list[np.ndarray]):
+        requests = (pb.StreamDetectRequest(frame_id=index, image=image_pb2.Image(
+            data=frame.tobytes(), format=image_pb2.IMAGE_FORMAT_BGR8, width=frame.shape[1],
+            height=frame.shape[0]), options=pb.DetectOptions(classify=False))
+            for index, frame in enumerate(frames))
+        replies = sorted(stub.StreamDetect(requests, timeout=120), key=lambda r: r.frame_id)
+        for reply in replies:
+            if reply.HasField("error"):
+                raise RuntimeError(f"frame {reply.frame_id}: {reply.error.message}")
+        return [[(f.box.x, f.box.y, f.box.width, f.box.height) for f in reply.faces]
+                for reply in replies]
 
     return detect
 
@@ -188,14 +283,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eight-face", type=int, default=100, help="eight-face 1280x720 scenes")
     parser.add_argument("--face-free", type=int, default=60, help="frames without a face")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--streams", action="store_true",
+                        help="also stream each scene and face-free frame as a video")
+    parser.add_argument("--within", type=int, default=10,
+                        help="frames a face coming into view may take to be found (streams)")
     args = parser.parse_args(argv)
     scenes, empty = build_scenes(labeled_faces(args.faces), face_free_pictures(),
                                  args.one_face, args.eight_face, args.face_free, args.seed)
     tallies = {}
+    streams = []
 
     def run(target: str) -> None:
         with grpc.insecure_channel(target) as channel:
             tallies["facestream"] = evaluate(grpc_detect(channel), scenes, empty)
+            if args.streams:
+                streams.append(evaluate_streams(grpc_stream_detect(channel), scenes, empty,
+                                                args.within))
 
     if args.target:
         run(args.target)
@@ -205,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.fer:
         tallies["fer"] = evaluate(fer_detect(), scenes, empty)
     print(report(tallies))
+    for tally in streams:
+        print(stream_report(tally))
     return 0
 
 
