@@ -288,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--within", type=int, default=10,
                         help="frames a face coming into view may take to be found (streams)")
     args = parser.parse_args(argv)
+    if not 1 <= args.within < STREAM_FRAMES:
+        parser.error(f"--within is {args.within}; it must be 1 to {STREAM_FRAMES - 1} (a scene "
+                     f"is streamed for {STREAM_FRAMES} frames)")
     scenes, empty = build_scenes(labeled_faces(args.faces), face_free_pictures(),
                                  args.one_face, args.eight_face, args.face_free, args.seed)
     tallies = {}
