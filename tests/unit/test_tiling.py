@@ -68,6 +68,16 @@ def test_stream_schedule_visits_every_job_once_per_period():
     assert max(costs) <= 1.6 * (sum(costs) / len(costs))  # the work is spread evenly
 
 
+def test_a_640x480_stream_runs_one_scan_job_per_frame():
+    """A camera frame's share of the scan is one job of the same cost on every frame, so no
+    frame of the period pays for two (what the tiles' overlap was chosen for)."""
+    scales = pyramid_scales(640, 480, 1.0, 128)
+    schedule = StreamSchedule(640, 480, scales, frames=10)
+    assert [len(group) for group in schedule.groups] == [1] * 10
+    costs = [group[0].cost for group in schedule.groups]
+    assert max(costs) <= 1.1 * min(costs)
+
+
 def face(x, y, size, score=0.9):
     points = np.array([[x + 0.3 * size, y + 0.4 * size], [x + 0.7 * size, y + 0.4 * size],
                        [x + 0.5 * size, y + 0.6 * size], [x + 0.5 * size, y + 0.8 * size],
