@@ -32,6 +32,7 @@ import numpy as np
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from facestream.v1 import image_pb2
+from devkit.frames import raw_image
 from devkit.processes import local_services
 from devkit.scenes import Scene, face_free_pictures, matches, scene
 
@@ -156,9 +157,13 @@ class StreamTally:
     within: int  # frames a face that comes into view may take to be found
     per_bin: dict = field(default_factory=lambda: {b: [0, 0, 0, 0] for b in SIZE_BINS})
     false_positives: int = 0
-    face_free_frames: int = 0
     face_free_streams_hit: int = 0
     face_free_streams: int = 0
+
+    @property
+    def face_free_frames(self) -> int:
+        """Face-free frames scored: each stream's, after its empty first frame."""
+        return self.face_free_streams * STREAM_FRAMES
 
 
 def evaluate_streams(detect: StreamDetect, scenes: list[Scene], face_free: list[np.ndarray],
@@ -181,7 +186,6 @@ def evaluate_streams(detect: StreamDetect, scenes: list[Scene], face_free: list[
     for frame in face_free:
         faces = sum(len(boxes) for boxes in detect(streamed(frame))[1:])
         tally.false_positives += faces
-        tally.face_free_frames += STREAM_FRAMES
         tally.face_free_streams += 1
         tally.face_free_streams_hit += faces > 0
     return tally
@@ -218,10 +222,9 @@ def grpc_stream_detect(channel: grpc.Channel) -> StreamDetect:
     stub = pb_grpc.DetectorServiceStub(channel)
 
     def detect(frames: list[np.ndarray]):
-        requests = (pb.StreamDetectRequest(frame_id=index, image=image_pb2.Image(
-            data=frame.tobytes(), format=image_pb2.IMAGE_FORMAT_BGR8, width=frame.shape[1],
-            height=frame.shape[0]), options=pb.DetectOptions(classify=False))
-            for index, frame in enumerate(frames))
+        requests = (pb.StreamDetectRequest(frame_id=index, image=raw_image(frame),
+                                           options=pb.DetectOptions(classify=False))
+                    for index, frame in enumerate(frames))
         replies = sorted(stub.StreamDetect(requests, timeout=120), key=lambda r: r.frame_id)
         for reply in replies:
             if reply.HasField("error"):
