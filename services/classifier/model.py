@@ -98,6 +98,16 @@ def preprocess_crops(crops: np.ndarray, input_shape: tuple[int, int, int],
     return batch
 
 
+def bucket_chunks(count: int, buckets: list[int]) -> list[int]:
+    """`count` as a sum of bucket sizes, largest first (5 -> [4, 1]); `buckets` holds 1."""
+    chunks = []
+    while count > 0:
+        size = max(size for size in buckets if size <= count)
+        chunks.append(size)
+        count -= size
+    return chunks
+
+
 def pad_to_bucket(batch: np.ndarray, buckets: list[int]) -> np.ndarray:
     """The batch padded with zeros up to the smallest bucket that holds it."""
     padded = bucket_for(len(batch), buckets)

@@ -66,6 +66,15 @@ def test_litert_agrees_with_keras_on_500_crops(litert_model):
     assert len(set(expected.argmax(axis=1))) >= 2  # the crops are not all one easy case
 
 
+def test_a_batch_between_bucket_sizes_gets_each_crops_own_scores(litert_model):
+    # 3, 5, 7 and 31 crops run as chunks of bucket sizes (5 as 4 + 1), not padded.
+    crops = face_crops(31, seed=5)
+    one_by_one = np.concatenate([litert_model.predict(crops[i:i + 1]) for i in range(31)])
+    for count in (3, 5, 7, 31):
+        np.testing.assert_allclose(litert_model.predict(crops[:count]), one_by_one[:count],
+                                   atol=1e-5)
+
+
 def test_conversion_is_reproducible_and_its_sha256_recorded():
     cached = tflite_for(EMOTION_MODEL, ROOT / "models/converted")  # made by `make models`
     data = convert(load_keras(EMOTION_MODEL))

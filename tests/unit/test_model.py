@@ -7,7 +7,13 @@ import hashlib
 import numpy as np
 import pytest
 
-from services.classifier.model import EmotionModel, bucket_for, bucket_sizes, file_sha256
+from services.classifier.model import (
+    EmotionModel,
+    bucket_chunks,
+    bucket_for,
+    bucket_sizes,
+    file_sha256,
+)
 from services.classifier.catalog import FER2013_LABELS
 from tests.conftest import EMOTION_MODEL
 
@@ -26,6 +32,15 @@ def test_bucket_sizes():
     assert bucket_sizes(48) == [1, 2, 4, 8, 16, 32, 48]
     assert bucket_sizes(1) == [1]
     assert [bucket_for(n, bucket_sizes(48)) for n in (1, 3, 17, 48)] == [1, 4, 32, 48]
+
+
+def test_a_count_between_buckets_splits_into_buckets_largest_first():
+    buckets = bucket_sizes(48)
+    assert bucket_chunks(5, buckets) == [4, 1]
+    assert bucket_chunks(47, buckets) == [32, 8, 4, 2, 1]
+    assert bucket_chunks(48, buckets) == [48]
+    assert bucket_chunks(16, buckets) == [16]
+    assert all(sum(bucket_chunks(n, buckets)) == n for n in range(1, 49))
 
 
 def test_model_info(model):
