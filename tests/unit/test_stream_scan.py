@@ -8,7 +8,13 @@ import numpy as np
 from devkit.scenes import astronaut_face, face_free_pictures, scene
 from services.detector.blazeface import BlazeFaceModel
 from services.detector.face_mesh import FaceMeshModel
-from services.detector.scanner import KEEP_MARGIN, NEIGHBOURHOOD, MultiScaleDetector
+from services.detector.scanner import (
+    CONFIRM_MARGIN,
+    KEEP_MARGIN,
+    NEIGHBOURHOOD,
+    SURE_PRESENCE,
+    MultiScaleDetector,
+)
 from tests.conftest import FACE_MESH_MODEL, FACE_MODEL
 
 
@@ -70,3 +76,26 @@ def test_a_face_the_frames_scan_sees_needs_no_neighbourhood_check_of_its_own():
         assert [len(faces) for faces in reported] == [1] * 12
         assert abs(reported[-1][0].box[2] - size) < 0.35 * size
         assert fewest_checks <= len(checked) <= most_checks
+
+
+def test_a_new_face_verified_near_min_score_is_reported_once_the_next_frame_verifies_it():
+    # A face that passes its verification only thanks to Face Mesh's sure-face allowance
+    # (its views alone score under min_score) is pending on the frame its tile is scanned
+    # and must be confirmed on the next by the same verification. Confirmed by one view
+    # of its neighbourhood instead, as before, it was never reported.
+    detector = MultiScaleDetector(BlazeFaceModel(FACE_MODEL),
+                                  face_mesh=FaceMeshModel(FACE_MESH_MODEL))
+    frame = scene([(astronaut_face(), "")], [70], 640, 480, face_free_pictures(),
+                  np.random.default_rng(7)).frame
+    rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    (found,) = detector.detect(frame, 0.5)
+    assert detector.face_mesh.presence(rgb, found.box, found.keypoints) >= SURE_PRESENCE
+    min_score = found.score - 0.05  # passes, but within CONFIRM_MARGIN: pending first
+    assert CONFIRM_MARGIN > 0.05
+    assert detector.look_around(rgb, found.box, NEIGHBOURHOOD, 0.0).score < min_score
+    stream = detector.new_stream()
+    assert stream.detect(np.zeros_like(frame), min_score) == []  # comes into view next
+    reported = [len(stream.detect(frame, min_score)) for _ in range(20)]
+    first = reported.index(1)  # ValueError: never reported
+    assert first < 11  # its tile's turn within stream_scan_frames, then one to confirm
+    assert reported[first:] == [1] * (20 - first)
