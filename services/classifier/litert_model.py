@@ -16,9 +16,9 @@ from ai_edge_litert.interpreter import Interpreter
 
 from services.classifier.model import (
     ModelInfo,
+    bucket_chunks,
     bucket_sizes,
     checked_input_shape,
-    bucket_chunks,
     file_version,
     preprocess_crops,
 )
