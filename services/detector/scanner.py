@@ -11,7 +11,8 @@ a `StreamScan`: the neighbourhood of every face found recently is re-checked on 
 frame (one small model call per face, saved where the frame's own share of the scan saw
 the face), and the levels are cut into tiles that a
 `StreamSchedule` spreads over `stream_scan_frames` frames. A face that comes into view is
-found within that many frames and then kept on every frame by its neighbourhood check.
+found within that many frames (one more when its score is marginal and the next frame must
+confirm it) and then kept on every frame by its neighbourhood check.
 """
 
 from __future__ import annotations
