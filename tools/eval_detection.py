@@ -134,9 +134,21 @@ def evaluate(detect: Detect, scenes: list[Scene], face_free: list[np.ndarray]) -
     return tally
 
 
+def drift(step: int) -> tuple[float, float]:
+    """How far (x, y) a streamed scene has moved after `step` frames."""
+    return STREAM_DRIFT_PX[0] * step, STREAM_DRIFT_PX[1] * step
+
+
+def drifted_box(box: tuple[float, float, float, float],
+                step: int) -> tuple[float, float, float, float]:
+    """Where a box of the scene lies after drift(step)."""
+    dx, dy = drift(step)
+    return box[0] + dx, box[1] + dy, box[2], box[3]
+
+
 def drifted(frame: np.ndarray, step: int) -> np.ndarray:
-    """The frame moved by `step` times STREAM_DRIFT_PX, its edges repeated."""
-    dx, dy = STREAM_DRIFT_PX[0] * step, STREAM_DRIFT_PX[1] * step
+    """The frame moved by drift(step), its edges repeated."""
+    dx, dy = drift(step)
     shift = np.float32([[1, 0, dx], [0, 1, dy]])
     return cv2.warpAffine(frame, shift, (frame.shape[1], frame.shape[0]),
                           borderMode=cv2.BORDER_REPLICATE)
@@ -174,9 +186,8 @@ def evaluate_streams(detect: StreamDetect, scenes: list[Scene], face_free: list[
     for item in scenes:
         seen = detect(streamed(item.frame))[1:]
         for pasted in item.faces:
-            x, y, size, _ = pasted.box
-            found = [any(matches((x + STREAM_DRIFT_PX[0] * step, y + STREAM_DRIFT_PX[1] * step,
-                                  size, size), box) for box in boxes)
+            size = pasted.box[2]
+            found = [any(matches(drifted_box(pasted.box, step), box) for box in boxes)
                      for step, boxes in enumerate(seen, start=1)]
             counts = tally.per_bin[size_bin(size)]
             counts[0] += 1
