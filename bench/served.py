@@ -41,11 +41,13 @@ async def _callers(target: str, callers: int, seconds: float, call_of) -> Rate:
         return Rate(len(latencies), time.perf_counter() - started, latencies)
 
 
-def classify_load(target: str, callers: int, seconds: float) -> Rate:
-    """`callers` concurrent callers, each sending one crop per request, back to back."""
-    crop = np.random.default_rng(1).integers(0, 256, (48, 48), dtype=np.uint8)
+def classify_load(target: str, callers: int, seconds: float, crops: int = 1) -> Rate:
+    """`callers` concurrent callers, each sending `crops` crops per request, back to back;
+    the rate counts requests."""
+    rng = np.random.default_rng(1)
     request = cpb.ClassifyRequest(crops=[image_pb2.Image(
-        data=crop.tobytes(), format=image_pb2.IMAGE_FORMAT_GRAY8, width=48, height=48)])
+        data=rng.integers(0, 256, (48, 48), dtype=np.uint8).tobytes(),
+        format=image_pb2.IMAGE_FORMAT_GRAY8, width=48, height=48) for _ in range(crops)])
 
     def call_of(channel):
         stub = cgrpc.ClassifierServiceStub(channel)

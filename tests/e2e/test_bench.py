@@ -30,7 +30,7 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     assert set(classifier["no_op_calls_per_s"]) == {"1", "4", "16", "64"}
     assert all(v > 0 for v in classifier["no_op_calls_per_s"].values())
     for key in ("served", "served_no_tta", "served_batch1", "served_tensorflow"):
-        assert set(classifier[key]) == {"1", "4", "16", "64"}
+        assert set(classifier[key]) == {"1", "4", "16", "64", "16x8"}
         for row in classifier[key].values():
             assert row["faces_per_s"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"]
     pipeline = results["pipeline"]
