@@ -69,7 +69,7 @@ def no_op_load(target: str, callers: int, seconds: float) -> Rate:
 
 
 async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds: float,
-                   encoding: str):
+                   encoding: str, interval_s: float = 0.0):
     images = [encode_frame(f, encoding) for f in frames]
     latencies: list[float] = []
     stages = {"decode": [], "detect": [], "align": [], "classify": [], "track": []}
@@ -93,6 +93,8 @@ async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds:
                 for name in stages:
                     stages[name].append(getattr(response.timings, f"{name}_ms"))
                 frame_id += 1
+                # At a camera's pace the next frame is taken interval_s after the last.
+                await asyncio.sleep(max(0.0, t0 + interval_s - time.perf_counter()))
             await call.done_writing()
 
         started = time.perf_counter()
@@ -102,7 +104,8 @@ async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds:
 
 
 def stream_load(target: str, frames: list[np.ndarray], streams: int, seconds: float,
-                encoding: str = "raw"):
+                encoding: str = "raw", interval_s: float = 0.0):
     """`streams` concurrent StreamDetect calls over the frames, sent raw (BGR) or as the
-    client's JPEGs: (Rate, mean stage ms)."""
-    return _run(_streams(target, frames, streams, seconds, encoding))
+    client's JPEGs, each frame as soon as the last is answered or, with `interval_s`, no
+    sooner than that after the last was sent (a camera's pace): (Rate, mean stage ms)."""
+    return _run(_streams(target, frames, streams, seconds, encoding, interval_s))

@@ -34,9 +34,10 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
         for row in classifier[key].values():
             assert row["faces_per_s"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"]
     pipeline = results["pipeline"]
-    for key in ("single_stream", "single_stream_jpeg", "eight_streams", "multi_face"):
+    for key in ("single_stream", "single_stream_jpeg", "single_stream_jpeg_30fps",
+                "eight_streams", "multi_face"):
         assert pipeline[key]["fps"] > 0 and pipeline[key]["p50_ms"] > 0
-    for key in ("stages_ms", "stages_ms_jpeg"):
+    for key in ("stages_ms", "stages_ms_jpeg", "stages_ms_jpeg_30fps"):
         assert set(pipeline[key]) == {"decode", "detect", "align", "classify", "track",
                                       "transport"}
     assert len(results["web"]["eight_pages_fps"]) == 8 and min(results["web"]["eight_pages_fps"]) > 0
