@@ -93,8 +93,8 @@ async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds:
                 for name in stages:
                     stages[name].append(getattr(response.timings, f"{name}_ms"))
                 frame_id += 1
-                # At a camera's pace the next frame is taken interval_s after the last.
-                await asyncio.sleep(max(0.0, t0 + interval_s - time.perf_counter()))
+                if interval_s:  # a camera's pace: the next frame comes interval_s after
+                    await asyncio.sleep(max(0.0, t0 + interval_s - time.perf_counter()))
             await call.done_writing()
 
         started = time.perf_counter()
