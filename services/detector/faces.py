@@ -8,6 +8,8 @@ import numpy as np
 
 # BlazeFace keypoint order; "right" is the subject's right (image left when unmirrored).
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_centre", "right_ear", "left_ear")
+# For each keypoint, its twin in the mirror image (right and left swap sides).
+MIRRORED_KEYPOINTS = (1, 0, 2, 3, 5, 4)
 
 
 @dataclass

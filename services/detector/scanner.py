@@ -29,7 +29,7 @@ from services.detector.blazeface import (
     weighted_nms,
 )
 from services.detector.face_mesh import FaceMeshModel
-from services.detector.faces import DetectedFace
+from services.detector.faces import MIRRORED_KEYPOINTS, DetectedFace
 from services.detector.imaging import pyramid
 from services.detector.tiling import (
     Region,
@@ -152,6 +152,33 @@ def _best_two_mean(views: list[DetectedFace | None]) -> float:
     return sum(scores[-2:]) / 2
 
 
+def _mean_keypoints(views: list[DetectedFace | None], fallback: DetectedFace) -> np.ndarray:
+    """The views' keypoints averaged, weighted by score. Each view places the eyes, nose and
+    mouth a pixel or two off in its own way (another scale, the mirror image), and the crop
+    is aligned on these points: `tools.eval_crops --ferplus --count 1000` (3,851 crops),
+    the crop's label agreed with the original face's 88.6 -> 89.2% (mirror), pixel error
+    22.4 -> 21.9; the best view's points alone, or the candidate's added, measured no
+    better."""
+    seen = [view for view in views if view is not None and len(view.keypoints)]
+    if not seen:
+        return fallback.keypoints
+    weights = np.array([view.score for view in seen], np.float32)
+    points = np.stack([view.keypoints for view in seen])
+    return (np.tensordot(weights, points, axes=1) / weights.sum()).astype(np.float32)
+
+
+def mirrored_back(face: DetectedFace, width: int) -> DetectedFace:
+    """A face found in the mirror image of a `width`-wide frame, in the frame's own pixels:
+    x flipped, and each keypoint's right and left swapped (the mirror's right eye is the
+    face's left one)."""
+    x, y, w, h = face.box
+    points = face.keypoints.copy()
+    if len(points):
+        points[:, 0] = width - points[:, 0]
+        points = points[list(MIRRORED_KEYPOINTS)]
+    return DetectedFace((width - x - w, y, w, h), face.score, points)
+
+
 def _best_unmirrored(views: list[DetectedFace | None]) -> DetectedFace | None:
     return max((v for v, (_, mirrored) in zip(views, VERIFY_VIEWS, strict=False)
                 if v is not None and not mirrored), key=lambda v: v.score, default=None)
@@ -267,7 +294,8 @@ class MultiScaleDetector:
     def look_around(self, rgb: np.ndarray, box, side_factor: float, min_score: float,
                     mirrored: bool = False) -> DetectedFace | None:
         """The best face overlapping `box` in its neighbourhood of `side_factor` times its
-        side, seen at the model's input size (in the mirrored frame when asked)."""
+        side, seen at the model's input size (in the mirrored frame when asked, and then
+        mapped back into the frame)."""
         height, width = rgb.shape[:2]
         if mirrored:
             rgb = rgb[:, ::-1]
@@ -276,7 +304,8 @@ class MultiScaleDetector:
         scale = self.model.input_size / max(region[2], region[3])
         seen = detect_in_region(self.model, rgb, region, scale, min_score, self.nms_iou,
                                 square=True)
-        return _best_overlapping(box, seen, VIEW_IOU)
+        best = _best_overlapping(box, seen, VIEW_IOU)
+        return mirrored_back(best, width) if mirrored and best is not None else best
 
     def verify(self, rgb: np.ndarray, candidates: list[DetectedFace], min_score: float,
                second_look: bool = True) -> list[DetectedFace]:
@@ -339,13 +368,14 @@ class MultiScaleDetector:
     @staticmethod
     def _scored(views: list[DetectedFace | None], candidate: DetectedFace, needed: float,
                 bonus: float = 0.0) -> DetectedFace | None:
-        """The face as its best unmirrored view sees it, scored by the best two views
-        (one may cut the face at the frame's edge), or None below `needed`."""
+        """The face in the box of its best unmirrored view, with the views' keypoints
+        averaged (see _mean_keypoints), scored by the best two views (one may cut the face
+        at the frame's edge), or None below `needed`."""
         score = min(1.0, _best_two_mean(views) + bonus)
         if score < needed:
             return None
         best = _best_unmirrored(views) or candidate
-        return DetectedFace(best.box, score, best.keypoints)
+        return DetectedFace(best.box, score, _mean_keypoints(views, best))
 
     def new_stream(self) -> StreamScan:
         return StreamScan(self)
