@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from services.detector.blazeface import (
+    SAME_FACE_IOU,
     BlazeFaceModel,
     SmallFaceScore,
     detect_in_region,
@@ -152,16 +153,21 @@ def _best_two_mean(views: list[DetectedFace | None]) -> float:
     return sum(scores[-2:]) / 2
 
 
-def _mean_keypoints(views: list[DetectedFace | None], fallback: DetectedFace) -> np.ndarray:
-    """The views' keypoints averaged, weighted by score. Each view places the eyes, nose and
-    mouth a pixel or two off in its own way (another scale, the mirror image), and the crop
-    is aligned on these points: `tools.eval_crops --ferplus --count 1000` (3,851 crops),
-    the crop's label agreed with the original face's 88.6 -> 89.2% (mirror), pixel error
-    22.4 -> 21.9; the best view's points alone, or the candidate's added, measured no
-    better."""
+def _mean_keypoints(views: list[DetectedFace | None], face: DetectedFace) -> np.ndarray:
+    """The keypoints of the views that see `face` (their boxes overlap its box as one
+    face's do, SAME_FACE_IOU) averaged, weighted by score. Each view places the eyes, nose
+    and mouth a pixel or two off in its own way (another scale, the mirror image), and the
+    crop is aligned on these points: `tools.eval_crops --ferplus --count 1000` (3,851
+    crops), the crop's label agreed with the original face's 88.6 -> 89.2% (mirror), pixel
+    error 22.4 -> 21.9; the best view's points alone, or the candidate's added, measured
+    no better."""
     seen = [view for view in views if view is not None and len(view.keypoints)]
+    if seen:
+        overlaps = iou(np.array(face.box, np.float32), np.array([v.box for v in seen], np.float32))
+        seen = [view for view, overlap in zip(seen, overlaps, strict=True)
+                if overlap >= SAME_FACE_IOU]
     if not seen:
-        return fallback.keypoints
+        return face.keypoints
     weights = np.array([view.score for view in seen], np.float32)
     points = np.stack([view.keypoints for view in seen])
     return (np.tensordot(weights, points, axes=1) / weights.sum()).astype(np.float32)

@@ -52,11 +52,20 @@ def test_the_mirrored_view_sees_the_face_where_the_frame_has_it():
     assert mirrored.keypoints[0, 0] < mirrored.keypoints[1, 0]
 
 
-def test_a_verified_face_gets_its_views_keypoints_averaged_by_score():
-    def view(score, offset):
-        return DetectedFace((0.0, 0.0, 50.0, 50.0), score, np.full((6, 2), offset, np.float32))
+def _view(score, offset, x=0.0):
+    return DetectedFace((x, 0.0, 50.0, 50.0), score, np.full((6, 2), offset, np.float32))
 
-    fallback = view(0.5, 99.0)
-    mean = _mean_keypoints([view(0.8, 10.0), None, view(0.4, 40.0)], fallback)
+
+def test_a_verified_face_gets_its_views_keypoints_averaged_by_score():
+    face = _view(0.5, 99.0)
+    mean = _mean_keypoints([_view(0.8, 10.0), None, _view(0.4, 40.0, x=5.0)], face)
     assert mean == pytest.approx(np.full((6, 2), (0.8 * 10 + 0.4 * 40) / 1.2))
-    assert _mean_keypoints([None, None], fallback) is fallback.keypoints
+    assert _mean_keypoints([None, None], face) is face.keypoints
+
+
+def test_a_view_that_overlaps_the_face_less_than_one_face_does_is_left_out():
+    # A view counts from an overlap of VIEW_IOU (0.3): a neighbour's box can reach that,
+    # and its eyes must not pull this face's.
+    face = _view(0.9, 10.0)
+    beside = _view(0.9, 60.0, x=25.0)  # IoU 1/3
+    assert _mean_keypoints([face, beside], face) == pytest.approx(face.keypoints)
