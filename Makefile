@@ -67,10 +67,15 @@ train-teacher: setup ## three VGG13-like teachers and their scores of the FER+ f
 # oneDNN on: 45 epochs of this network ran without the heap fault training/train.py
 # guards against (seen fine-tuning the mini-XCEPTION), at ~55 s an epoch instead of ~105
 # (an AMD EPYC VM; 69 s on an Intel Xeon VM).
-train-emotion: setup ## re-make models/trained/ferplus.keras from FER+ votes (DATA=folder with label.csv; ~45 min on 2 cores); not part of make test
+# Then the pipeline's own crops of the training faces, and a fine-tune that makes the
+# model read each face and its crop alike (training/consistency.py, README).
+train-emotion: setup ## re-make models/trained/ferplus.keras from FER+ votes (DATA=folder with label.csv; ~80 min on 2 cores); not part of make test
 	TF_ENABLE_ONEDNN_OPTS=1 $(PY) -m training.train \
 		--data $(FERPLUS_DATA) \
 		--out models/trained/ferplus.keras --epochs 45 --patience 45 --softening 0.25
+	$(PY) -m training.pipeline_crops --data $(FERPLUS_DATA) --out out/train/pipeline_crops.npz
+	$(PY) -m training.consistency --data $(FERPLUS_DATA) --crops out/train/pipeline_crops.npz \
+		--model models/trained/ferplus.keras
 
 # fer's declared dependencies are heavy and clash with numpy 2; what it needs is pinned here.
 $(WINDOW_STAMP): requirements-window.txt constraints.txt

@@ -33,7 +33,7 @@ MODELS = {
             "(fetched by `make models`)"),
         NamedModel(
             "ferplus", "models/trained/ferplus.keras",
-            "c7ae2835bada23ad9ab7af8ee938e051d0d5be6d92f595e206eb26975e142d80",
+            "013cdfa6bd874e06a37d3fffc63e1b4f984f37485109205d8f584fd412dda1bd",
             LABELS,
             "residual separable CNN trained here on FER+ vote distributions (training/, "
             "model card models/trained/ferplus.json)"),
