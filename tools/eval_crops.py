@@ -55,6 +55,16 @@ def pixel_error(original: np.ndarray, crop: np.ndarray) -> float:
     return float(np.abs(moved[CENTRE, CENTRE] - a[CENTRE, CENTRE]).mean())
 
 
+def crop_of_pasted(detector, frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
+    """The pipeline's 48x48 crop of the face pasted at `box` (x, y, w, h): the best of the
+    detector's faces that answer it, aligned; None when none does."""
+    detections = [d for d in detector.detect(frame, DEFAULT_MIN_SCORE) if matches(box, d.box)]
+    if not detections:
+        return None
+    best = max(detections, key=lambda d: d.score)
+    return normalize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), best.box, best.keypoints)
+
+
 def crops_of(faces, detector, seed: int) -> list[tuple[int, int, float, np.ndarray]]:
     """(face index, size, angle, crop) for every pasted face the detector found."""
     rng = np.random.default_rng(seed)
@@ -66,12 +76,9 @@ def crops_of(faces, detector, seed: int) -> list[tuple[int, int, float, np.ndarr
             frame = background(pictures, 640, 480, rng)
             x, y = int(rng.integers(0, 640 - size)), int(rng.integers(0, 480 - size))
             paste_face(frame, face, x, y, size, angle=angle)
-            detections = [d for d in detector.detect(frame, DEFAULT_MIN_SCORE)
-                          if matches((x, y, size, size), d.box)]
-            if detections:
-                best = max(detections, key=lambda d: d.score)
-                gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-                found.append((index, size, abs(angle), normalize(gray, best.box, best.keypoints)))
+            crop = crop_of_pasted(detector, frame, (x, y, size, size))
+            if crop is not None:
+                found.append((index, size, abs(angle), crop))
     return found
 
 

@@ -53,8 +53,13 @@ def fine_tune(data: Path, crops_file: Path, model_path: Path, out: Path, epochs:
     import keras  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
-    from training.data import LABELS, load_ferplus, split  # noqa: PLC0415
-    from training.train import confusion, recalibrate_batch_norm, save_for_serving, scaled  # noqa: PLC0415
+    from training.data import load_ferplus, split  # noqa: PLC0415
+    from training.train import (  # noqa: PLC0415
+        recalibrate_batch_norm,
+        save_for_serving,
+        scaled,
+        validation_report,
+    )
 
     keras.utils.set_random_seed(seed)
     started = time.monotonic()
@@ -101,19 +106,13 @@ def fine_tune(data: Path, crops_file: Path, model_path: Path, out: Path, epochs:
                         "symmetric_kl": round(totals[1] / steps, 4)})
         print(json.dumps(history[-1]), flush=True)
     recalibrate_batch_norm(model, faces_x[train_idx], seed)
-    x_val = faces_x[val_idx]
-    scores = (model.predict(x_val, verbose=0) + model.predict(x_val[:, :, ::-1], verbose=0)) / 2
-    truth, predicted = faces.targets[val_idx].argmax(axis=1), scores.argmax(axis=1)
-    matrix = confusion(truth, predicted, len(LABELS))
+    report = validation_report(model, faces_x[val_idx], faces.targets[val_idx])
     save_for_serving(model, out)
     card_path = model_path.with_suffix(".json")
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
     card.update({
         "model": out.name,
-        "validation_accuracy_mirror_averaged": round(float((truth == predicted).mean()), 4),
-        "per_class_recall": {label: round(float(matrix[i, i] / max(matrix[i].sum(), 1)), 3)
-                             for i, label in enumerate(LABELS)},
-        "confusion_matrix": matrix.tolist(),
+        **report,
         "consistency_fine_tune": {
             "crops": f"{len(index)} pipeline crops of training faces ({crops_file})",
             "epochs": epochs, "weight": weight, "learning_rate": learning_rate,

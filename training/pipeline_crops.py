@@ -17,7 +17,6 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 SCENE_SIZE = (640, 480)
@@ -29,11 +28,10 @@ MAX_BLUR_PX = 1.0
 
 def pipeline_crops(images: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(indices of the faces found, their 48x48 crops) for gray 48x48 `images`."""
-    from devkit.scenes import background, face_free_pictures, matches, paste_face  # noqa: PLC0415
-    from services.detector.alignment import normalize  # noqa: PLC0415
-    from services.detector.pipeline import DEFAULT_MIN_SCORE  # noqa: PLC0415
+    from devkit.scenes import background, face_free_pictures, paste_face  # noqa: PLC0415
     from services.detector.server import make_detector  # noqa: PLC0415
     from services.detector.settings import DetectorSettings  # noqa: PLC0415
+    from tools.eval_crops import crop_of_pasted  # noqa: PLC0415
 
     detector = make_detector(DetectorSettings())
     rng = np.random.default_rng(seed)
@@ -47,12 +45,9 @@ def pipeline_crops(images: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarra
         paste_face(frame, face, x, y, size, angle=float(rng.uniform(-MAX_ROLL_DEG, MAX_ROLL_DEG)),
                    brightness=float(rng.uniform(*BRIGHTNESS)),
                    blur=float(rng.uniform(0, MAX_BLUR_PX)))
-        hits = [d for d in detector.detect(frame, DEFAULT_MIN_SCORE)
-                if matches((x, y, size, size), d.box)]
-        if hits:
-            best = max(hits, key=lambda d: d.score)
-            gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            crops.append(normalize(gray, best.box, best.keypoints))
+        crop = crop_of_pasted(detector, frame, (x, y, size, size))
+        if crop is not None:
+            crops.append(crop)
             found.append(index)
     return np.array(found, np.int64), np.array(crops, np.uint8).reshape(-1, 48, 48)
 

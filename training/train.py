@@ -70,6 +70,23 @@ def recalibrate_batch_norm(model, images: np.ndarray, seed: int, batches: int = 
         model(images[pick][:, :, ::-1] if index % 2 else images[pick], training=True)
 
 
+def validation_report(model, x_val: np.ndarray, y_val: np.ndarray) -> dict:
+    """The model card's accuracy figures on the validation faces, each scored with its
+    mirror image averaged in (as served): accuracy against the majority vote, per-class
+    recall, confusion matrix."""
+    from training.data import LABELS  # noqa: PLC0415
+
+    scores = (model.predict(x_val, verbose=0) + model.predict(x_val[:, :, ::-1], verbose=0)) / 2
+    truth, predicted = y_val.argmax(axis=1), scores.argmax(axis=1)
+    matrix = confusion(truth, predicted, len(LABELS))
+    return {
+        "validation_accuracy_mirror_averaged": round(float((truth == predicted).mean()), 4),
+        "per_class_recall": {label: round(float(matrix[i, i] / max(matrix[i].sum(), 1)), 3)
+                             for i, label in enumerate(LABELS)},
+        "confusion_matrix": matrix.tolist(),
+    }
+
+
 def save_for_serving(model, out: Path) -> None:
     """The network without its optimizer's state (a third of the size: serving never
     needs it)."""
@@ -132,11 +149,7 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patien
                    keras.callbacks.ModelCheckpoint(out, "val_accuracy", save_best_only=True),
                    StopAfter(max_minutes * 60)])
     recalibrate_batch_norm(model, x_train, seed)
-    scores = (model.predict(x_val, verbose=0) + model.predict(x_val[:, :, ::-1], verbose=0)) / 2
-    truth, predicted = y_val.argmax(axis=1), scores.argmax(axis=1)
-    matrix = confusion(truth, predicted, len(LABELS))
-    recall = {label: round(float(matrix[i, i] / max(matrix[i].sum(), 1)), 3)
-              for i, label in enumerate(LABELS)}
+    report = validation_report(model, x_val, y_val)
     save_for_serving(model, out)
     card = {
         "model": out.name, "labels": list(LABELS),
@@ -145,8 +158,7 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patien
                  f"{', resized' if shape[:2] != (48, 48) else ''}), pixels in [-1, 1]",
         "data": f"FER+ votes ({data}); {len(train_idx)} training and {len(val_idx)} validation "
                 "faces (seeded 10% split); faces whose majority is unknown or not-a-face dropped",
-        "validation_accuracy_mirror_averaged": round(float((truth == predicted).mean()), 4),
-        "per_class_recall": recall, "confusion_matrix": matrix.tolist(),
+        **report,
         "epochs_run": len(history.history["loss"]), "seed": seed,
         "validation_accuracy_by_epoch": [round(float(v), 4)
                                          for v in history.history["val_accuracy"]],
