@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.common.frame_limits import FrameLimits
 from services.common.settings import require, setting
 
 
@@ -41,3 +42,28 @@ class ServerSettings:
         for name in ("tls_cert", "tls_key", "tls_client_ca"):
             path = getattr(self, name)
             require(not path or Path(path).is_file(), name, path, "no such file")
+
+
+@dataclass(frozen=True)
+class ImageServerSettings(ServerSettings):
+    """A server that decodes images from its callers (the detector, the recognizer)."""
+
+    max_message_bytes: int = setting(16 * 1024 * 1024, "largest request accepted, in bytes")
+    max_frame_pixels: int = setting(4096 * 4096, "largest frame accepted, in pixels")
+    max_frame_side: int = setting(8192, "longest side of a frame accepted, in pixels")
+    max_frame_aspect: float = setting(16.0, "largest ratio of a frame's longer side to its "
+                                      "shorter one accepted")
+
+    @property
+    def frame_limits(self) -> FrameLimits:
+        return FrameLimits(self.max_frame_pixels, max_side=self.max_frame_side,
+                           max_aspect=self.max_frame_aspect)
+
+    def validate(self) -> None:
+        super().validate()
+        require(64 * 64 <= self.max_frame_pixels <= 1 << 28, "max_frame_pixels",
+                self.max_frame_pixels, "must be 4096..268435456")
+        require(64 <= self.max_frame_side <= 65536, "max_frame_side", self.max_frame_side,
+                "must be 64..65536")
+        require(1.0 <= self.max_frame_aspect <= 64.0, "max_frame_aspect", self.max_frame_aspect,
+                "must be within [1, 64]")

@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from services.common.errors import InvalidInput, TooLarge
+from services.common.errors import InvalidInput
+from services.common.frame_limits import FrameLimits
 
 # Values of facestream.v1.ImageFormat, kept here so the core needs no generated code;
 # tests/unit/test_api_constants.py checks they equal the stubs.
@@ -19,12 +20,12 @@ _RAW_CHANNELS = {FORMAT_BGR8: 3, FORMAT_GRAY8: 1}
 
 
 def decode_image(data: bytes, image_format: int, width: int, height: int,
-                 max_pixels: int, field: str = "image") -> np.ndarray:
+                 limits: FrameLimits, field: str = "image") -> np.ndarray:
     """A (H, W, 3) uint8 BGR frame. Raises InvalidInput or TooLarge naming `field`."""
     if not data:
         raise InvalidInput(f"{field}.data is empty: send a JPEG/PNG file or raw pixels")
     if image_format == FORMAT_ENCODED:
-        return _decode_encoded(data, max_pixels, field)
+        return _decode_encoded(data, limits, field)
     channels = _RAW_CHANNELS.get(image_format)
     if channels is None:
         raise InvalidInput(f"{field}.format is {image_format}; use IMAGE_FORMAT_ENCODED (1), "
@@ -32,13 +33,13 @@ def decode_image(data: bytes, image_format: int, width: int, height: int,
     if width <= 0 or height <= 0:
         raise InvalidInput(f"{field}.width and {field}.height must be positive for raw pixels, "
                            f"got {width}x{height}")
-    if width * height > max_pixels:
-        raise TooLarge(f"{field} is {width}x{height} = {width * height} pixels; the limit is "
-                       f"{max_pixels}: downscale it")
+    if width * height > limits.max_pixels:
+        limits.check(width, height, field)
     expected = width * height * channels
     if len(data) != expected:
         raise InvalidInput(f"{field}.data has {len(data)} bytes; {width}x{height}x{channels} "
                            f"raw pixels need exactly {expected}")
+    limits.check(width, height, field)
     pixels = np.frombuffer(data, np.uint8).reshape(height, width, channels)
     return cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR) if channels == 1 else pixels
 
@@ -58,7 +59,7 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
         return None
 
 
-def _decode_encoded(data: bytes, max_pixels: int, field: str) -> np.ndarray:
+def _decode_encoded(data: bytes, limits: FrameLimits, field: str) -> np.ndarray:
     size = declared_size(data)
     if size is None:
         raise InvalidInput(f"{field}.data ({len(data)} bytes) is not a readable image: "
@@ -66,9 +67,7 @@ def _decode_encoded(data: bytes, max_pixels: int, field: str) -> np.ndarray:
     width, height = size
     # Refused from the header, before decoding allocates width x height x 3 bytes: a
     # decompression bomb (a few KB declaring 20000x20000) costs nothing.
-    if width * height > max_pixels:
-        raise TooLarge(f"{field} is {width}x{height} = {width * height} pixels; the limit is "
-                       f"{max_pixels}: downscale it")
+    limits.check(width, height, field)
     try:
         frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     except cv2.error:
@@ -76,9 +75,7 @@ def _decode_encoded(data: bytes, max_pixels: int, field: str) -> np.ndarray:
     if frame is None:
         raise InvalidInput(f"{field}.data ({len(data)} bytes) is not a readable image: "
                            "corrupt, truncated, or not JPEG/PNG/BMP/WebP")
-    if frame.shape[0] * frame.shape[1] > max_pixels:  # a header that lied
-        raise TooLarge(f"{field} is {frame.shape[1]}x{frame.shape[0]} pixels; the limit is "
-                       f"{max_pixels}: downscale it")
+    limits.check(frame.shape[1], frame.shape[0], field)  # a header that lied
     return frame
 
 

@@ -72,7 +72,7 @@ def create_server(settings: DetectorSettings) -> RunningDetector:
                             settings.identify_timeout_ms / 1000)
     server, port, health = build_server(settings, [SERVICE_NAME])
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
-        DetectorServicer(pipeline, settings.min_score, settings.max_frame_pixels), server)
+        DetectorServicer(pipeline, settings.min_score, settings.frame_limits), server)
     server.start()
     detector.detect(np.zeros((480, 640, 3), np.uint8), settings.min_score)  # warm-up
     if settings.metrics_port:

@@ -8,6 +8,7 @@ from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from facestream.v1 import face_pb2, image_pb2
 from services.common.errors import InvalidInput
+from services.common.frame_limits import FrameLimits
 from services.common.status import grpc_errors, status_of
 from services.common.serving import time_left
 from services.detector import metrics
@@ -80,10 +81,11 @@ def _observe(result: FrameResult, timings: pb.StageTimings) -> None:
 
 
 class DetectorServicer(pb_grpc.DetectorServiceServicer):
-    def __init__(self, pipeline: FacePipeline, default_min_score: float, max_frame_pixels: int) -> None:
+    def __init__(self, pipeline: FacePipeline, default_min_score: float,
+                 frame_limits: FrameLimits) -> None:
         self._pipeline = pipeline
         self._default_min_score = default_min_score
-        self._max_pixels = max_frame_pixels
+        self._frame_limits = frame_limits
 
     def _analyse(self, image: image_pb2.Image, options: pb.DetectOptions, context,
                  stream: Stream | None = None,
@@ -100,7 +102,7 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
             half_life_ms=(options.smoothing_half_life_ms
                           if options.HasField("smoothing_half_life_ms") else None),
             identify=options.identify)
-        frame = decode_image(image.data, image.format, image.width, image.height, self._max_pixels)
+        frame = decode_image(image.data, image.format, image.width, image.height, self._frame_limits)
         decode_ms = (time.perf_counter() - started) * 1000
         captured_at_s = capture_time_us / 1e6 if capture_time_us else arrived_at_s
         result = self._pipeline.analyse(frame, resolved, time_left(context), stream, captured_at_s)

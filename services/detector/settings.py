@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.common.server_settings import ServerSettings
+from services.common.server_settings import ImageServerSettings
 from services.common.settings import require, setting
 from services.detector.pipeline import DEFAULT_MIN_SCORE
 from services.detector.scanner import MAX_SCAN_PIXELS
@@ -16,11 +16,10 @@ BACKENDS = ("auto", "short_range", "full_range", "haar")
 
 
 @dataclass(frozen=True)
-class DetectorSettings(ServerSettings):
+class DetectorSettings(ImageServerSettings):
     """facestream detector: finds, aligns and classifies the faces of each frame."""
 
     port: int = setting(50051, "port to listen on; 0 picks a free one")
-    max_message_bytes: int = setting(16 * 1024 * 1024, "largest request accepted, in bytes")
     backend: str = setting("auto", "face detector: auto = short-range BlazeFace over an image "
                            "pyramid (faces of every size); short_range / full_range = one "
                            "BlazeFace pass over the whole frame (large faces only); haar",
@@ -67,7 +66,6 @@ class DetectorSettings(ServerSettings):
     recognizer_tls_ca: str = setting("", "PEM CA that signed the recognizer's certificate; "
                                          "when set, the recognizer is reached over TLS")
     recognizer_auth_token: str = setting("", "bearer token the recognizer expects")
-    max_frame_pixels: int = setting(4096 * 4096, "largest frame accepted, in pixels")
 
     def validate(self) -> None:
         super().validate()
@@ -95,8 +93,6 @@ class DetectorSettings(ServerSettings):
         require(1 <= self.max_faces <= 1024, "max_faces", self.max_faces, "must be 1..1024")
         require(self.classify_timeout_ms > 0, "classify_timeout_ms", self.classify_timeout_ms,
                 "must be > 0")
-        require(64 * 64 <= self.max_frame_pixels <= 1 << 28, "max_frame_pixels",
-                self.max_frame_pixels, "must be 4096..268435456")
         require(bool(self.classifier_tls_cert) == bool(self.classifier_tls_key), "classifier_tls_key",
                 self.classifier_tls_key, "classifier_tls_cert and classifier_tls_key go together")
         require(not self.classifier_tls_cert or bool(self.classifier_tls_ca), "classifier_tls_ca",

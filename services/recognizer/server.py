@@ -41,7 +41,7 @@ class RunningRecognizer:
 def create_server(settings: RecognizerSettings) -> RunningRecognizer:
     """Bind, load the models and the gallery, then SERVING."""
     server, port, health = build_server(settings, [SERVICE_NAME])
-    servicer = RecognizerServicer(settings.max_frame_pixels)
+    servicer = RecognizerServicer(settings.frame_limits)
     recognizer_service_pb2_grpc.add_RecognizerServiceServicer_to_server(servicer, server)
     server.start()
     # Faces are found exactly as the detector finds them (its multi-scale scan).

@@ -8,6 +8,7 @@ from facestream.v1 import face_pb2
 from facestream.v1 import recognizer_service_pb2 as pb
 from facestream.v1 import recognizer_service_pb2_grpc as pb_grpc
 from services.common.errors import InvalidInput, NotFound, NotReady
+from services.common.frame_limits import FrameLimits
 from services.common.status import grpc_errors
 from services.detector.imaging import decode_image
 from services.recognizer import metrics
@@ -33,9 +34,9 @@ def _identity(identity: Identity) -> pb.Identity:
 class RecognizerServicer(pb_grpc.RecognizerServiceServicer):
     """Registered before the server starts; UNAVAILABLE until `recognizer` is set."""
 
-    def __init__(self, max_frame_pixels: int) -> None:
+    def __init__(self, frame_limits: FrameLimits) -> None:
         self.recognizer: Recognizer | None = None
-        self.max_frame_pixels = max_frame_pixels
+        self.frame_limits = frame_limits
 
     @property
     def _recognizer(self) -> Recognizer:
@@ -46,7 +47,7 @@ class RecognizerServicer(pb_grpc.RecognizerServiceServicer):
     def _query(self, message: pb.FaceImage, field: str) -> FaceQuery:
         image = message.image
         bgr = decode_image(image.data, image.format, image.width, image.height,
-                           self.max_frame_pixels, f"{field}.image")
+                           self.frame_limits, f"{field}.image")
         boxes = [(b.x, b.y, b.width, b.height) for b in message.faces]
         return FaceQuery(bgr, boxes, field)
 

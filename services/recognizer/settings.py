@@ -6,18 +6,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.common.server_settings import ServerSettings
+from services.common.server_settings import ImageServerSettings
 from services.common.settings import require, setting
 from services.recognizer.embedding import MATCH_DISTANCE
 
 
 @dataclass(frozen=True)
-class RecognizerSettings(ServerSettings):
+class RecognizerSettings(ImageServerSettings):
     """facestream recognizer: face embeddings, a gallery of enrolled people, identify."""
 
     port: int = setting(50053, "port to listen on; 0 picks a free one")
-    max_message_bytes: int = setting(16 * 1024 * 1024, "largest request accepted, in bytes")
-    max_frame_pixels: int = setting(4096 * 4096, "largest image accepted, in pixels")
     gallery: str = setting("data/gallery.sqlite3", "where the enrolled people's embeddings "
                            "live (never face images): a SQLite file (created if missing), or "
                            "postgresql://user@host:port/db, shared by several replicas")
@@ -52,5 +50,3 @@ class RecognizerSettings(ServerSettings):
                 "must be within (0, 4]")
         require(0 <= self.embedding_workers <= 64, "embedding_workers", self.embedding_workers,
                 "must be 0..64")
-        require(64 * 64 <= self.max_frame_pixels <= 1 << 28, "max_frame_pixels",
-                self.max_frame_pixels, "must be 4096..268435456")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 import cv2
 import numpy as np
 import pytest
 
 from services.common.errors import InvalidInput, TooLarge
+from services.common.frame_limits import FrameLimits
 from services.detector.imaging import (
     FORMAT_BGR8,
     FORMAT_ENCODED,
@@ -17,7 +21,7 @@ from services.detector.imaging import (
 )
 from tests.conftest import GROUP_PHOTO
 
-LIMIT = 4096 * 4096
+LIMIT = FrameLimits(4096 * 4096)
 
 
 def test_encoded_png_and_raw_formats_decode_to_bgr():
@@ -54,10 +58,37 @@ def test_too_many_pixels_is_refused_before_reading_raw_data():
         decode_image(b"x", FORMAT_BGR8, 100_000, 100_000, LIMIT)
 
 
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares width x height gray pixels, its pixel data empty."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b""))
+            + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("width,height,message", [
+    (1, 1_000_000, "each side must be 16..8192 px"),
+    (9000, 100, "each side must be 16..8192 px"),
+    (2000, 100, "an aspect ratio of 20:1; at most 16:1"),
+    (100, 1700, "an aspect ratio of 17:1; at most 16:1"),
+])
+def test_shapes_the_models_cannot_use_are_refused_before_decoding(width, height, message):
+    with pytest.raises(InvalidInput, match=message):
+        decode_image(png_declaring(width, height), FORMAT_ENCODED, 0, 0, LIMIT)
+    with pytest.raises(InvalidInput, match=message):
+        decode_image(b"\0" * (width * height), FORMAT_GRAY8, width, height, LIMIT)
+
+
+def test_the_widest_accepted_shapes_decode():
+    image = np.zeros((16, 256, 3), np.uint8)
+    assert decode_image(image.tobytes(), FORMAT_BGR8, 256, 16, LIMIT).shape == (16, 256, 3)
+
+
 def test_too_many_pixels_in_an_encoded_image(portrait):
     png = cv2.imencode(".png", portrait)[1].tobytes()
     with pytest.raises(TooLarge, match="512x512"):
-        decode_image(png, FORMAT_ENCODED, 0, 0, 100 * 100)
+        decode_image(png, FORMAT_ENCODED, 0, 0, FrameLimits(100 * 100))
 
 
 def test_pyramid_levels_have_each_scales_size_and_match_resizing_the_frame_itself():
