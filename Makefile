@@ -14,7 +14,7 @@ STUBS_STAMP := facestream/v1/.generated
 CONVERTED_MODEL := models/converted/.catalog
 MODELS := models/emotion_model.hdf5 models/face_detection_short_range.tflite \
 	models/face_detection_full_range.tflite models/face_detection_full_range_sparse.tflite \
-	models/face_landmark.tflite \
+	models/face_landmark.tflite models/centerface.onnx \
 	models/dlib_face_recognition_resnet_model_v1.dat models/shape_predictor_5_face_landmarks.dat
 # One of the face-free pictures that generated scenes are built on (tools/fetch_models.py).
 FACE_FREE := samples/face_free/rocket.jpg
@@ -46,8 +46,10 @@ test-docker: setup ## compose with 3 classifier replicas, built on a local Debia
 bench: setup $(BENCH_STAMP) ## measure against the raw model and the fer package; writes bench/results.json
 	$(PY) -m bench.run
 
-eval: setup $(BENCH_STAMP) ## detection recall, false positives and emotion accuracy by face size, beside fer (FACES=dir)
-	$(PY) -m tools.eval_detection --faces $(or $(FACES),$(error set FACES to an image folder of labeled faces)) --fer --streams
+eval: setup $(BENCH_STAMP) ## generated scenes from labeled faces (FACES=dir) and/or real photos and videos (SCENES="dirs or files"), beside fer
+	$(if $(or $(FACES),$(SCENES)),,$(error set FACES to an image folder of labeled faces, or SCENES to real photos, label files and videos))
+	$(if $(FACES),$(PY) -m tools.eval_detection --faces $(FACES) --fer --streams)
+	$(if $(SCENES),$(PY) -m tools.eval_scenes $(SCENES) --fer)
 
 FERPLUS_DATA = $(or $(DATA),$(error set DATA to a FER+ folder, e.g. ../shared/data/ferplus/train))
 TEACHER_SEEDS := 3 4 5

@@ -1,5 +1,6 @@
-"""Detector latency per backend at three frame sizes (in-process, no transport), and the
-two runtimes (LiteRT, OpenCV DNN) on each BlazeFace model."""
+"""Detector latency per backend at three frame sizes (in-process, no transport): auto (faces
+in any pose) beside frontal (the previous default) in the same run; CenterFace per call at
+four input sizes; and the two runtimes (LiteRT, OpenCV DNN) on each BlazeFace model."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import numpy as np
 from bench.measure import each_frame_for, repeat_for
 from devkit import ROOT
 from devkit.scenes import astronaut_face, background, face_free_pictures, paste_face, scene
-from services.detector.blazeface import BlazeFaceModel, WholeFrameDetector
-from services.detector.haar import HaarDetector
-from services.detector.server import make_detector
 from services.detector.settings import DetectorSettings
+from services.faces.blazeface import BlazeFaceModel, WholeFrameDetector
+from services.faces.centerface import CenterFaceModel
+from services.faces.finder import make_face_finder
+from services.faces.haar import HaarDetector
 
 FRAME_SIZES = ((640, 480), (1280, 720), (1920, 1080))
+CENTERFACE_INPUTS = ((256, 320), (480, 640), (736, 1280), (1088, 1920))
 MODELS = ("face_detection_short_range", "face_detection_full_range")
 
 
@@ -43,8 +46,12 @@ def detector_latency(seconds: float) -> dict:
     settings = DetectorSettings()
     short = BlazeFaceModel(ROOT / settings.detector_model, settings.detector_threads)
     full = BlazeFaceModel(ROOT / settings.full_range_model, settings.detector_threads)
-    auto = make_detector(settings)
-    backends = {"auto, image (full scan)": auto, "short_range": WholeFrameDetector(short),
+    streaming = {"auto": make_face_finder(settings),
+                 "frontal": make_face_finder(DetectorSettings(backend="frontal"))}
+    backends = {"auto, image (full scan)": streaming["auto"],
+                "frontal, image (full scan)": streaming["frontal"],
+                "centerface": make_face_finder(DetectorSettings(backend="centerface")),
+                "short_range": WholeFrameDetector(short),
                 "full_range": WholeFrameDetector(full), "haar": HaarDetector()}
     results: dict = {}
     for width, height in FRAME_SIZES:
@@ -54,14 +61,29 @@ def detector_latency(seconds: float) -> dict:
             detector.detect(frames[0], settings.min_score)  # allocate for this shape
             rate = each_frame_for(seconds, frames, lambda f, d=detector: d.detect(f, settings.min_score))
             row[name] = round(rate.percentile(50), 2)
-        stream = auto.new_stream()
         clip = clip_of(width, height)
-        for frame in clip[:2 * settings.stream_scan_frames]:  # every shape allocated
-            stream.detect(frame, settings.min_score)
-        rate = each_frame_for(seconds, clip, lambda f: stream.detect(f, settings.min_score))
-        row["auto, stream (per frame)"] = round(rate.percentile(50), 2)
-        row["auto, stream p99"] = round(rate.percentile(99), 2)
+        for name, detector in streaming.items():
+            stream = detector.new_stream()
+            for frame in clip[:2 * settings.stream_scan_frames]:  # every shape allocated
+                stream.detect(frame, settings.min_score)
+            rate = each_frame_for(seconds, clip,
+                                  lambda f, s=stream: s.detect(f, settings.min_score))
+            row[f"{name}, stream (per frame)"] = round(rate.percentile(50), 2)
+            row[f"{name}, stream mean"] = round(rate.mean(), 2)
+            row[f"{name}, stream p99"] = round(rate.percentile(99), 2)
         results[f"{width}x{height}"] = row
+    return results
+
+
+def centerface_calls(seconds: float) -> dict:
+    """ms per CenterFace call (onnxruntime, the detector's threads) at four input sizes."""
+    settings = DetectorSettings()
+    model = CenterFaceModel(ROOT / settings.centerface_model, settings.detector_threads)
+    results = {}
+    for height, width in CENTERFACE_INPUTS:
+        image = np.zeros((height, width, 3), np.uint8)
+        rate = repeat_for(seconds, lambda i=image: (model.detect_raw(i, 0.5), 1)[1])
+        results[f"{width}x{height}"] = round(rate.percentile(50), 2)
     return results
 
 

@@ -21,6 +21,9 @@ class Rate:
     def per_s(self) -> float:
         return self.count / self.seconds if self.seconds > 0 else 0.0
 
+    def mean(self) -> float:
+        return float(np.mean(self.latencies_ms)) if self.latencies_ms else 0.0
+
     def percentile(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else 0.0
 

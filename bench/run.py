@@ -86,7 +86,13 @@ def pipeline(seconds: float) -> tuple[dict, dict]:
         multi, _ = stream_load(target, group, 1, seconds)
         memory = {"detector": round(peak_rss_mb(detector.pid), 1),
                   "classifier": round(peak_rss_mb(classifier.pid), 1)}
+    # The previous default backend (the frontal scan alone), in the same run.
+    with local_services(REFERENCE_MODEL, ["--backend", "frontal"], quiet=True) as (target, _):
+        frontal_camera, _ = stream_load(target, frames, 1, seconds, "jpeg", CAMERA_INTERVAL_S)
+        frontal_eight, _ = stream_load(target, frames, 8, seconds)
     return {
+        "single_stream_jpeg_30fps_frontal": _stream_row(frontal_camera),
+        "eight_streams_frontal": _stream_row(frontal_eight),
         "single_stream": _stream_row(single),
         "single_stream_jpeg": _stream_row(jpeg),
         "single_stream_jpeg_30fps": _stream_row(camera),
@@ -158,7 +164,11 @@ def print_table(results: dict) -> None:
     for name, key in (("single stream", "single_stream"),
                       ("single stream, JPEG frames", "single_stream_jpeg"),
                       ("single stream, JPEG frames at 30 fps", "single_stream_jpeg_30fps"),
-                      ("eight streams", "eight_streams"), ("4-face frame", "multi_face")):
+                      ("single stream, JPEG frames at 30 fps, frontal backend",
+                       "single_stream_jpeg_30fps_frontal"),
+                      ("eight streams", "eight_streams"),
+                      ("eight streams, frontal backend", "eight_streams_frontal"),
+                      ("4-face frame", "multi_face")):
         row = p[key]
         rows.append((f"pipeline, {name}",
                      f"{row['fps']:,.1f} frames/s  p50 {row['p50_ms']:.1f} ms"
@@ -172,6 +182,8 @@ def print_table(results: dict) -> None:
     for model, row in results["detector_runtimes_ms"].items():
         rows.append((f"{model}, 1 thread", f"LiteRT {row['litert_ms']:.2f} ms, "
                                           f"OpenCV DNN {row['opencv_dnn_ms']:.2f} ms"))
+    rows.append(("centerface per call (onnxruntime)", "  ".join(
+        f"{size} {ms:.1f} ms" for size, ms in results["centerface_call_ms"].items())))
     w = results["web"]
     rows.append(("web gateway, one frame at a time", f"p50 {w['gateway_p50_ms']:.2f} ms vs "
                  f"{w['direct_p50_ms']:.2f} ms straight to StreamDetect (+{w['added_ms']:.2f} ms)"))
@@ -221,10 +233,11 @@ def main(argv: list[str] | None = None) -> int:
                              "served_tensorflow": served(seconds, 64, "tensorflow"),
                              "no_op_calls_per_s": no_op_ceiling(seconds)}
     results["pipeline"], results["memory_mb"] = pipeline(seconds)
-    from bench.detection import detector_latency, runtimes  # noqa: PLC0415
+    from bench.detection import centerface_calls, detector_latency, runtimes  # noqa: PLC0415
 
     results["detector_ms"] = detector_latency(seconds)
     results["detector_runtimes_ms"] = runtimes(seconds)
+    results["centerface_call_ms"] = centerface_calls(seconds)
     from bench.tracking import tracking_ms  # noqa: PLC0415
 
     results["tracking_ms"] = tracking_ms(seconds)

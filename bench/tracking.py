@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from services.detector.faces import DetectedFace
+from services.faces.detection import DetectedFace
 from services.detector.pipeline import Face, FacePipeline, FrameResult, Options
 
 FACES = 8

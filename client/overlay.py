@@ -59,7 +59,9 @@ def draw_face(image: np.ndarray, face: dict[str, Any], number: int, k: float = 1
     for px, py in face["keypoints"]:
         cv2.circle(image, (int(px), int(py)), max(2, round(2 * k)), (0, 255, 0), -1, cv2.LINE_AA)
     name = face_name(face, number) + (" -" if face.get("person") else "")  # "Alice - happy"
-    if emotion:
+    if face.get("emotion_status") == "face_turned":
+        label = f"{name} {emotion} (turned)" if emotion else f"{name} turned"
+    elif emotion:
         label = f"{name} {emotion} {scores[emotion]:.2f}"
     else:
         label = f"{name} face {face['score']:.2f}"
@@ -83,7 +85,9 @@ def draw_panel(panel: np.ndarray, faces: list[dict[str, Any]], k: float = 1.0) -
         _text(panel, f"{kind}{face_name(face, number)}", (px(8), top + px(12)), 0.45, k=k)
         top += px(20)
         if not scores:
-            _text(panel, "emotion unavailable", (px(8), top + px(12)), 0.4, (0, 165, 255), k)
+            why = ("face turned" if face.get("emotion_status") == "face_turned"
+                   else "emotion unavailable")
+            _text(panel, why, (px(8), top + px(12)), 0.4, (0, 165, 255), k)
             top += px(16)
         for label, probability in scores.items():
             _text(panel, label, (px(8), top + px(11)), 0.38, k=k)

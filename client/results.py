@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from facestream.v1.face_pb2 import EMOTION_STATUS_OK
+from facestream.v1.face_pb2 import EMOTION_STATUS_OK, EmotionStatus
 
 
 def face_to_dict(face, labels: list[str]) -> dict[str, Any]:
@@ -19,6 +19,9 @@ def face_to_dict(face, labels: list[str]) -> dict[str, Any]:
         "score": round(face.score, 4),
         "keypoints": [[round(p.x, 1), round(p.y, 1)] for p in face.keypoints],
         "emotion": face.emotion if ok else None,
+        "emotion_status": emotion_status_name(face.emotion_status),
+        "pose": ({"yaw": round(face.pose.yaw, 1), "pitch": round(face.pose.pitch, 1),
+                  "roll": round(face.pose.roll, 1)} if face.HasField("pose") else None),
         "scores": {label: round(p, 4) for label, p in zip(labels, face.emotion_scores)} if ok else {},
         "track_id": face.track_id,
         # the enrolled person's name (--identify); null when unknown or not asked
@@ -27,6 +30,11 @@ def face_to_dict(face, labels: list[str]) -> dict[str, Any]:
         "smoothed_scores": ({label: round(p, 4) for label, p in zip(labels, face.smoothed_scores)}
                             if smoothed else {}),
     }
+
+
+def emotion_status_name(status: int) -> str:
+    """EMOTION_STATUS_FACE_TURNED -> "face_turned"."""
+    return EmotionStatus.Name(status).removeprefix("EMOTION_STATUS_").lower()
 
 
 def response_to_record(source: str, index: int, response) -> dict[str, Any]:

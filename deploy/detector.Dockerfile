@@ -16,15 +16,17 @@ WORKDIR /app
 # Dependencies first: a code change does not reinstall them.
 COPY requirements.txt requirements-detector.txt constraints.txt /app/
 RUN pip install --no-cache-dir -r requirements.txt -r requirements-detector.txt -c constraints.txt
-# The model, checksummed, at build time.
+# The models, checksummed, at build time (CenterFace prepared for onnxruntime by onnx).
 COPY tools/fetch_models.py /app/tools/fetch_models.py
 RUN python tools/fetch_models.py --root /app --cache /tmp/wheels \
       --only models/face_detection_short_range.tflite \
       --only models/face_detection_full_range.tflite \
-      --only models/face_landmark.tflite && rm -rf /tmp/wheels
+      --only models/face_landmark.tflite \
+      --only models/centerface.onnx && rm -rf /tmp/wheels
 COPY --from=stubs /out/facestream /app/facestream
 COPY services/__init__.py /app/services/__init__.py
 COPY services/common /app/services/common
+COPY services/faces /app/services/faces
 COPY services/detector /app/services/detector
 USER 10001:10001
 ENV FACESTREAM_HOST=0.0.0.0 FACESTREAM_PORT=50051

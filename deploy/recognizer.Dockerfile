@@ -1,4 +1,5 @@
-# The recognizer: dlib (prebuilt wheel), the detector's face finder, SQLite. No TensorFlow.
+# The recognizer: dlib (prebuilt wheel), the faces library (as the detector finds faces),
+# SQLite. No TensorFlow.
 #   docker build -f deploy/recognizer.Dockerfile --build-arg BASE_IMAGE=... .
 # The gallery lives in /data (a volume): embeddings only, never face images.
 ARG BASE_IMAGE=facestream/python-base:bookworm
@@ -18,7 +19,6 @@ ENV PATH=/opt/venv/bin:$PATH HOME=/tmp
 WORKDIR /app
 COPY tools/fetch_models.py /app/tools/fetch_models.py
 RUN python tools/fetch_models.py --root /app --cache /tmp/wheels \
-      --only models/face_detection_short_range.tflite \
       --only models/shape_predictor_5_face_landmarks.dat \
       --only models/dlib_face_recognition_resnet_model_v1.dat
 
@@ -31,11 +31,16 @@ COPY requirements.txt requirements-detector.txt requirements-recognizer.txt cons
 RUN pip install --no-cache-dir -r requirements.txt -r requirements-detector.txt \
       -r requirements-recognizer.txt -c constraints.txt
 COPY --from=models /app/models /app/models
+# The face finder's models, as the detector's image has them (CenterFace prepared by onnx).
+COPY tools/fetch_models.py /app/tools/fetch_models.py
+RUN python tools/fetch_models.py --root /app --cache /tmp/wheels \
+      --only models/face_detection_short_range.tflite \
+      --only models/face_landmark.tflite \
+      --only models/centerface.onnx && rm -rf /tmp/wheels
 COPY --from=stubs /out/facestream /app/facestream
 COPY services/__init__.py /app/services/__init__.py
 COPY services/common /app/services/common
-# The recognizer finds faces with the detector's own core (scan, BlazeFace, decoding).
-COPY services/detector /app/services/detector
+COPY services/faces /app/services/faces
 COPY services/recognizer /app/services/recognizer
 RUN mkdir -p /data && chown 10001:10001 /data
 VOLUME /data

@@ -34,9 +34,9 @@ from services.classifier.augmentation import TTA_MODES, crops_per_batch
 from services.classifier.core import run_model_batch
 from services.classifier.runtime import load_model
 from services.classifier.settings import ClassifierSettings
-from services.detector.alignment import normalize
-from services.detector.pipeline import DEFAULT_MIN_SCORE
-from services.detector.server import make_detector
+from services.faces.alignment import normalize
+from services.faces.detection import DEFAULT_MIN_SCORE
+from services.faces.finder import make_face_finder
 from services.detector.settings import DetectorSettings
 from tools.eval_detection import labeled_faces
 
@@ -100,7 +100,7 @@ def evaluate(faces, count: int, seed: int, model_name: str, labels: str = "") ->
     originals = np.stack([cv2.resize(face, (48, 48), interpolation=cv2.INTER_AREA)
                           for face, _ in faces])
     found = crops_of([(o, label) for o, (_, label) in zip(originals, faces)],
-                     make_detector(DetectorSettings()), seed)
+                     make_face_finder(DetectorSettings()), seed)
     crops = np.stack([crop for *_, crop in found])
     which = np.array([index for index, *_ in found])
     sizes = np.array([size for _, size, _, _ in found])

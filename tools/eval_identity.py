@@ -20,8 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from services.detector.blazeface import BlazeFaceModel
-from services.detector.scanner import MultiScaleDetector
+from services.faces.blazeface import BlazeFaceModel
+from services.faces.scanner import MultiScaleDetector
 from services.recognizer.embedding import MATCH_DISTANCE, FaceEmbedder
 from services.recognizer.settings import RecognizerSettings
 

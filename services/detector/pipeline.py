@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Protocol
 
 import cv2
 import numpy as np
 
 from services.common.errors import InvalidInput
-from services.detector.alignment import normalize
-from services.detector.faces import DetectedFace
+from services.faces.alignment import normalize
+from services.faces.detection import DetectedFace
+from services.faces.pose import HeadPose, head_pose
+from services.faces.detection import DEFAULT_MIN_SCORE
 from services.detector.identities import (
     IdentitySource,
     IdentityStatus,
@@ -50,10 +53,11 @@ class EmotionSource(Protocol):
     def classify(self, crops: list[np.ndarray], timeout_s: float) -> tuple[list[str], np.ndarray]: ...
 
 
-class EmotionState:
+class EmotionState(Enum):
     OK = "ok"
     NOT_REQUESTED = "not_requested"
     UNAVAILABLE = "unavailable"
+    FACE_TURNED = "face_turned"  # turned beyond the yaw limit: the model cannot read it
 
 
 class ScanMode:
@@ -61,10 +65,9 @@ class ScanMode:
     INCREMENTAL = "incremental"
 
 
-# On the auto backend's verified score (scanner.py): with its presence check, 0.65 finds
-# 1-10 points more of the faces of each size than 0.7 did without it (generated FER2013
-# scenes), and no more false faces.
-DEFAULT_MIN_SCORE = 0.65
+# Faces turned further than this (|yaw|, degrees) get no emotion: the model learned frontal
+# faces, and beyond it its confidence falls off (docs/detection.md).
+MAX_EMOTION_YAW = 70.0
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,8 @@ class Stream:
 class Face:
     detection: DetectedFace
     crop: np.ndarray
-    emotion_state: str = EmotionState.NOT_REQUESTED
+    pose: HeadPose | None = None
+    emotion_state: EmotionState = EmotionState.NOT_REQUESTED
     scores: np.ndarray | None = None
     track_id: int = 0  # 0: not tracked
     smoothed_scores: np.ndarray | None = None
@@ -124,9 +128,11 @@ class FacePipeline:
     def __init__(self, detector: FaceDetector, emotions: EmotionSource | None,
                  max_faces: int, classify_timeout_s: float,
                  tracking: TrackingSettings = TrackingSettings(),
-                 identities: IdentitySource | None = None, identify_timeout_s: float = 2.0
-                 ) -> None:
+                 identities: IdentitySource | None = None, identify_timeout_s: float = 2.0,
+                 max_emotion_yaw: float = MAX_EMOTION_YAW) -> None:
         self._detector = detector
+        self.max_emotion_yaw = max_emotion_yaw
+        self._labels: list[str] = []  # the classifier's, from its last answer
         self._emotions = emotions
         self._identities = identities
         self._identify_timeout_s = identify_timeout_s
@@ -181,7 +187,9 @@ class FacePipeline:
         detected = time.perf_counter()
         timings["detect_ms"] = (detected - started) * 1000
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        faces = [Face(d, normalize(gray, d.box, d.keypoints)) for d in detections]
+        size = (frame.shape[1], frame.shape[0])
+        faces = [Face(d, normalize(gray, d.box, d.keypoints), head_pose(d.keypoints, size))
+                 for d in detections]
         aligned = time.perf_counter()
         timings["align_ms"] = (aligned - detected) * 1000
         result = FrameResult(faces, timings_ms=timings)
@@ -204,27 +212,39 @@ class FacePipeline:
         tracks = stream.tracker.assign([face.detection.box for face in result.faces], captured_at_s)
         for face, track in zip(result.faces, tracks, strict=True):
             face.track_id, face.track_state = track.track_id, track.state
-            if face.scores is None:
-                continue
             half_life_ms, smoother = track.state.get("emotions", (None, None))
+            if face.scores is None:
+                # A turned face shows what its track's frontal frames said.
+                if face.emotion_state is EmotionState.FACE_TURNED and smoother is not None:
+                    face.smoothed_scores, face.smoothed_label = smoother.scores, smoother.label
+                continue
             if half_life_ms != options.half_life_ms:  # new track, or the stream changed it
                 smoother = EmotionSmoother(options.half_life_ms / 1000, self._tracking.label_margin)
                 track.state["emotions"] = (options.half_life_ms, smoother)
             face.smoothed_scores, face.smoothed_label = smoother.update(face.scores, captured_at_s)
 
     def _classify(self, result: FrameResult, time_left_s: float | None) -> None:
+        readable = []
+        for face in result.faces:
+            if face.pose is not None and abs(face.pose.yaw) > self.max_emotion_yaw:
+                face.emotion_state = EmotionState.FACE_TURNED
+            else:
+                readable.append(face)
         if self._emotions is None:
             self._mark_unavailable(result, "no classifier configured (--classifier-target)")
             return
         timeout = self._classify_timeout_s if time_left_s is None else min(
             self._classify_timeout_s, time_left_s)
+        if not readable:
+            result.labels = self._labels  # for the smoothed emotions of turned faces
+            return
         try:
-            labels, scores = self._emotions.classify([f.crop for f in result.faces], timeout)
+            labels, scores = self._emotions.classify([f.crop for f in readable], timeout)
         except EmotionsUnavailable as error:
             self._mark_unavailable(result, str(error))
             return
-        result.labels = labels
-        for face, row in zip(result.faces, scores, strict=True):
+        result.labels = self._labels = labels
+        for face, row in zip(readable, scores, strict=True):
             face.emotion_state, face.scores = EmotionState.OK, row
 
     def _identify(self, result: FrameResult, frame: np.ndarray, time_left_s: float | None) -> None:
@@ -259,4 +279,5 @@ class FacePipeline:
         log.debug("faces without emotions: %s", reason)
         result.emotions_error = reason
         for face in result.faces:
-            face.emotion_state = EmotionState.UNAVAILABLE
+            if face.emotion_state is not EmotionState.FACE_TURNED:
+                face.emotion_state = EmotionState.UNAVAILABLE

@@ -13,13 +13,14 @@ from services.common.status import grpc_errors, status_of
 from services.common.serving import time_left
 from services.detector import metrics
 from services.detector.identities import IdentityStatus
-from services.detector.imaging import decode_image
+from services.faces.imaging import decode_image
 from services.detector.pipeline import EmotionState, FacePipeline, FrameResult, ScanMode, Stream
 
 _EMOTION_STATUS = {
     EmotionState.OK: face_pb2.EMOTION_STATUS_OK,
     EmotionState.NOT_REQUESTED: face_pb2.EMOTION_STATUS_NOT_REQUESTED,
     EmotionState.UNAVAILABLE: face_pb2.EMOTION_STATUS_UNAVAILABLE,
+    EmotionState.FACE_TURNED: face_pb2.EMOTION_STATUS_FACE_TURNED,
 }
 _IDENTITY_STATUS = {
     IdentityStatus.NOT_REQUESTED: face_pb2.IDENTITY_STATUS_NOT_REQUESTED,
@@ -51,6 +52,9 @@ def _face_to_proto(face, labels: list[str], with_crop: bool) -> face_pb2.Face:
         emotion_status=_EMOTION_STATUS[face.emotion_state],
         identity_status=_IDENTITY_STATUS[face.identity_status],
     )
+    if face.pose is not None:
+        message.pose.CopyFrom(face_pb2.HeadPose(yaw=face.pose.yaw, pitch=face.pose.pitch,
+                                                roll=face.pose.roll))
     if face.person is not None:
         message.person_id, message.person_name = face.person.person_id, face.person.name
         message.person_distance = face.person.distance
@@ -58,7 +62,7 @@ def _face_to_proto(face, labels: list[str], with_crop: bool) -> face_pb2.Face:
         message.emotion_scores.extend(face.scores.tolist())
         message.emotion = labels[int(face.scores.argmax())]
     message.track_id = face.track_id
-    if face.smoothed_scores is not None:
+    if face.smoothed_scores is not None and labels:
         message.smoothed_scores.extend(face.smoothed_scores.tolist())
         message.smoothed_emotion = labels[face.smoothed_label]
     if with_crop:

@@ -6,38 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common.server_settings import ImageServerSettings
+from services.faces.settings import FaceFinderSettings
 from services.common.settings import require, setting
-from services.detector.pipeline import DEFAULT_MIN_SCORE
-from services.detector.scanner import MAX_SCAN_PIXELS
+from services.detector.pipeline import MAX_EMOTION_YAW
 from services.detector.smoothing import HALF_LIFE_MS, LABEL_MARGIN, MAX_HALF_LIFE_MS
 from services.detector.tracking import MAX_MISSED_FRAMES
 
-BACKENDS = ("auto", "short_range", "full_range", "haar")
-
 
 @dataclass(frozen=True)
-class DetectorSettings(ImageServerSettings):
+class DetectorSettings(FaceFinderSettings, ImageServerSettings):
     """facestream detector: finds, aligns and classifies the faces of each frame."""
 
     port: int = setting(50051, "port to listen on; 0 picks a free one")
-    backend: str = setting("auto", "face detector: auto = short-range BlazeFace over an image "
-                           "pyramid (faces of every size); short_range / full_range = one "
-                           "BlazeFace pass over the whole frame (large faces only); haar",
-                           choices=list(BACKENDS))
-    detector_model: str = setting("models/face_detection_short_range.tflite",
-                                  "BlazeFace short-range .tflite file (auto, short_range)")
-    full_range_model: str = setting("models/face_detection_full_range.tflite",
-                                    "BlazeFace full-range .tflite file (full_range)")
-    face_mesh_model: str = setting("models/face_landmark.tflite",
-                                   "Face Mesh .tflite file whose face-presence output "
-                                   "verifies each new face (auto)")
-    detector_threads: int = setting(2, "LiteRT threads per detector call")
-    min_face_px: int = setting(24, "smallest face looked for, in frame pixels (auto); "
-                               "larger is faster")
-    max_scan_pixels: int = setting(MAX_SCAN_PIXELS, "frame pixels the finest scan level may "
-                                   "cover (auto); larger frames are scanned downscaled")
-    stream_scan_frames: int = setting(10, "frames over which a stream's full scan is spread "
-                                      "(auto): a new face is found within this many frames")
     smoothing_half_life_ms: float = setting(
         HALF_LIFE_MS, "default half-life of a track's emotion smoothing, in ms (a stream's "
         "smoothing_half_life_ms option overrides it); 0: raw scores")
@@ -47,10 +27,10 @@ class DetectorSettings(ImageServerSettings):
     track_max_missed_frames: int = setting(
         MAX_MISSED_FRAMES, "frames a face's track is kept while the face is not seen (a "
         "blink, someone passing)")
-    min_score: float = setting(DEFAULT_MIN_SCORE, "default minimum detector score in [0, 1]")
-    nms_iou: float = setting(0.3, "overlap (IoU) above which two detections are one face: "
-                             "the weaker is merged into the stronger")
     max_faces: int = setting(64, "most faces returned per frame")
+    max_emotion_yaw: float = setting(MAX_EMOTION_YAW, "faces turned further than this "
+                                     "(|yaw|, degrees) get EMOTION_STATUS_FACE_TURNED and no "
+                                     "emotion: the model reads frontal faces")
     classifier_target: str = setting("127.0.0.1:50052",
                                      "classifier address (dns:///host:port for replicas); "
                                      "empty: no emotions")
@@ -69,27 +49,14 @@ class DetectorSettings(ImageServerSettings):
 
     def validate(self) -> None:
         super().validate()
-        require(self.backend not in ("auto", "short_range") or Path(self.detector_model).is_file(),
-                "detector_model", self.detector_model, "no such file; run `make models`")
-        require(self.backend != "auto" or Path(self.face_mesh_model).is_file(),
-                "face_mesh_model", self.face_mesh_model, "no such file; run `make models`")
-        require(self.backend != "full_range" or Path(self.full_range_model).is_file(),
-                "full_range_model", self.full_range_model, "no such file; run `make models`")
-        require(1 <= self.detector_threads <= 64, "detector_threads", self.detector_threads,
-                "must be 1..64")
-        require(8 <= self.min_face_px <= 4096, "min_face_px", self.min_face_px, "must be 8..4096")
-        require(128 * 128 <= self.max_scan_pixels <= 1 << 26, "max_scan_pixels",
-                self.max_scan_pixels, "must be 16384..67108864")
-        require(1 <= self.stream_scan_frames <= 300, "stream_scan_frames",
-                self.stream_scan_frames, "must be 1..300")
         require(0.0 <= self.smoothing_half_life_ms <= MAX_HALF_LIFE_MS, "smoothing_half_life_ms",
                 self.smoothing_half_life_ms, f"must be 0..{MAX_HALF_LIFE_MS:.0f}")
         require(0.0 <= self.label_margin < 1.0, "label_margin", self.label_margin,
                 "must be within [0, 1)")
         require(0 <= self.track_max_missed_frames <= 300, "track_max_missed_frames",
                 self.track_max_missed_frames, "must be 0..300")
-        require(0.0 <= self.min_score <= 1.0, "min_score", self.min_score, "must be within [0, 1]")
-        require(0.0 < self.nms_iou <= 1.0, "nms_iou", self.nms_iou, "must be within (0, 1]")
+        require(0.0 <= self.max_emotion_yaw <= 180.0, "max_emotion_yaw", self.max_emotion_yaw,
+                "must be 0..180 degrees")
         require(1 <= self.max_faces <= 1024, "max_faces", self.max_faces, "must be 1..1024")
         require(self.classify_timeout_ms > 0, "classify_timeout_ms", self.classify_timeout_ms,
                 "must be > 0")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.common.errors import InvalidInput
+from services.faces.detection import DEFAULT_MIN_SCORE
 from services.recognizer.embedding import DIMENSIONS, FaceEmbedder
 from services.recognizer.gallery import Gallery, Person
 
@@ -40,7 +41,7 @@ class Identity:
 
 class Recognizer:
     def __init__(self, detector, embedders: Sequence[FaceEmbedder], gallery: Gallery,
-                 match_distance: float, min_score: float = 0.7) -> None:
+                 match_distance: float, min_score: float = DEFAULT_MIN_SCORE) -> None:
         """`detector`: the detector's own FaceDetector (the recognizer finds faces as the
         detector does); `embedders`: one per concurrent embedding (dlib's network is not
         re-entrant)."""

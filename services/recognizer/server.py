@@ -6,13 +6,11 @@ import logging
 from dataclasses import dataclass
 
 import grpc
-import numpy as np
 from prometheus_client import start_http_server
 
 from facestream.v1 import recognizer_service_pb2, recognizer_service_pb2_grpc
 from services.common.serving import HealthReporter, build_server
-from services.detector.blazeface import BlazeFaceModel
-from services.detector.scanner import MultiScaleDetector
+from services.faces.finder import make_face_finder, warm_up
 from services.recognizer import metrics
 from services.recognizer.core import Recognizer
 from services.recognizer.embedding import DIMENSIONS, FaceEmbedder
@@ -44,13 +42,14 @@ def create_server(settings: RecognizerSettings) -> RunningRecognizer:
     servicer = RecognizerServicer(settings.frame_limits)
     recognizer_service_pb2_grpc.add_RecognizerServiceServicer_to_server(servicer, server)
     server.start()
-    # Faces are found exactly as the detector finds them (its multi-scale scan).
-    detector = MultiScaleDetector(BlazeFaceModel(settings.detector_model, 1))
+    # Faces are found exactly as the detector finds them (the same settings and defaults).
+    detector = make_face_finder(settings)
     embedders = [FaceEmbedder(settings.shape_predictor, settings.embedding_model)
                  for _ in range(settings.workers)]
     gallery = open_gallery(settings.gallery, DIMENSIONS)
-    recognizer = Recognizer(detector, embedders, gallery, settings.match_distance)
-    detector.detect(np.zeros((480, 640, 3), np.uint8), 0.7)  # warm-up
+    recognizer = Recognizer(detector, embedders, gallery, settings.match_distance,
+                            settings.min_score)
+    warm_up(detector, settings.min_score)
     metrics.GALLERY_PEOPLE.set_function(lambda: len(gallery))
     servicer.recognizer = recognizer
     if settings.metrics_port:

@@ -10,7 +10,7 @@ from facestream.v1 import recognizer_service_pb2_grpc as pb_grpc
 from services.common.errors import InvalidInput, NotFound, NotReady
 from services.common.frame_limits import FrameLimits
 from services.common.status import grpc_errors
-from services.detector.imaging import decode_image
+from services.faces.imaging import decode_image
 from services.recognizer import metrics
 from services.recognizer.core import FaceQuery, Identity, Recognizer
 from services.recognizer.embedding import DIMENSIONS, MODEL_NAME

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common.server_settings import ImageServerSettings
+from services.faces.settings import FaceFinderSettings
 from services.common.settings import require, setting
 from services.recognizer.embedding import MATCH_DISTANCE
 
 
 @dataclass(frozen=True)
-class RecognizerSettings(ImageServerSettings):
+class RecognizerSettings(FaceFinderSettings, ImageServerSettings):
     """facestream recognizer: face embeddings, a gallery of enrolled people, identify."""
 
     port: int = setting(50053, "port to listen on; 0 picks a free one")
@@ -23,8 +24,6 @@ class RecognizerSettings(ImageServerSettings):
                                     "same person (dlib's published 0.6)")
     embedding_workers: int = setting(0, "faces embedded at once, each by its own copy of the "
                                         "network (~100 MB); 0: one per core")
-    detector_model: str = setting("models/face_detection_short_range.tflite",
-                                  "BlazeFace short-range .tflite file (finds the faces)")
     shape_predictor: str = setting("models/shape_predictor_5_face_landmarks.dat",
                                    "dlib 5-point shape predictor (aligns each face)")
     embedding_model: str = setting("models/dlib_face_recognition_resnet_model_v1.dat",
@@ -36,7 +35,7 @@ class RecognizerSettings(ImageServerSettings):
 
     def validate(self) -> None:
         super().validate()
-        for name in ("detector_model", "shape_predictor", "embedding_model"):
+        for name in ("shape_predictor", "embedding_model"):
             path = getattr(self, name)
             require(Path(path).is_file(), name, path, "no such file; run `make models`")
         require(bool(self.gallery.strip()), "gallery", self.gallery,

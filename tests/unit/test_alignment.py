@@ -6,14 +6,14 @@ import cv2
 import numpy as np
 import pytest
 
-from services.detector.alignment import (
+from services.faces.alignment import (
     CROP_SIZE,
     TEMPLATE,
     align_face,
     crop_box,
     similarity_to_template,
 )
-from services.detector.blazeface import BlazeFaceModel, WholeFrameDetector
+from services.faces.blazeface import BlazeFaceModel, WholeFrameDetector
 from tests.conftest import FACE_MODEL
 
 

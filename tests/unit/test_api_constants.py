@@ -4,7 +4,7 @@ copy must equal the generated stub's value."""
 from __future__ import annotations
 
 from facestream.v1 import image_pb2
-from services.detector import imaging
+from services.faces import imaging
 
 
 def test_image_formats_in_the_decoder_are_the_protos():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.detector.blazeface import (
+from services.faces.blazeface import (
     ANCHOR_LAYOUTS,
     BlazeFaceModel,
     SmallFaceScore,

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from devkit.scenes import astronaut_face, face_free_pictures, scene
-from services.detector.blazeface import BlazeFaceModel, SmallFaceScore, WholeFrameDetector
-from services.detector.face_mesh import INPUT_SIZE, FaceMeshModel, region_tensor
-from services.detector.faces import DetectedFace
-from services.detector.scanner import (
+from services.faces.blazeface import BlazeFaceModel, SmallFaceScore, WholeFrameDetector
+from services.faces.face_mesh import INPUT_SIZE, FaceMeshModel, region_tensor
+from services.faces.detection import DetectedFace
+from services.faces.scanner import (
     CANDIDATE_SCORE,
     MIN_PRESENCE,
     SECOND_LOOK_PRESENCE,

@@ -11,7 +11,7 @@ import pytest
 
 from services.common.errors import InvalidInput, TooLarge
 from services.common.frame_limits import FrameLimits
-from services.detector.imaging import (
+from services.faces.imaging import (
     FORMAT_BGR8,
     FORMAT_ENCODED,
     FORMAT_GRAY8,

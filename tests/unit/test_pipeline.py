@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from services.common.errors import InvalidInput
-from services.detector.blazeface import BlazeFaceModel, WholeFrameDetector
+from services.faces.blazeface import BlazeFaceModel, WholeFrameDetector
 from services.detector.pipeline import (
     EmotionState,
     EmotionsUnavailable,
@@ -146,3 +146,38 @@ def test_smoothing_carries_over_from_frame_to_frame_at_any_half_life(detector, g
         assert face.scores[1] == pytest.approx(0.8)
         assert face.smoothed_scores[1] < 0.3  # mostly the first frame's 0.2, not raw 0.8
         assert face.smoothed_label == 0
+
+
+def test_faces_turned_beyond_the_yaw_limit_get_no_emotion(detector, group):
+    emotions = RecordingEmotions()
+    pipeline = FacePipeline(detector, emotions, max_faces=64, classify_timeout_s=1.0,
+                            max_emotion_yaw=180.0)
+    frontal = pipeline.analyse(group, Options())
+    assert {face.emotion_state for face in frontal.faces} == {EmotionState.OK}
+    assert all(face.pose is not None for face in frontal.faces)
+    limit = float(np.median([abs(face.pose.yaw) for face in frontal.faces]))
+    pipeline.max_emotion_yaw = limit
+    result = pipeline.analyse(group, Options())
+    for face in result.faces:
+        turned = abs(face.pose.yaw) > limit
+        assert face.emotion_state == (EmotionState.FACE_TURNED if turned else EmotionState.OK)
+        assert (face.scores is None) == turned
+    assert len(emotions.timeouts) == 2  # the crops of the turned faces were never sent
+    pipeline.max_emotion_yaw = 0.0
+    assert {f.emotion_state for f in pipeline.analyse(group, Options()).faces} == {
+        EmotionState.FACE_TURNED}
+    assert len(emotions.timeouts) == 2
+
+
+def test_a_track_keeps_the_emotion_of_its_frontal_frames_while_turned(detector, group):
+    pipeline = FacePipeline(detector, RecordingEmotions(), max_faces=64, classify_timeout_s=1.0,
+                            max_emotion_yaw=180.0)
+    stream = pipeline.open_stream()
+    options = Options(incremental=True, track=True, half_life_ms=300.0)
+    first = pipeline.analyse(group, options, stream=stream, captured_at_s=0.0)
+    assert all(face.smoothed_label == 1 for face in first.faces)
+    pipeline.max_emotion_yaw = 0.0
+    turned = pipeline.analyse(group, options, stream=stream, captured_at_s=0.033)
+    assert {face.emotion_state for face in turned.faces} == {EmotionState.FACE_TURNED}
+    assert all(face.scores is None and face.smoothed_label == 1 for face in turned.faces)
+    assert turned.labels == ["sad", "happy"]

@@ -35,7 +35,7 @@ def test_booleans_from_environment():
     (["--port", "http"], "--port='http'"),
     (["--min-score", "1.5"], "FACESTREAM_MIN_SCORE = 1.5: must be within [0, 1]"),
     (["--min-score", "nan"], "nan"),
-    (["--backend", "dlib"], "must be one of auto, short_range, full_range, haar"),
+    (["--backend", "dlib"], "must be one of auto, frontal, short_range, full_range, centerface, haar"),
     (["--detector-model", "/nope.tflite"], "/nope.tflite"),
     (["--face-mesh-model", "/nomesh.tflite"],
      "--face-mesh-model / FACESTREAM_FACE_MESH_MODEL = '/nomesh.tflite': no such file"),

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 
 from devkit.scenes import astronaut_face, face_free_pictures, scene
-from services.detector.blazeface import BlazeFaceModel
-from services.detector.face_mesh import FaceMeshModel
-from services.detector.scanner import (
+from services.faces.blazeface import BlazeFaceModel
+from services.faces.face_mesh import FaceMeshModel
+from services.faces.scanner import (
     CONFIRM_MARGIN,
     KEEP_MARGIN,
     NEIGHBOURHOOD,

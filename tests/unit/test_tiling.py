@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.detector.faces import DetectedFace
-from services.detector.scanner import inside_inner_borders, merge
-from services.detector.tiling import (
+from services.faces.detection import DetectedFace
+from services.faces.scanner import inside_inner_borders, merge
+from services.faces.tiling import (
     LEVEL_STEP,
     TILE_OVERLAP,
     TILE_SIZE,

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from devkit.scenes import astronaut_face, face_free_pictures, scene
-from services.detector.blazeface import BlazeFaceModel, iou
-from services.detector.faces import KEYPOINT_NAMES, MIRRORED_KEYPOINTS, DetectedFace
-from services.detector.scanner import (
+from services.faces.blazeface import BlazeFaceModel, iou
+from services.faces.detection import KEYPOINT_NAMES, MIRRORED_KEYPOINTS, DetectedFace
+from services.faces.scanner import (
     NEIGHBOURHOOD,
     MultiScaleDetector,
     _mean_keypoints,

@@ -161,7 +161,9 @@ function draw(result) {
     g.strokeStyle = g.fillStyle = colour(label);
     g.strokeRect(x, y, w, h);
     const name = face.person ? `${face.person} ·` : `#${face.track_id || index + 1}`;
-    const text = label ? `${name} ${label} ${scores[label].toFixed(2)}` : `${name} face`;
+    const turned = face.emotion_status === "face_turned";
+    const text = turned ? `${name} ${label ? `${label} (turned)` : "turned"}`
+      : label ? `${name} ${label} ${scores[label].toFixed(2)}` : `${name} face`;
     g.fillText(text, x, Math.max(y - 6, 14));
     g.fillStyle = "rgb(0,255,0)";
     for (const [px, py] of face.keypoints) g.fillRect(px * k - 2, py * k - 2, 4, 4);
@@ -175,6 +177,13 @@ function drawBars(result) {
     const box = document.createElement("div");
     box.className = "face";
     box.textContent = face.track_id ? `track #${face.track_id}` : `face #${index + 1}`;
+    if (face.pose) {
+      const pose = document.createElement("div");
+      pose.className = "pose";
+      pose.textContent = `yaw ${face.pose.yaw.toFixed(0)}° pitch ${face.pose.pitch.toFixed(0)}° `
+        + `roll ${face.pose.roll.toFixed(0)}°` + (face.emotion_status === "face_turned" ? " · turned" : "");
+      box.append(pose);
+    }
     for (const [label, p] of Object.entries(scores)) {
       const row = document.createElement("div");
       row.className = "bar";

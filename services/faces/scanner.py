@@ -20,7 +20,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from services.detector.blazeface import (
+from services.faces.blazeface import (
     SAME_FACE_IOU,
     BlazeFaceModel,
     SmallFaceScore,
@@ -29,10 +29,10 @@ from services.detector.blazeface import (
     iou,
     weighted_nms,
 )
-from services.detector.face_mesh import FaceMeshModel
-from services.detector.faces import MIRRORED_KEYPOINTS, DetectedFace
-from services.detector.imaging import pyramid
-from services.detector.tiling import (
+from services.faces.face_mesh import FaceMeshModel
+from services.faces.detection import MIRRORED_KEYPOINTS, DetectedFace
+from services.faces.imaging import pyramid
+from services.faces.tiling import (
     Region,
     ScanJob,
     StreamSchedule,

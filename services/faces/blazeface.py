@@ -30,8 +30,8 @@ import cv2
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from services.detector.faces import DetectedFace
-from services.detector.imaging import resize_region
+from services.faces.detection import DetectedFace
+from services.faces.imaging import resize_region
 
 # (input size, anchor count) of a model file -> ((stride, anchors per cell), ...).
 ANCHOR_LAYOUTS = {

@@ -7,7 +7,7 @@ import threading
 import cv2
 import numpy as np
 
-from services.detector.faces import DetectedFace
+from services.faces.detection import DetectedFace
 
 CASCADE = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
 

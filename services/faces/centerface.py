@@ -1,0 +1,136 @@
+"""CenterFace: faces in any pose (turned, half covered, in a crowd), through onnxruntime.
+
+An anchor-free detector (MobileNetV2 + FPN) on a stride-4 grid. It sees an RGB image of
+0-255 values whose sides are multiples of 32 and answers four maps over the grid: a face-
+centre heatmap, the log of each box's height and width over 4, the centre's offset within
+its cell, and five landmarks (eyes, nose, mouth corners) relative to the box. It finds the
+profiles, faces behind hands, caps and sunglasses that BlazeFace (near-frontal) misses.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime
+
+from services.faces.blazeface import weighted_nms
+from services.faces.detection import DetectedFace
+
+STRIDE = 4
+SIDE_MULTIPLE = 32
+# The file's outputs, in its order: heatmap, box size, centre offset, landmarks.
+OUTPUT_CHANNELS = (1, 2, 2, 10)
+# A face's box side may span at most this many input pixels (exp of the size map's values
+# beyond it is noise far outside the frame).
+_MAX_LOG_SIZE = float(np.log(8192 / STRIDE))
+
+
+def decode(heatmap: np.ndarray, size: np.ndarray, offset: np.ndarray, landmarks: np.ndarray,
+           min_score: float):
+    """Raw maps -> (scores (K,), boxes (K, 4) as x, y, w, h, landmarks (K, 5, 2)) in input
+    pixels, one per grid cell scoring `min_score` or more."""
+    ys, xs = np.nonzero(heatmap[0, 0] >= min_score)
+    scores = heatmap[0, 0, ys, xs].astype(np.float32)
+    heights = np.exp(np.minimum(size[0, 0, ys, xs], _MAX_LOG_SIZE)) * STRIDE
+    widths = np.exp(np.minimum(size[0, 1, ys, xs], _MAX_LOG_SIZE)) * STRIDE
+    centre_x = (xs + offset[0, 1, ys, xs] + 0.5) * STRIDE
+    centre_y = (ys + offset[0, 0, ys, xs] + 0.5) * STRIDE
+    left, top = centre_x - widths / 2, centre_y - heights / 2
+    boxes = np.stack([left, top, widths, heights], axis=1).astype(np.float32)
+    relative = landmarks[0][:, ys, xs].T.reshape(-1, 5, 2)  # (y, x) pairs in box units
+    points = np.stack([left[:, None] + relative[:, :, 1] * widths[:, None],
+                       top[:, None] + relative[:, :, 0] * heights[:, None]], axis=-1)
+    return scores, boxes, points.astype(np.float32)
+
+
+def six_keypoints(landmarks: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """CenterFace's five landmarks (the picture's left eye first, then the right one, the nose,
+    the mouth corners) as the API's six keypoints: the mouth centre between the corners, the
+    ears estimated at the box's sides at the eyes' height (CenterFace does not place them)."""
+    right_eye, left_eye, nose, mouth_a, mouth_b = landmarks
+    eye_y = float(right_eye[1] + left_eye[1]) / 2
+    x, _, width, _ = box
+    return np.array([right_eye, left_eye, nose, (mouth_a + mouth_b) / 2,
+                     (x, eye_y), (x + width, eye_y)], np.float32)
+
+
+class CenterFaceModel:
+    """The prepared CenterFace file (tools/fetch_models.py), runnable at any input shape."""
+
+    def __init__(self, model_path: str | Path, threads: int = 2) -> None:
+        self.path = str(model_path)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        # Idle threads sleep rather than spin: between calls the cores belong to LiteRT
+        # (the frontal scan), which spinning threads slowed by half.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = onnxruntime.InferenceSession(self.path, options,
+                                                     providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+        # More calls at once than the threads serve only share the cores and each holds its
+        # own activations (~200 MB at 1920x1088).
+        self._running = threading.BoundedSemaphore(1)
+        channels = tuple(output.shape[1] for output in self._run(
+            np.zeros((1, 3, SIDE_MULTIPLE, SIDE_MULTIPLE), np.float32)))
+        if channels != OUTPUT_CHANNELS:
+            raise ValueError(f"{self.path}: outputs of {channels} channels; a CenterFace file "
+                             f"has {OUTPUT_CHANNELS}")
+
+    def _run(self, blob: np.ndarray) -> list[np.ndarray]:
+        with self._running:
+            return self._session.run(None, {self._input: blob})
+
+    @staticmethod
+    def input_shape_for(height: int, width: int) -> tuple[int, int]:
+        """The input that holds a height x width image: its sides padded to SIDE_MULTIPLE."""
+        return (max(SIDE_MULTIPLE, -(-height // SIDE_MULTIPLE) * SIDE_MULTIPLE),
+                max(SIDE_MULTIPLE, -(-width // SIDE_MULTIPLE) * SIDE_MULTIPLE))
+
+    def detect_raw(self, bgr: np.ndarray, min_score: float):
+        """(scores, boxes, landmarks) of a BGR image placed top-left in its padded input, in
+        the image's pixels, before non-maximum suppression."""
+        height, width = bgr.shape[:2]
+        shape = self.input_shape_for(height, width)
+        padded = cv2.copyMakeBorder(bgr, 0, shape[0] - height, 0, shape[1] - width,
+                                    cv2.BORDER_CONSTANT, value=0)
+        blob = cv2.dnn.blobFromImage(padded, 1.0, swapRB=True)
+        return decode(*self._run(blob), min_score)
+
+    def detect_scaled(self, bgr: np.ndarray, scale: float, min_score: float,
+                      nms_iou: float) -> list[DetectedFace]:
+        """Faces of a frame seen resized by `scale`, in the frame's pixels, best first."""
+        image = bgr
+        if scale != 1.0:
+            size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))
+            image = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA if scale < 1
+                               else cv2.INTER_LINEAR)
+        scores, boxes, landmarks = self.detect_raw(image, min_score)
+        if len(scores) == 0:
+            return []
+        faces = []
+        for score, box, points in weighted_nms(scores, boxes / scale, landmarks / scale, nms_iou):
+            box = tuple(float(v) for v in box)
+            faces.append(DetectedFace(box, score, six_keypoints(points, box)))
+        return faces
+
+
+class CenterFaceDetector:
+    """CenterFace alone, one pass over the whole frame (scaled to at most `max_pixels`)."""
+
+    def __init__(self, model: CenterFaceModel, max_pixels: int, nms_iou: float = 0.3) -> None:
+        self.model = model
+        self.max_pixels = max_pixels
+        self.nms_iou = nms_iou
+
+    def scale_for(self, width: int, height: int) -> float:
+        return min(1.0, float(np.sqrt(self.max_pixels / (width * height))))
+
+    def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
+        height, width = bgr.shape[:2]
+        return self.model.detect_scaled(bgr, self.scale_for(width, height), min_score,
+                                        self.nms_iou)

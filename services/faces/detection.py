@@ -1,0 +1,36 @@
+"""What a detection backend finds, in original-image pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+# The score a face needs by default: on the auto backend's scale, where the verified frontal
+# scan and CenterFace (calibrated onto it, any_pose.py) both stop finding textures.
+DEFAULT_MIN_SCORE = 0.65
+
+
+class Keypoint(IntEnum):
+    """A face's six keypoints, in the API's order; "right" is the subject's right (the
+    picture's left when unmirrored)."""
+
+    RIGHT_EYE = 0
+    LEFT_EYE = 1
+    NOSE_TIP = 2
+    MOUTH_CENTRE = 3
+    RIGHT_EAR = 4
+    LEFT_EAR = 5
+
+
+KEYPOINT_NAMES = tuple(point.name.lower() for point in Keypoint)
+# For each keypoint, its twin in the mirror image (right and left swap sides).
+MIRRORED_KEYPOINTS = (1, 0, 2, 3, 5, 4)
+
+
+@dataclass
+class DetectedFace:
+    box: tuple[float, float, float, float]  # x, y, width, height in image pixels
+    score: float
+    keypoints: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))  # (6, 2) or (0, 2)

@@ -1,0 +1,160 @@
+"""Faces in any pose: CenterFace's decoding, its merge with the frontal scan, head pose."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from services.faces.any_pose import (
+    SUPPORT_FROM_PX,
+    calibrated,
+    combine,
+    raw_threshold,
+)
+from services.faces.centerface import STRIDE, CenterFaceModel, decode, six_keypoints
+from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace
+from services.faces.finder import make_face_finder
+from services.faces.pose import HEAD_MODEL, head_pose
+from services.faces.settings import FaceFinderSettings
+from tests.conftest import PORTRAIT, ROOT
+
+CENTERFACE_MODEL = ROOT / "models/centerface.onnx"
+
+
+def maps_with_one_face(grid=(8, 10), cell=(3, 4), score=0.9, size_hw=(40.0, 32.0),
+                       offset_yx=(0.25, -0.5)):
+    heatmap = np.zeros((1, 1, *grid), np.float32)
+    size = np.zeros((1, 2, *grid), np.float32)
+    offset = np.zeros((1, 2, *grid), np.float32)
+    landmarks = np.zeros((1, 10, *grid), np.float32)
+    y, x = cell
+    heatmap[0, 0, y, x] = score
+    heatmap[0, 0, 0, 0] = 0.2  # a weak peak, under the threshold below
+    size[0, :, y, x] = np.log(np.array(size_hw) / STRIDE)
+    offset[0, :, y, x] = offset_yx
+    # (y, x) of each landmark relative to the box, in box units
+    relative = [(0.4, 0.3), (0.4, 0.7), (0.6, 0.5), (0.8, 0.35), (0.8, 0.65)]
+    for index, (ry, rx) in enumerate(relative):
+        landmarks[0, 2 * index, y, x], landmarks[0, 2 * index + 1, y, x] = ry, rx
+    return heatmap, size, offset, landmarks
+
+
+def test_decoding_a_known_output():
+    scores, boxes, points = decode(*maps_with_one_face(), min_score=0.5)
+    assert scores.tolist() == pytest.approx([0.9])
+    # centre ((4 - 0.5 + 0.5) * 4, (3 + 0.25 + 0.5) * 4) = (16, 15); 32 wide, 40 high
+    np.testing.assert_allclose(boxes[0], [0.0, -5.0, 32.0, 40.0], atol=1e-4)
+    np.testing.assert_allclose(points[0, 0], [0.3 * 32, -5 + 0.4 * 40], atol=1e-4)
+    np.testing.assert_allclose(points[0, 4], [0.65 * 32, -5 + 0.8 * 40], atol=1e-4)
+    assert len(decode(*maps_with_one_face(), min_score=0.1)[0]) == 2
+
+
+def test_six_keypoints_put_the_mouth_between_its_corners():
+    landmarks = np.array([[10, 20], [30, 20], [20, 30], [12, 40], [28, 40]], np.float32)
+    points = six_keypoints(landmarks, (0.0, 0.0, 40.0, 50.0))
+    np.testing.assert_allclose(points[3], [20, 40])
+    np.testing.assert_allclose(points[4:], [[0, 20], [40, 20]])
+
+
+def test_the_calibration_maps_centerfaces_threshold_onto_the_default_min_score():
+    assert calibrated(0.5) == pytest.approx(DEFAULT_MIN_SCORE)
+    assert calibrated(1.0) == pytest.approx(1.0)
+    assert raw_threshold(DEFAULT_MIN_SCORE) == pytest.approx(0.5)
+    assert calibrated(raw_threshold(0.8)) == pytest.approx(0.8)
+
+
+def face(x, y, side, score, height=None):
+    return DetectedFace((float(x), float(y), float(side), float(height or side)), score,
+                        np.zeros((6, 2), np.float32))
+
+
+def test_one_face_seen_by_both_is_one_face_with_the_frontal_box():
+    frontal = [face(100, 100, 60, 0.9)]
+    centerface = [face(98, 90, 62, 0.8, height=80)]
+    merged = combine(frontal, centerface, DEFAULT_MIN_SCORE)
+    assert len(merged) == 1
+    assert merged[0].box == frontal[0].box
+    assert merged[0].score == pytest.approx(0.9)
+
+
+def test_neighbours_stay_two_and_centerface_adds_the_turned_face():
+    frontal = [face(100, 100, 60, 0.9)]
+    centerface = [face(98, 92, 60, 0.8, height=76), face(165, 95, 60, 0.7, height=76)]
+    merged = combine(frontal, centerface, DEFAULT_MIN_SCORE)
+    assert len(merged) == 2
+    assert merged[1].box == centerface[1].box
+    assert merged[1].score == pytest.approx(calibrated(0.7))
+
+
+def test_a_large_frontal_face_centerface_does_not_support_is_dropped():
+    large, small = face(100, 100, SUPPORT_FROM_PX + 10, 0.8), face(400, 100, 40, 0.8)
+    merged = combine([large, small], [face(400, 95, 40, 0.1, height=50)], DEFAULT_MIN_SCORE)
+    assert [f.box for f in merged] == [small.box]
+    supported = combine([large], [face(100, 100, SUPPORT_FROM_PX, 0.35)], DEFAULT_MIN_SCORE)
+    assert len(supported) == 1
+
+
+def test_centerface_faces_below_the_threshold_are_not_added():
+    assert combine([], [face(10, 10, 50, 0.45)], DEFAULT_MIN_SCORE) == []
+
+
+@pytest.fixture(scope="module")
+def portrait():
+    return cv2.imread(str(PORTRAIT))
+
+
+def test_centerface_finds_the_astronaut_in_the_picture(portrait):
+    model = CenterFaceModel(CENTERFACE_MODEL)
+    faces = model.detect_scaled(portrait, 0.5, 0.5, 0.3)
+    assert len(faces) == 1
+    x, y, w, h = faces[0].box
+    # The astronaut's face is around (180-300, 60-200) in the 512x512 picture.
+    assert 150 < x + w / 2 < 300 and 80 < y + h / 2 < 200
+
+
+def rotated(image: np.ndarray, degrees: float) -> np.ndarray:
+    height, width = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    return cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
+
+
+@pytest.fixture(scope="module")
+def finder():
+    return make_face_finder(FaceFinderSettings(backend="frontal"))
+
+
+def pose_of(finder, image):
+    faces = finder.detect(image, DEFAULT_MIN_SCORE)
+    assert len(faces) == 1
+    return head_pose(faces[0].keypoints, (image.shape[1], image.shape[0]))
+
+
+@pytest.mark.parametrize("degrees", [-30, -15, 15, 30])
+def test_roll_follows_the_picture_rotated_in_its_plane(finder, portrait, degrees):
+    upright = pose_of(finder, portrait).roll
+    # OpenCV turns a positive angle counter-clockwise; roll counts clockwise.
+    assert pose_of(finder, rotated(portrait, degrees)).roll == pytest.approx(
+        upright - degrees, abs=5.0)
+
+
+def test_yaw_changes_sign_in_the_mirror_image(finder, portrait):
+    yaw = pose_of(finder, portrait).yaw
+    mirrored = pose_of(finder, portrait[:, ::-1].copy()).yaw
+    assert yaw * mirrored < 0
+
+
+@pytest.mark.parametrize("yaw", [-70, -40, 20, 55])
+def test_a_projected_head_turned_by_a_known_yaw_is_read_back(yaw):
+    width, height = 640, 480
+    turn = np.radians(-yaw)  # the model turns the other way round its own y axis
+    rotation = np.array([[np.cos(turn), 0, np.sin(turn)], [0, 1, 0],
+                         [-np.sin(turn), 0, np.cos(turn)]])
+    points3d = HEAD_MODEL @ rotation.T + np.array([0, 0, 600.0])
+    focal = max(width, height)
+    points = np.stack([focal * points3d[:, 0] / points3d[:, 2] + width / 2,
+                       focal * points3d[:, 1] / points3d[:, 2] + height / 2], axis=1)
+    keypoints = np.vstack([points, np.zeros((2, 2))]).astype(np.float32)
+    pose = head_pose(keypoints, (width, height))
+    assert pose.yaw == pytest.approx(yaw, abs=3.0)
+    assert abs(pose.pitch) < 3.0 and abs(pose.roll) < 3.0
