@@ -24,7 +24,7 @@ NODE_EXAMPLE_STAMP := examples/node/node_modules/.package-lock.json
 BASE_IMAGE ?= facestream/python-base:bookworm
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: run serve test soak test-docker bench eval train-emotion train-teacher protos models samples setup lint-protos clean
+.PHONY: lint run serve test soak test-docker bench eval train-emotion train-teacher protos models samples setup lint-protos clean
 
 run: setup ## stream the sample clip through local services into out/
 	$(PY) -m tools.local_services demo
@@ -32,8 +32,12 @@ run: setup ## stream the sample clip through local services into out/
 serve: setup ## run the classifier and the detector in the foreground
 	$(PY) -m tools.local_services serve
 
-test: setup lint-protos $(NODE_EXAMPLE_STAMP) $(BENCH_STAMP) $(WINDOW_STAMP) ## buf lint, then unit, integration and end-to-end tests
+test: setup lint $(NODE_EXAMPLE_STAMP) $(BENCH_STAMP) $(WINDOW_STAMP) ## make lint, then unit, integration and end-to-end tests
 	$(PY) -m pytest
+
+lint: $(VENV_STAMP) lint-protos ## ruff, the import contracts (import-linter) and buf lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 soak: setup ## 16 streams for 60 s: every frame answered, no errors, bounded memory growth
 	$(PY) -m tools.soak

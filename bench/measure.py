@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import numpy as np
 
 
-
 @dataclass
 class Rate:
     count: int

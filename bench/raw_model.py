@@ -10,10 +10,10 @@ import numpy as np
 
 from bench.measure import repeat_for
 from devkit import ROOT
+from services.classifier.catalog import FER2013_LABELS, MODELS
 from services.classifier.conversion import tflite_for
 from services.classifier.litert_model import LiteRTEmotionModel
 from services.classifier.model import EmotionModel
-from services.classifier.catalog import FER2013_LABELS, MODELS
 
 BATCHES = (1, 8, 32, 128)
 MODEL = ROOT / "models/emotion_model.hdf5"

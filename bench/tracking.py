@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 
-from services.faces.detection import DetectedFace
 from services.detector.pipeline import Face, FacePipeline, FrameResult, Options
+from services.faces.detection import DetectedFace
 
 FACES = 8
 

@@ -8,7 +8,6 @@ import cv2
 import grpc
 import pytest
 
-
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_CLIP = ROOT / "samples/sample_clip.mp4"
 GROUP_PHOTO = ROOT / "samples/group.jpg"

@@ -30,8 +30,8 @@ import cv2
 import grpc
 
 from client.sources import Frame
-from client.web.session import HEADER
 from client.streaming import FrameStreamer
+from client.web.session import HEADER
 from devkit import ROOT
 from devkit.frames import clip_frames
 from devkit.processes import unused_port, wait_serving

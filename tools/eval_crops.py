@@ -29,15 +29,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from devkit.scenes import background, face_free_pictures, matches, paste_face
+from devkit.crops import crop_of_pasted
+from devkit.scenes import background, face_free_pictures, paste_face
 from services.classifier.augmentation import TTA_MODES, crops_per_batch
 from services.classifier.core import run_model_batch
 from services.classifier.runtime import load_model
 from services.classifier.settings import ClassifierSettings
-from services.faces.alignment import normalize
-from services.faces.detection import DEFAULT_MIN_SCORE
-from services.faces.finder import make_face_finder
 from services.detector.settings import DetectorSettings
+from services.faces.finder import make_face_finder
 from tools.eval_detection import labeled_faces
 
 SIZES = (64, 96, 150, 250)
@@ -53,16 +52,6 @@ def pixel_error(original: np.ndarray, crop: np.ndarray) -> float:
     moved = cv2.warpAffine(b, np.float32([[1, 0, -dx], [0, 1, -dy]]), b.shape[::-1],
                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return float(np.abs(moved[CENTRE, CENTRE] - a[CENTRE, CENTRE]).mean())
-
-
-def crop_of_pasted(detector, frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
-    """The pipeline's 48x48 crop of the face pasted at `box` (x, y, w, h): the best of the
-    detector's faces that answer it, aligned; None when none does."""
-    detections = [d for d in detector.detect(frame, DEFAULT_MIN_SCORE) if matches(box, d.box)]
-    if not detections:
-        return None
-    best = max(detections, key=lambda d: d.score)
-    return normalize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), best.box, best.keypoints)
 
 
 def crops_of(faces, detector, seed: int) -> list[tuple[int, int, float, np.ndarray]]:

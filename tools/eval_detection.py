@@ -29,12 +29,12 @@ import cv2
 import grpc
 import numpy as np
 
-from facestream.v1 import detector_service_pb2 as pb
-from facestream.v1 import detector_service_pb2_grpc as pb_grpc
-from facestream.v1 import image_pb2
 from devkit.frames import raw_image
 from devkit.processes import local_services
 from devkit.scenes import Scene, face_free_pictures, matches, scene
+from facestream.v1 import detector_service_pb2 as pb
+from facestream.v1 import detector_service_pb2_grpc as pb_grpc
+from facestream.v1 import image_pb2
 
 SIZE_BINS = ((24, 32), (32, 48), (48, 64), (64, 96), (96, 150), (150, 301))
 # The sizes the detection targets are stated for: (name, smallest px, largest px + 1,

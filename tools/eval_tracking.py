@@ -80,8 +80,9 @@ def follow_lag_s(frames: list[int], raw_labels: list[int], shown: list[int],
     majority raw label once it settled), counted from the first frame the model itself
     gave that label after the change (what smoothing adds, not what detection or the
     model lose); None when the model sees no change."""
-    before = Counter(l for f, l in zip(frames, raw_labels) if f < change_at).most_common(1)
-    after = Counter(l for f, l in zip(frames, raw_labels) if f >= change_at + FPS / 2).most_common(1)
+    before = Counter(label for f, label in zip(frames, raw_labels) if f < change_at).most_common(1)
+    after = Counter(label for f, label in zip(frames, raw_labels)
+                    if f >= change_at + FPS / 2).most_common(1)
     if not before or not after or before[0][0] == after[0][0]:
         return None
     new = after[0][0]
@@ -134,10 +135,11 @@ def evaluate(stub, faces: list[tuple[np.ndarray, str]], clips: int, seed: int) -
                   f"{np.median(lags) if lags else float('nan'):>12.3f} {within:>8.0%}")
     frames_flips = [(flips_per_100([int(s.argmax()) for s in raw]), flips_per_100(shown))
                     for _, raw, shown in defaults]
+    agreement = np.mean([majority_agreement(f, [int(s.argmax()) for s in r], sh)
+                         for f, r, sh in defaults])
     print("the service with its defaults: flips/100 raw "
           f"{np.mean([r for r, _ in frames_flips]):.2f}, smoothed "
-          f"{np.mean([s for _, s in frames_flips]):.2f}; agreement "
-          f"{np.mean([majority_agreement(f, [int(s.argmax()) for s in r], sh) for f, r, sh in defaults]):.1%}")
+          f"{np.mean([s for _, s in frames_flips]):.2f}; agreement {agreement:.1%}")
     print(f"track ids per one-person clip: mean {np.mean(ids_per_person):.2f}, most "
           f"{max(ids_per_person)}; clips with one id: "
           f"{sum(n == 1 for n in ids_per_person)} of {len(ids_per_person)}")

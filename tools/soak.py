@@ -69,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.monotonic() - started
         final = {n: memory_mb(p.pid) for n, p in zip(names, processes)}
     growth = {n: final[n] - warm[n] for n in names}
-    print(f"soak: {args.streams} streams, {elapsed:.0f} s: sent {tally.sent}, answered {tally.answered}, "
-          f"errors {tally.errors}, out of order {tally.out_of_order}, {tally.answered / elapsed:.0f} frames/s")
+    print(f"soak: {args.streams} streams, {elapsed:.0f} s: sent {tally.sent}, "
+          f"answered {tally.answered}, errors {tally.errors}, out of order {tally.out_of_order}, "
+          f"{tally.answered / elapsed:.0f} frames/s")
     for name in names:
         print(f"soak: {name} RSS {warm[name]:.0f} -> {final[name]:.0f} MiB "
               f"(growth {growth[name]:+.1f} MiB, bound {args.max_growth_mb:.0f})")

@@ -23,13 +23,13 @@ import os
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # see training/train.py
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 _EPSILON = 1e-7
 
@@ -53,11 +53,10 @@ def fine_tune(data: Path, crops_file: Path, model_path: Path, out: Path, epochs:
     import keras  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
-    from training.data import load_ferplus, split  # noqa: PLC0415
+    from training.data import load_ferplus, scaled, split  # noqa: PLC0415
     from training.train import (  # noqa: PLC0415
         recalibrate_batch_norm,
         save_for_serving,
-        scaled,
         validation_report,
     )
 

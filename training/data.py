@@ -21,7 +21,8 @@ VOTE_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust
 LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "contempt")
 _TO_LABEL = {"anger": "angry", "disgust": "disgust", "fear": "fear", "happiness": "happy",
              "sadness": "sad", "surprise": "surprise", "neutral": "neutral", "contempt": "contempt"}
-_ORDER = [VOTE_COLUMNS.index(next(c for c, l in _TO_LABEL.items() if l == label)) for label in LABELS]
+_ORDER = [VOTE_COLUMNS.index(next(column for column, name in _TO_LABEL.items() if name == label))
+          for label in LABELS]
 
 
 @dataclass
@@ -62,3 +63,11 @@ def split(count: int, validation: float = 0.1, seed: int = 2026) -> tuple[np.nda
     order = np.random.default_rng(seed).permutation(count)
     cut = max(1, int(round(count * validation)))
     return np.sort(order[cut:]), np.sort(order[:cut])
+
+
+def scaled(images: np.ndarray, input_shape: tuple[int, int, int]) -> np.ndarray:
+    """uint8 (N, 48, 48) -> float32 (N, H, W, 1) in [-1, 1]: the classifier's own
+    pre-processing, so the model is trained on what it will be served."""
+    from services.classifier.model import preprocess_crops  # noqa: PLC0415
+
+    return preprocess_crops(images, input_shape, "minus_one_to_one")

@@ -28,10 +28,10 @@ MAX_BLUR_PX = 1.0
 
 def pipeline_crops(images: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(indices of the faces found, their 48x48 crops) for gray 48x48 `images`."""
+    from devkit.crops import crop_of_pasted  # noqa: PLC0415
     from devkit.scenes import background, face_free_pictures, paste_face  # noqa: PLC0415
-    from services.faces.finder import make_face_finder  # noqa: PLC0415
     from services.detector.settings import DetectorSettings  # noqa: PLC0415
-    from tools.eval_crops import crop_of_pasted  # noqa: PLC0415
+    from services.faces.finder import make_face_finder  # noqa: PLC0415
 
     detector = make_face_finder(DetectorSettings(backend="frontal"))
     rng = np.random.default_rng(seed)

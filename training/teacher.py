@@ -65,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import keras  # noqa: PLC0415
 
-    from training.data import load_ferplus  # noqa: PLC0415
-    from training.train import scaled  # noqa: PLC0415
+    from training.data import load_ferplus, scaled  # noqa: PLC0415
 
     faces = load_ferplus(args.data)
     scores = []

@@ -24,23 +24,15 @@ import os
 # ("malloc(): corrupted top size"); the plain kernels train fine. Set before TF loads.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from training.augment import SOFTEN_MAX_BLUR, SOFTEN_MIN_SIDE, batches  # noqa: E402
-
-
-def scaled(images: np.ndarray, input_shape: tuple[int, int, int]) -> np.ndarray:
-    """uint8 (N, 48, 48) -> float32 (N, H, W, 1) in [-1, 1]: the classifier's own
-    pre-processing, so the model is trained on what it will be served."""
-    from services.classifier.model import preprocess_crops  # noqa: PLC0415
-
-    return preprocess_crops(images, input_shape, "minus_one_to_one")
+from training.augment import SOFTEN_MAX_BLUR, SOFTEN_MIN_SIDE, batches
 
 
 def confusion(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -104,7 +96,7 @@ def train(data: Path, out: Path, epochs: int, batch_size: int, seed: int, patien
     import keras  # noqa: PLC0415
 
     from training.callbacks import StopAfter  # noqa: PLC0415
-    from training.data import LABELS, load_ferplus, split  # noqa: PLC0415
+    from training.data import LABELS, load_ferplus, scaled, split  # noqa: PLC0415
     from training.model import DEPTHS, WIDTHS, build_model, build_teacher, from_mini_xception  # noqa: PLC0415
     from training.teacher import blended_targets, load_scores  # noqa: PLC0415
 

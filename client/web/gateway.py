@@ -17,8 +17,7 @@ import grpc
 from aiohttp import WSMsgType, web
 from prometheus_client import Counter, Gauge, start_http_server
 
-from client.web.session import (FrameRefused, MessageRate, PageOptions, PageStream,
-                                parse_frame)
+from client.web.session import FrameRefused, MessageRate, PageOptions, PageStream, parse_frame
 from client.web.settings import GatewaySettings
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from services.common.security import bearer_metadata, channel_credentials

@@ -7,7 +7,7 @@ from services.common.entrypoint import run_service
 
 
 def _create_server():
-    from services.classifier.server import create_server
+    from services.classifier.server import create_server  # noqa: PLC0415 - once settings are valid
 
     return create_server
 

@@ -1,7 +1,8 @@
 """Dynamic batching: many callers' items, one inference owner.
 
 Each submitted item gets a Future and joins a bounded queue. A worker thread (one, or one
-per core when the runtime lets several run the model at once) waits for the first item, then collects more until `max_batch_size` items are queued or
+per core when the runtime lets several run the model at once) waits for the first item,
+then collects more until `max_batch_size` items are queued or
 `max_queue_delay_ms` has passed since that first item arrived, runs them as one batch and
 hands each caller its own result. Items whose caller gave up (cancelled) or whose deadline
 passed are dropped before they reach the model. If a batch fails, its items are retried one
@@ -11,6 +12,7 @@ by one so a single bad item cannot fail its batch-mates.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import threading
 import time
@@ -127,7 +129,7 @@ class DynamicBatcher:
                     live = self._drop_dead(batch)
                     if live:
                         self._run(live)
-                except Exception as error:  # noqa: BLE001 - the worker must outlive any batch
+                except Exception as error:
                     log.exception("batch of %d failed outside the model call", len(batch))
                     for item in batch:
                         _fail(item, error)
@@ -217,7 +219,5 @@ class DynamicBatcher:
 def _fail(item: _Item, error: BaseException) -> None:
     """Hand the caller `error`, unless it already has an answer or gave up."""
     if not item.future.done():
-        try:
+        with contextlib.suppress(InvalidStateError):  # cancelled or answered meanwhile
             item.future.set_exception(error)
-        except InvalidStateError:  # cancelled or answered meanwhile
-            pass

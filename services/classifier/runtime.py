@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+
 from services.classifier.settings import ClassifierSettings
 
 NVIDIA_DEVICE = Path("/dev/nvidiactl")

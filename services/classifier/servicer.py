@@ -10,8 +10,8 @@ from facestream.v1 import image_pb2
 from services.classifier.core import EmotionClassifier
 from services.common.crop import CROP_SIZE
 from services.common.errors import InvalidInput, NotReady
-from services.common.status import grpc_errors
 from services.common.serving import time_left
+from services.common.status import grpc_errors
 
 
 def crop_from_proto(image: image_pb2.Image, field: str) -> np.ndarray:

@@ -58,7 +58,6 @@ def load_settings(cls: type[T], argv: Sequence[str] | None = None,
     hints = typing.get_type_hints(cls)
     parser = argparse.ArgumentParser(prog=prog, description=cls.__doc__)
     for field in dataclasses.fields(cls):
-        kind = hints[field.name]
         parser.add_argument(
             flag_name(field.name), dest=field.name, default=None, metavar=field.name.upper(),
             help=f"{field.metadata.get('help', '')} (env {env_name(field.name)}, default {field.default!r})",

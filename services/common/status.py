@@ -13,8 +13,7 @@ from collections.abc import Callable
 
 import grpc
 
-from services.common.errors import (Expired, InvalidInput, NotFound, NotReady, Overloaded,
-                                    TooLarge)
+from services.common.errors import Expired, InvalidInput, NotFound, NotReady, Overloaded, TooLarge
 
 log = logging.getLogger(__name__)
 

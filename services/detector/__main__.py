@@ -7,7 +7,7 @@ from services.detector.settings import DetectorSettings
 
 
 def _create_server():
-    from services.detector.server import create_server
+    from services.detector.server import create_server  # noqa: PLC0415 - once settings are valid
 
     return create_server
 

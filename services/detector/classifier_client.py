@@ -17,8 +17,8 @@ import numpy as np
 from facestream.v1 import classifier_service_pb2 as pb
 from facestream.v1 import classifier_service_pb2_grpc as pb_grpc
 from facestream.v1 import image_pb2
-from services.detector import metrics
 from services.common.security import bearer_metadata, secure_channel
+from services.detector import metrics
 from services.detector.pipeline import EmotionsUnavailable
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,6 @@ import cv2
 import numpy as np
 
 from services.common.errors import InvalidInput
-from services.faces.alignment import normalize
-from services.faces.detection import DetectedFace
-from services.faces.pose import HeadPose, head_pose
-from services.faces.detection import DEFAULT_MIN_SCORE
 from services.detector.identities import (
     IdentitySource,
     IdentityStatus,
@@ -31,6 +27,9 @@ from services.detector.smoothing import (
     EmotionSmoother,
 )
 from services.detector.tracking import MAX_MISSED_FRAMES, FaceTracker
+from services.faces.alignment import normalize
+from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace
+from services.faces.pose import HeadPose, head_pose
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from facestream.v1 import face_pb2, image_pb2
 from services.common.errors import InvalidInput
 from services.common.frame_limits import FrameLimits
-from services.common.status import grpc_errors, status_of
 from services.common.serving import time_left
+from services.common.status import grpc_errors, status_of
 from services.detector import metrics
 from services.detector.identities import IdentityStatus
-from services.faces.imaging import decode_image
 from services.detector.pipeline import EmotionState, FacePipeline, FrameResult, ScanMode, Stream
+from services.faces.imaging import decode_image
 
 _EMOTION_STATUS = {
     EmotionState.OK: face_pb2.EMOTION_STATUS_OK,

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common.server_settings import ImageServerSettings
-from services.faces.settings import FaceFinderSettings
 from services.common.settings import require, setting
 from services.detector.pipeline import MAX_EMOTION_YAW
 from services.detector.smoothing import HALF_LIFE_MS, LABEL_MARGIN, MAX_HALF_LIFE_MS
 from services.detector.tracking import MAX_MISSED_FRAMES
+from services.faces.settings import FaceFinderSettings
 
 
 @dataclass(frozen=True)

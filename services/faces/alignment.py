@@ -14,7 +14,6 @@ import numpy as np
 
 from services.common.crop import CROP_SIZE
 
-
 # Where the detector's keypoints fall on FER2013 faces, in their own 48x48 frame: right
 # eye, left eye, nose tip, mouth centre. Measured as the detector sees faces in use: 1,119
 # FER2013 training faces pasted into 640x480 scenes (64-250 px, rolled up to 20 degrees),

@@ -29,8 +29,8 @@ from services.faces.blazeface import (
     iou,
     weighted_nms,
 )
-from services.faces.face_mesh import FaceMeshModel
 from services.faces.detection import MIRRORED_KEYPOINTS, DetectedFace
+from services.faces.face_mesh import FaceMeshModel
 from services.faces.imaging import pyramid
 from services.faces.tiling import (
     Region,

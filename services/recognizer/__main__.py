@@ -7,7 +7,7 @@ from services.recognizer.settings import RecognizerSettings
 
 
 def _create_server():
-    from services.recognizer.server import create_server
+    from services.recognizer.server import create_server  # noqa: PLC0415 - once settings are valid
 
     return create_server
 

@@ -87,14 +87,3 @@ class Gallery(Protocol):
     def nearest(self, queries: np.ndarray) -> list[tuple[Match, str] | None]: ...
     def close(self) -> None: ...
     def __len__(self) -> int: ...
-
-
-def open_gallery(spec: str, dimensions: int) -> Gallery:
-    """A SQLite file path, or a postgresql:// URL."""
-    if spec.startswith(("postgresql://", "postgres://")):
-        from services.recognizer.postgres_gallery import PostgresGallery  # noqa: PLC0415
-
-        return PostgresGallery(spec, dimensions)
-    from services.recognizer.sqlite_gallery import SqliteGallery  # noqa: PLC0415
-
-    return SqliteGallery(spec, dimensions)

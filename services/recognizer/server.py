@@ -14,7 +14,7 @@ from services.faces.finder import make_face_finder, warm_up
 from services.recognizer import metrics
 from services.recognizer.core import Recognizer
 from services.recognizer.embedding import DIMENSIONS, FaceEmbedder
-from services.recognizer.gallery import open_gallery
+from services.recognizer.galleries import open_gallery
 from services.recognizer.servicer import RecognizerServicer
 from services.recognizer.settings import RecognizerSettings
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common.server_settings import ImageServerSettings
-from services.faces.settings import FaceFinderSettings
 from services.common.settings import require, setting
+from services.faces.settings import FaceFinderSettings
 from services.recognizer.embedding import MATCH_DISTANCE
 
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import signal
 import sqlite3
 import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import grpc

@@ -12,7 +12,8 @@ from tests.conftest import ROOT
 
 @pytest.mark.parametrize("service,args,env,message", [
     ("detector", ["--port", "99999"], {}, "--port / FACESTREAM_PORT = 99999: must be 0..65535"),
-    ("detector", [], {"FACESTREAM_BACKEND": "dlib"}, "FACESTREAM_BACKEND='dlib': must be one of auto, frontal, short_range, full_range, centerface, haar"),
+    ("detector", [], {"FACESTREAM_BACKEND": "dlib"},
+     "FACESTREAM_BACKEND='dlib': must be one of auto, frontal, short_range, full_range, centerface, haar"),
     ("classifier", ["--model", "nope.hdf5"], {}, "'nope.hdf5': no such file"),
     ("classifier", ["--tls-cert", "a.pem"], {}, "tls_cert and tls_key go together"),
 ])

@@ -70,7 +70,8 @@ def test_the_camera_page_draws_a_box_and_label_on_the_face(browser, gateway):
         const face = facestream.lastResult.faces[0];
         const c = document.getElementById('overlay'), k = 1 / Number(c.dataset.scale || 1);
         const [x, y, w, h] = face.box;
-        const data = c.getContext('2d').getImageData(Math.round(x * k) - 3, Math.round((y + h / 2) * k), 7, 1).data;
+        const data = c.getContext('2d').getImageData(
+          Math.round(x * k) - 3, Math.round((y + h / 2) * k), 7, 1).data;
         return [face, Array.from(data)]; }""")
     assert face["track_id"] == 1 and face["smoothed_emotion"] == "happy"
     strongest = max((pixels[i:i + 4] for i in range(0, len(pixels), 4)), key=lambda p: p[3])
@@ -103,8 +104,8 @@ def test_a_photo_chosen_from_disk_gets_its_overlays(browser, gateway):
 def test_a_stopped_detector_is_reported_and_results_come_back_without_a_reload(browser):
     port = unused_port()
     detector_args = ["--detector-model", str(FACE_MODEL), "--classifier-target", ""]
-    with service_process("detector", port, detector_args, quiet=True):
-        with web_gateway(f"127.0.0.1:{port}") as gateway:
+    with service_process("detector", port, detector_args, quiet=True), \
+            web_gateway(f"127.0.0.1:{port}") as gateway:
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{gateway.port}/")
             page.wait_for_function("facestream.answered > 5", timeout=20_000)

@@ -13,7 +13,6 @@ from facestream.v1 import image_pb2
 from services.classifier.catalog import FER2013_LABELS
 
 
-
 def crop_message(crop: np.ndarray) -> image_pb2.Image:
     return image_pb2.Image(data=crop.tobytes(), format=image_pb2.IMAGE_FORMAT_GRAY8,
                            width=crop.shape[1], height=crop.shape[0])

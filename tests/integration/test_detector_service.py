@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import grpc
 import numpy as np
@@ -19,14 +21,14 @@ def encoded(path_or_image) -> image_pb2.Image:
     if isinstance(path_or_image, np.ndarray):
         data = cv2.imencode(".jpg", path_or_image)[1].tobytes()
     else:
-        data = open(path_or_image, "rb").read()
+        data = Path(path_or_image).read_bytes()
     return image_pb2.Image(data=data, format=image_pb2.IMAGE_FORMAT_ENCODED)
 
 
 def assert_plausible_face(face, width: int, height: int) -> None:
     assert 0.5 <= face.score <= 1.0
-    assert -10 <= face.box.x and face.box.x + face.box.width <= width + 10
-    assert -10 <= face.box.y and face.box.y + face.box.height <= height + 10
+    assert face.box.x >= -10 and face.box.x + face.box.width <= width + 10
+    assert face.box.y >= -10 and face.box.y + face.box.height <= height + 10
     assert 40 <= face.box.width <= 400 and 40 <= face.box.height <= 400
     assert len(face.keypoints) == 6
     eyes_x = [face.keypoints[0].x, face.keypoints[1].x]
@@ -67,7 +69,7 @@ def test_raw_bgr_frame(detector_stub):
 
 
 def test_corrupt_jpeg_is_invalid_argument_and_the_server_goes_on(detector_stub):
-    data = open(GROUP_PHOTO, "rb").read()
+    data = GROUP_PHOTO.read_bytes()
     corrupt = image_pb2.Image(data=data[:200] + b"\x00" * 50, format=image_pb2.IMAGE_FORMAT_ENCODED)
     with pytest.raises(grpc.RpcError) as raised:
         detector_stub.Detect(pb.DetectRequest(image=corrupt), timeout=10)

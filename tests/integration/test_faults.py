@@ -126,11 +126,10 @@ def test_stopping_one_of_three_replicas_under_load_loses_no_crop():
     from contextlib import ExitStack
 
     import numpy as np
+    from prometheus_client import REGISTRY
 
     from services.detector.classifier_client import ClassifierClient
     from services.detector.pipeline import EmotionsUnavailable
-
-    from prometheus_client import REGISTRY
 
     def crops_answered_by(replica: str) -> float:
         return REGISTRY.get_sample_value("facestream_detector_classified_crops_total",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import cv2
 import grpc
 import numpy as np
 import pytest
 
-from facestream.v1 import face_pb2, image_pb2
+from facestream.v1 import face_pb2, image_pb2, recognizer_service_pb2_grpc
 from facestream.v1 import recognizer_service_pb2 as pb
-from facestream.v1 import recognizer_service_pb2_grpc
 from tests.conftest import CAMERAMAN, FACE_FREE_PHOTO, GROUP_PHOTO, PORTRAIT
 
 
@@ -40,10 +41,8 @@ def astronaut(recognizer_stub):
     enrolled = recognizer_stub.Enroll(pb.EnrollRequest(
         name="Eileen Collins", images=[face_image(cv2.imread(str(PORTRAIT)))]), timeout=30)
     yield enrolled
-    try:
+    with contextlib.suppress(grpc.RpcError):  # a test deleted her already
         recognizer_stub.DeletePerson(pb.DeletePersonRequest(person_id=enrolled.person_id))
-    except grpc.RpcError:
-        pass  # a test deleted her already
 
 
 def code_and_message(call, request) -> tuple[grpc.StatusCode, str]:

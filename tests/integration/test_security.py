@@ -53,16 +53,16 @@ def group_request() -> dpb.DetectRequest:
 
 
 def test_mutual_tls_refuses_a_client_without_a_certificate(certs, mtls_classifier):
-    with tls_channel(certs, mtls_classifier.port, client_cert=False) as channel:
-        with pytest.raises(grpc.RpcError) as raised:
+    with tls_channel(certs, mtls_classifier.port, client_cert=False) as channel, \
+            pytest.raises(grpc.RpcError) as raised:
             cgrpc.ClassifierServiceStub(channel).GetModelInfo(
                 cpb.GetModelInfoRequest(), timeout=5, metadata=(("authorization", f"Bearer {TOKEN}"),))
     assert raised.value.code() is grpc.StatusCode.UNAVAILABLE
 
 
 def test_plaintext_is_refused_by_a_tls_server(mtls_classifier):
-    with grpc.insecure_channel(f"127.0.0.1:{mtls_classifier.port}") as channel:
-        with pytest.raises(grpc.RpcError) as raised:
+    with grpc.insecure_channel(f"127.0.0.1:{mtls_classifier.port}") as channel, \
+            pytest.raises(grpc.RpcError) as raised:
             cgrpc.ClassifierServiceStub(channel).GetModelInfo(cpb.GetModelInfoRequest(), timeout=5)
     assert raised.value.code() is grpc.StatusCode.UNAVAILABLE
 

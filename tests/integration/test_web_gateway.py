@@ -12,8 +12,8 @@ import aiohttp
 import cv2
 import pytest
 
-from devkit.frames import clip_frames
 from client.web.session import HEADER
+from devkit.frames import clip_frames
 from devkit.processes import web_gateway
 from tests.certs import make_certificates
 
@@ -129,7 +129,8 @@ def test_a_page_token_is_required_when_set(detector_server):
     async def check(base: str) -> None:
         async with aiohttp.ClientSession() as session:
             config = await (await session.get(base + "/config.json")).json()
-            assert config["token_required"] is True and "token" not in json.dumps(config).lower().replace("token_required", "")
+            assert config["token_required"] is True
+            assert "token" not in json.dumps(config).lower().replace("token_required", "")
             async with session.ws_connect(base + "/ws") as ws:
                 await ws.send_str(json.dumps({"type": "hello", "token": "wrong"}))
                 message = await ws.receive()

@@ -116,7 +116,8 @@ def test_the_detector_reaches_the_recognizers_which_share_postgres():
     (detector,) = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "facestream-detector"]
     env = {e["name"]: e.get("value") for e in detector["spec"]["template"]["spec"]["containers"][0]["env"]}
     (service,) = [s for s in of_kind("Service") if s["metadata"]["name"] == "facestream-recognizer"]
-    assert env["FACESTREAM_RECOGNIZER_TARGET"] == f"facestream-recognizer:{service['spec']['ports'][0]['port']}"
+    port = service["spec"]["ports"][0]["port"]
+    assert env["FACESTREAM_RECOGNIZER_TARGET"] == f"facestream-recognizer:{port}"
     (recognizer,) = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "facestream-recognizer"]
     (container,) = recognizer["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e for e in container["env"]}
@@ -173,7 +174,8 @@ def test_compose_uses_the_same_names_and_ports():
             == f"recognizer:{recognizer_port}")
     assert "gallery:/data" in compose["services"]["recognizer"]["volumes"]
     detector_port = compose["services"]["detector"]["environment"]["FACESTREAM_PORT"]
-    assert compose["services"]["web"]["environment"]["FACESTREAM_DETECTOR_TARGET"] == f"detector:{detector_port}"
+    web_environment = compose["services"]["web"]["environment"]
+    assert web_environment["FACESTREAM_DETECTOR_TARGET"] == f"detector:{detector_port}"
     gpu = yaml.safe_load((ROOT / "compose.gpu.yaml").read_text())
     devices = gpu["services"]["classifier"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia"

@@ -8,8 +8,8 @@ import pytest
 
 from devkit.scenes import astronaut_face, face_free_pictures, scene
 from services.faces.blazeface import BlazeFaceModel, SmallFaceScore, WholeFrameDetector
-from services.faces.face_mesh import INPUT_SIZE, FaceMeshModel, region_tensor
 from services.faces.detection import DetectedFace
+from services.faces.face_mesh import INPUT_SIZE, FaceMeshModel, region_tensor
 from services.faces.scanner import (
     CANDIDATE_SCORE,
     MIN_PRESENCE,
@@ -71,7 +71,7 @@ def test_region_is_centred_levelled_and_scaled_like_mediapipes():
     cv2.circle(frame, tuple(int(round(v)) for v in eyes[1]), 2, (255, 255, 255), -1)
     tensor = region_tensor(frame, (150, 150, 100, 100), eyes)
     assert tensor.shape == (1, INPUT_SIZE, INPUT_SIZE, 3)
-    assert tensor.dtype == np.float32 and 0.0 <= tensor.min() and tensor.max() <= 1.0
+    assert tensor.dtype == np.float32 and tensor.min() >= 0.0 and tensor.max() <= 1.0
     row, column = np.unravel_index(np.argmax(tensor[0, :, :, 0]), (INPUT_SIZE, INPUT_SIZE))
     scale = INPUT_SIZE / 150
     assert column == pytest.approx(INPUT_SIZE / 2 + 20 * scale, abs=2)
@@ -90,7 +90,7 @@ def test_scan_keeps_the_portrait_face_and_nothing_on_a_face_free_picture(mesh, p
 
 
 def test_many_threads_share_the_model(mesh, portrait, portrait_face):
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+    from concurrent.futures import ThreadPoolExecutor
 
     rgb = cv2.cvtColor(portrait, cv2.COLOR_BGR2RGB)
     with ThreadPoolExecutor(8) as pool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.recognizer.sqlite_gallery import SqliteGallery
 from services.recognizer.index import EmbeddingIndex
+from services.recognizer.sqlite_gallery import SqliteGallery
 
 
 def vectors(seed: int, count: int, dimensions: int = 128) -> np.ndarray:

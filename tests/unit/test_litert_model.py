@@ -13,6 +13,7 @@ import pytest
 
 from devkit.scenes import astronaut_face
 from services.classifier.batcher import DynamicBatcher
+from services.classifier.catalog import FER2013_LABELS
 from services.classifier.conversion import (
     check_conversion,
     convert,
@@ -25,7 +26,6 @@ from services.classifier.core import EmotionClassifier, run_model_batch
 from services.classifier.litert_model import LiteRTEmotionModel
 from services.classifier.model import EmotionModel, file_sha256
 from services.classifier.runtime import choose_runtime
-from services.classifier.catalog import FER2013_LABELS
 from services.common.errors import Expired
 from tests.conftest import EMOTION_MODEL, ROOT
 
@@ -83,7 +83,7 @@ def test_conversion_is_reproducible_and_its_sha256_recorded():
 
 
 def _dense_model(path, seed: int):
-    import keras  # noqa: PLC0415
+    import keras
 
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((8, 8, 1))

@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from services.classifier.catalog import FER2013_LABELS
 from services.classifier.model import (
     EmotionModel,
     bucket_chunks,
@@ -14,7 +15,6 @@ from services.classifier.model import (
     bucket_sizes,
     file_sha256,
 )
-from services.classifier.catalog import FER2013_LABELS
 from tests.conftest import EMOTION_MODEL
 
 LABELS = list(FER2013_LABELS)

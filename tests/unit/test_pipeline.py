@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from services.common.errors import InvalidInput
-from services.faces.blazeface import BlazeFaceModel, WholeFrameDetector
 from services.detector.pipeline import (
     EmotionState,
     EmotionsUnavailable,
@@ -16,6 +15,7 @@ from services.detector.pipeline import (
     ScanMode,
     TrackingSettings,
 )
+from services.faces.blazeface import BlazeFaceModel, WholeFrameDetector
 from tests.conftest import FACE_MODEL, GROUP_PHOTO
 
 

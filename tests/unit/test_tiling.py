@@ -26,7 +26,7 @@ def test_tiles_cover_the_frame_with_at_least_the_overlap(width, height):
     tiles = tile_grid(width, height, TILE_SIZE, TILE_OVERLAP)
     covered = np.zeros((height, width), np.int32)
     for x, y, w, h in tiles:
-        assert 0 <= x and 0 <= y and x + w <= width and y + h <= height
+        assert x >= 0 and y >= 0 and x + w <= width and y + h <= height
         covered[y:y + h, x:x + w] += 1
     assert covered.min() >= 1
     for length in (width, height):

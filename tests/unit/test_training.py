@@ -216,7 +216,8 @@ def test_training_targets_blend_the_votes_with_the_teachers_distribution():
     teacher = np.log(np.full((2, len(LABELS)), 0.05, np.float32))
     teacher[:, LABELS.index("surprise")] = np.log(0.65)
     np.testing.assert_allclose(blended_targets(votes, teacher, 0.0, 2.0), votes)
-    np.testing.assert_allclose(blended_targets(votes, teacher, 1.0, 2.0), soft_targets(teacher, 2.0), atol=1e-6)
+    np.testing.assert_allclose(blended_targets(votes, teacher, 1.0, 2.0), soft_targets(teacher, 2.0),
+                               atol=1e-6)
     half = blended_targets(votes, teacher, 0.5, 1.0)
     np.testing.assert_allclose(half.sum(axis=1), 1.0, atol=1e-6)
     assert half[0, LABELS.index("happy")] == np.float32(0.5 + 0.5 * 0.05)
