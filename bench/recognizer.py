@@ -49,7 +49,8 @@ def seeded_gallery(path: Path, people: int) -> None:
 
 def recognizer_speed(seconds: float, work: Path, sizes=GALLERY_SIZES) -> dict:
     results: dict = {}
-    with service_process("recognizer", 0, ["--gallery", str(work / "embed.sqlite3")],
+    with service_process("recognizer", 0, ["--gallery", str(work / "embed.sqlite3"),
+                                           "--embeddings-api", "true"],
                          quiet=True) as recognizer, \
             grpc.insecure_channel(f"127.0.0.1:{recognizer.port}") as channel:
         stub = pb_grpc.RecognizerServiceStub(channel)
@@ -74,7 +75,8 @@ def recognizer_speed(seconds: float, work: Path, sizes=GALLERY_SIZES) -> dict:
     for people in sizes:
         path = work / f"gallery-{people}.sqlite3"
         seeded_gallery(path, people)
-        with service_process("recognizer", 0, ["--gallery", str(path)], quiet=True) as recognizer, \
+        with service_process("recognizer", 0, ["--gallery", str(path), "--embeddings-api", "true"],
+                             quiet=True) as recognizer, \
                 grpc.insecure_channel(f"127.0.0.1:{recognizer.port}") as channel:
             stub = pb_grpc.RecognizerServiceStub(channel)
             times, deadline = [], time.monotonic() + seconds

@@ -62,7 +62,7 @@ def recognizer_server(tmp_path_factory):
     from services.recognizer.settings import RecognizerSettings
 
     gallery = tmp_path_factory.mktemp("recognizer") / "gallery.sqlite3"
-    running = create_server(RecognizerSettings(port=0, gallery=str(gallery)))
+    running = create_server(RecognizerSettings(port=0, gallery=str(gallery), embeddings_api=True))
     yield running
     running.stop(1.0)
 

@@ -32,6 +32,10 @@ from facestream.v1 import image_pb2
 log = logging.getLogger(__name__)
 
 HEADER = struct.Struct("<dI")
+# A capture time beyond this (the year 2286, in ms) is no clock's.
+MAX_CAPTURE_MS = 1e13
+# The detector's own limit on a stream's smoothing half-life (its settings say why).
+MAX_HALF_LIFE_MS = 60_000
 RETRY_DELAYS_S = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 Send = Callable[[dict], Awaitable[None]]
@@ -50,6 +54,9 @@ def parse_frame(data: bytes, max_bytes: int) -> tuple[float, int, bytes]:
         raise FrameRefused("a frame needs a 12-byte header and the image bytes; this message "
                            f"has {len(data)} bytes")
     captured_ms, number = HEADER.unpack_from(data)
+    if not 0.0 <= captured_ms <= MAX_CAPTURE_MS:  # NaN fails this too
+        raise FrameRefused(f"the frame header's capture time is {captured_ms!r}; give "
+                           "milliseconds since the epoch (Date.now()), or 0")
     return captured_ms, number, data[HEADER.size:]
 
 
@@ -82,6 +89,19 @@ class PageOptions:
         if self.half_life_ms is not None:
             options.smoothing_half_life_ms = self.half_life_ms
         return options
+
+
+def page_options(message: dict) -> PageOptions:
+    """The options of a hello or options message; FrameRefused says what is wrong."""
+    half_life = message.get("half_life_ms")
+    if half_life is not None:
+        if (isinstance(half_life, bool) or not isinstance(half_life, int | float)
+                or not 0 <= half_life <= MAX_HALF_LIFE_MS):
+            raise FrameRefused(f"half_life_ms is {half_life!r}; give milliseconds from 0 to "
+                               f"{MAX_HALF_LIFE_MS}, or leave it out for the detector's default")
+        half_life = int(half_life)
+    return PageOptions(bool(message.get("track", True)), half_life,
+                       bool(message.get("identify", False)))
 
 
 class PageStream:

@@ -25,8 +25,13 @@ class GatewaySettings:
     tls_cert: str = setting("", "PEM certificate: serve the page over HTTPS")
     tls_key: str = setting("", "PEM key of tls_cert")
     allowed_origins: str = setting("", "comma-separated origins whose pages may open a "
-                                   "WebSocket (e.g. https://demo.example.org); empty: only "
-                                   "the gateway's own origin")
+                                   "WebSocket (e.g. https://demo.example.org), besides the "
+                                   "gateway's own (its host and port; localhost when bound to "
+                                   "loopback or every address)")
+    hello_timeout_s: float = setting(5.0, "a page must send its hello (with the token when one "
+                                     "is set) this soon after connecting, or it is closed")
+    idle_timeout_s: float = setting(15.0, "an idle keep-alive HTTP connection is closed after "
+                                    "this many seconds")
     page_token: str = setting("", "when set, a page must give this token (asked once, kept in "
                               "the tab) before it may stream")
     max_pages: int = setting(16, "pages streaming at once; beyond it a page is refused")
@@ -52,6 +57,10 @@ class GatewaySettings:
                 self.max_text_messages_per_s, "must be 1..1000")
         require(1024 <= self.max_frame_bytes <= 64 * 1024 * 1024, "max_frame_bytes",
                 self.max_frame_bytes, "must be 1 KiB..64 MiB")
+        require(0.1 <= self.hello_timeout_s <= 60, "hello_timeout_s", self.hello_timeout_s,
+                "must be 0.1..60 s")
+        require(1 <= self.idle_timeout_s <= 600, "idle_timeout_s", self.idle_timeout_s,
+                "must be 1..600 s")
         require(1 <= self.window <= 16, "window", self.window, "must be 1..16")
         require(64 <= self.frame_width <= 4096, "frame_width", self.frame_width, "must be 64..4096")
         require(bool(self.tls_cert) == bool(self.tls_key), "tls_key", self.tls_key,

@@ -20,7 +20,8 @@ class ClassifierSettings(ServerSettings):
     """facestream classifier: batches face crops from all callers through a Keras model."""
 
     port: int = setting(50052, "port to listen on; 0 picks a free one")
-    max_concurrent_rpcs: int = setting(512, "RPCs in progress at once; beyond it RESOURCE_EXHAUSTED")
+    max_concurrent_rpcs: int = setting(512, "data RPCs in progress at once (health checks and "
+                                            "reflection are not counted); beyond it RESOURCE_EXHAUSTED")
     model: str = setting(DEFAULT_MODEL, f"emotion model: a name ({', '.join(MODELS)}), or a "
                          "Keras file (.hdf5 or .keras; LiteRT converts it once and caches it), "
                          "or a .tflite for LiteRT")

@@ -32,5 +32,9 @@ class Expired(FacestreamError):
     """The caller's deadline passed before the work was done."""
 
 
+class NotAllowed(FacestreamError):
+    """The server is set not to serve this kind of request."""
+
+
 class NotReady(FacestreamError):
     """The model is not loaded yet, or the server is shutting down."""

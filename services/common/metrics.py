@@ -7,6 +7,8 @@ import time
 import grpc
 from prometheus_client import Counter, Histogram
 
+from services.common.interceptors import wrapped
+
 REQUESTS = Counter("facestream_rpc_requests_total", "RPCs finished, by method and status code",
                    ["method", "code"])
 LATENCY = Histogram("facestream_rpc_latency_seconds", "RPC duration (streams: whole stream)",
@@ -32,32 +34,4 @@ class MetricsInterceptor(grpc.ServerInterceptor):
             LATENCY.labels(method).observe(time.perf_counter() - started)
             REQUESTS.labels(method, _code_name(context, failed)).inc()
 
-        if handler.response_streaming:
-            behavior = handler.stream_stream or handler.unary_stream
-
-            def streaming(request, context):
-                started, failed = time.perf_counter(), True
-                try:
-                    yield from behavior(request, context)
-                    failed = False
-                finally:
-                    observe(started, context, failed)
-
-            factory = (grpc.stream_stream_rpc_method_handler if handler.request_streaming
-                       else grpc.unary_stream_rpc_method_handler)
-            return factory(streaming, handler.request_deserializer, handler.response_serializer)
-
-        behavior = handler.stream_unary or handler.unary_unary
-
-        def unary(request, context):
-            started, failed = time.perf_counter(), True
-            try:
-                response = behavior(request, context)
-                failed = False
-                return response
-            finally:
-                observe(started, context, failed)
-
-        factory = (grpc.stream_unary_rpc_method_handler if handler.request_streaming
-                   else grpc.unary_unary_rpc_method_handler)
-        return factory(unary, handler.request_deserializer, handler.response_serializer)
+        return wrapped(handler, lambda _context: time.perf_counter(), observe)

@@ -14,7 +14,8 @@ class ServerSettings:
     host: str = setting("127.0.0.1", "address to listen on (0.0.0.0 inside containers)")
     port: int = setting(0, "port to listen on; 0 picks a free one")
     max_workers: int = setting(64, "threads serving RPCs (each open stream holds one)")
-    max_concurrent_rpcs: int = setting(64, "RPCs in progress at once; beyond it RESOURCE_EXHAUSTED")
+    max_concurrent_rpcs: int = setting(64, "data RPCs in progress at once (health checks and "
+                                           "reflection are not counted); beyond it RESOURCE_EXHAUSTED")
     max_message_bytes: int = setting(4 * 1024 * 1024, "largest request accepted, in bytes")
     grace_s: float = setting(5.0, "seconds to drain in-flight RPCs on SIGTERM")
     metrics_port: int = setting(0, "Prometheus metrics port; 0 disables")

@@ -12,6 +12,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.common.limits import RESERVED_FOR_PROBES, ConcurrencyLimitInterceptor
 from services.common.metrics import MetricsInterceptor
 from services.common.security import BearerTokenInterceptor, server_credentials
 from services.common.server_settings import ServerSettings
@@ -63,10 +64,14 @@ def build_server(settings: ServerSettings, service_names: Iterable[str],
     interceptors: list[grpc.ServerInterceptor] = [MetricsInterceptor()]
     if settings.auth_token:
         interceptors.append(BearerTokenInterceptor(settings.auth_token))
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=settings.max_workers,
-                                                    thread_name_prefix="rpc"),
-                         options=options, interceptors=interceptors,
-                         maximum_concurrent_rpcs=settings.max_concurrent_rpcs)
+    # The cap counts data RPCs only; threads and gRPC's own admission keep room beyond it
+    # for health checks and reflection.
+    interceptors.append(ConcurrencyLimitInterceptor(settings.max_concurrent_rpcs))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.max_workers + RESERVED_FOR_PROBES,
+                                   thread_name_prefix="rpc"),
+        options=options, interceptors=interceptors,
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs + RESERVED_FOR_PROBES)
     reporter = HealthReporter(names)
     health_pb2_grpc.add_HealthServicer_to_server(reporter.servicer, server)
     reflection.enable_server_reflection(

@@ -13,7 +13,15 @@ from collections.abc import Callable
 
 import grpc
 
-from services.common.errors import Expired, InvalidInput, NotFound, NotReady, Overloaded, TooLarge
+from services.common.errors import (
+    Expired,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    NotReady,
+    Overloaded,
+    TooLarge,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +32,7 @@ STATUS_CODES: dict[type[Exception], grpc.StatusCode] = {
     Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
     Expired: grpc.StatusCode.DEADLINE_EXCEEDED,
     NotReady: grpc.StatusCode.UNAVAILABLE,
+    NotAllowed: grpc.StatusCode.PERMISSION_DENIED,
 }
 
 

@@ -146,9 +146,12 @@ class Recognizer:
         return distance <= threshold, distance, threshold
 
     def threshold(self, max_distance: float) -> float:
-        if not (max_distance == 0 or 0 < max_distance <= 4):
+        """The caller's threshold, which may only be stricter than the server's: a looser
+        one would call strangers matches and hand out their distances."""
+        if not (max_distance == 0 or 0 < max_distance <= self.match_distance):
             raise InvalidInput(f"max_distance is {max_distance}; use 0 for the server's "
-                               f"threshold ({self.match_distance}) or a value in (0, 4]")
+                               f"threshold ({self.match_distance}) or a stricter value in "
+                               f"(0, {self.match_distance}]")
         return max_distance or self.match_distance
 
 

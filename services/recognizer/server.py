@@ -39,7 +39,8 @@ class RunningRecognizer:
 def create_server(settings: RecognizerSettings) -> RunningRecognizer:
     """Bind, load the models and the gallery, then SERVING."""
     server, port, health = build_server(settings, [SERVICE_NAME])
-    servicer = RecognizerServicer(settings.frame_limits)
+    servicer = RecognizerServicer(settings.frame_limits,
+                                  settings.embeddings_api or bool(settings.auth_token))
     recognizer_service_pb2_grpc.add_RecognizerServiceServicer_to_server(servicer, server)
     server.start()
     # Faces are found exactly as the detector finds them (the same settings and defaults).

@@ -7,7 +7,7 @@ import math
 from facestream.v1 import face_pb2
 from facestream.v1 import recognizer_service_pb2 as pb
 from facestream.v1 import recognizer_service_pb2_grpc as pb_grpc
-from services.common.errors import InvalidInput, NotFound, NotReady
+from services.common.errors import InvalidInput, NotAllowed, NotFound, NotReady
 from services.common.frame_limits import FrameLimits
 from services.common.status import grpc_errors
 from services.faces.imaging import decode_image
@@ -26,7 +26,9 @@ def _identity(identity: Identity) -> pb.Identity:
                           known=identity.known)
     if identity.box is not None:
         message.box.CopyFrom(_box(identity.box))
-    if not math.isnan(identity.distance):
+    # An unknown face's distance to the closest enrolled one would let a caller walk an
+    # embedding towards an enrolled template; only a match says how close it is.
+    if identity.known and not math.isnan(identity.distance):
         message.distance = identity.distance
     return message
 
@@ -34,9 +36,16 @@ def _identity(identity: Identity) -> pb.Identity:
 class RecognizerServicer(pb_grpc.RecognizerServiceServicer):
     """Registered before the server starts; UNAVAILABLE until `recognizer` is set."""
 
-    def __init__(self, frame_limits: FrameLimits) -> None:
+    def __init__(self, frame_limits: FrameLimits, embeddings_api: bool = False) -> None:
         self.recognizer: Recognizer | None = None
         self.frame_limits = frame_limits
+        self.embeddings_api = embeddings_api
+
+    def _embeddings_allowed(self, what: str) -> None:
+        if not self.embeddings_api:
+            raise NotAllowed(f"{what} is off on this server: raw embeddings would let a caller "
+                             "probe the gallery's templates; start the recognizer with "
+                             "--embeddings-api (or an --auth-token its callers hold)")
 
     @property
     def _recognizer(self) -> Recognizer:
@@ -53,6 +62,7 @@ class RecognizerServicer(pb_grpc.RecognizerServiceServicer):
 
     @grpc_errors
     def Embed(self, request, context):
+        self._embeddings_allowed("Embed")
         boxes, vectors = self._recognizer.embed(self._query(request.image, "image"))
         metrics.FACES_EMBEDDED.inc(len(boxes))
         return pb.EmbedResponse(
@@ -79,6 +89,7 @@ class RecognizerServicer(pb_grpc.RecognizerServiceServicer):
                                                    request.max_distance)
             metrics.FACES_EMBEDDED.inc(len(identities))
         elif kind == "embeddings":
+            self._embeddings_allowed("Identify by embeddings")
             identities = recognizer.identify_embeddings(
                 [list(e.values) for e in request.embeddings.embeddings], request.max_distance)
         else:

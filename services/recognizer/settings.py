@@ -20,6 +20,9 @@ class RecognizerSettings(FaceFinderSettings, ImageServerSettings):
     gallery: str = setting("data/gallery.sqlite3", "where the enrolled people's embeddings "
                            "live (never face images): a SQLite file (created if missing), or "
                            "postgresql://user@host:port/db, shared by several replicas")
+    embeddings_api: bool = setting(False, "serve Embed and Identify by raw embeddings: a caller "
+                                   "holding embeddings can probe the gallery's templates, so "
+                                   "off unless asked (or auth_token is set)")
     match_distance: float = setting(MATCH_DISTANCE, "largest embedding distance still the "
                                     "same person (dlib's published 0.6)")
     embedding_workers: int = setting(0, "faces embedded at once, each by its own copy of the "

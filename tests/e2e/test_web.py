@@ -17,6 +17,17 @@ from tests.conftest import FACE_MODEL, GROUP_PHOTO, ROOT
 ARTEFACTS = ROOT / "out/test-artefacts"
 
 
+def wait_until(page, expression: str, timeout: float = 30_000) -> None:
+    """Poll `expression` in the page until it is true. Not Playwright's wait_for_function:
+    that evaluates a string inside the page, which the page's own Content-Security-Policy
+    (no eval) forbids, and the page is tested under its real policy."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout / 1000:.0f} s: {expression}")
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def chromium() -> str:
     done = subprocess.run([str(ROOT / "deploy/ensure-chromium.sh")], capture_output=True,
@@ -61,8 +72,8 @@ def test_the_camera_page_draws_a_box_and_label_on_the_face(browser, gateway):
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     opened = time.monotonic()
     page.goto(gateway + "/")
-    page.wait_for_function("facestream.lastResult && facestream.lastResult.faces.length > 0",
-                           timeout=10_000)
+    wait_until(page, "facestream.lastResult && facestream.lastResult.faces.length > 0",
+               timeout=10_000)
     first_face_s = time.monotonic() - opened
     # The face, and the overlay canvas across its box's left edge (the stroke is a few
     # pixels wide and anti-aliased), read in one go: a newer result redraws the overlay.
@@ -93,11 +104,15 @@ def test_a_photo_chosen_from_disk_gets_its_overlays(browser, gateway):
     page = browser.new_page()
     page.goto(gateway + "/?camera=off")
     page.set_input_files("#file", str(GROUP_PHOTO))
-    page.wait_for_function("facestream.lastResult && facestream.lastResult.faces.length === 4",
-                           timeout=10_000)
+    wait_until(page, "facestream.lastResult && facestream.lastResult.faces.length === 4",
+               timeout=10_000)
     faces = page_state(page)["faces"]
     assert all(face["track_id"] == 0 for face in faces)  # a photo stands alone
     assert len(page.query_selector_all("#bars .face")) == 4
+    # Each face's head pose, in its panel; these four look at the camera (no "turned").
+    assert all(set(face["pose"]) == {"yaw", "pitch", "roll"} for face in faces)
+    poses = [p.text_content() for p in page.query_selector_all("#bars .face .pose")]
+    assert len(poses) == 4 and all(p.startswith("yaw ") and "turned" not in p for p in poses)
     page.close()
 
 
@@ -108,7 +123,7 @@ def test_a_stopped_detector_is_reported_and_results_come_back_without_a_reload(b
             web_gateway(f"127.0.0.1:{port}") as gateway:
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{gateway.port}/")
-            page.wait_for_function("facestream.answered > 5", timeout=20_000)
+            wait_until(page, "facestream.answered > 5", timeout=20_000)
             with_detector = page_state(page)["answered"]
     # (the gateway stopped with the block above; run it again against a detector that
     # goes away while the page stays open)
@@ -116,13 +131,13 @@ def test_a_stopped_detector_is_reported_and_results_come_back_without_a_reload(b
         with service_process("detector", port, detector_args, quiet=True):
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{gateway.port}/")
-            page.wait_for_function("facestream.answered > 5", timeout=20_000)
+            wait_until(page, "facestream.answered > 5", timeout=20_000)
         # the detector is stopped now; the page stays connected to the gateway
-        page.wait_for_function("document.getElementById('status').textContent"
+        wait_until(page, "document.getElementById('status').textContent"
                                ".includes('detector unavailable')", timeout=15_000)
         answered = page_state(page)["answered"]
         with service_process("detector", port, detector_args, quiet=True):
-            page.wait_for_function(f"facestream.answered > {answered + 5}", timeout=30_000)
+            wait_until(page, f"facestream.answered > {answered + 5}", timeout=30_000)
             assert page_state(page)["detector"] == "ok"
         page.close()
     assert with_detector > 5

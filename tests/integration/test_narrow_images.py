@@ -86,7 +86,7 @@ def test_detector_refuses_narrow_images_fast_and_without_memory():
 
 
 def test_recognizer_embed_refuses_narrow_images():
-    with service_process("recognizer", 0, quiet=True) as recognizer:
+    with service_process("recognizer", 0, ["--embeddings-api", "true"], quiet=True) as recognizer:
         before = memory_mb(recognizer.pid)
         with grpc.insecure_channel(f"127.0.0.1:{recognizer.port}") as channel:
             stub = rpb_grpc.RecognizerServiceStub(channel)

@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import numpy as np
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from facestream.v1 import classifier_service_pb2 as cpb
 from facestream.v1 import classifier_service_pb2_grpc as cgrpc
@@ -76,6 +78,16 @@ def test_concurrent_rpc_cap_refuses_the_extra_stream(classifier_server):
             with pytest.raises(grpc.RpcError) as raised:
                 stub.Detect(dpb.DetectRequest(image=image), timeout=10)
             assert raised.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "max_concurrent_rpcs" in raised.value.details()
+            # Health checks and reflection stay outside the cap: a busy server is SERVING.
+            health = health_pb2_grpc.HealthStub(channel)
+            for _ in range(3):
+                reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+                assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            listing = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+                iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
+            names = {s.name for s in next(listing).list_services_response.service}
+            assert "facestream.v1.DetectorService" in names
             release.set()
             for stream in open_streams:
                 assert list(stream) == []

@@ -76,8 +76,18 @@ def test_someone_else_is_unknown(recognizer_stub, astronaut):
         pb.IdentifyRequest(image=face_image(cv2.imread(str(CAMERAMAN)))), timeout=30)
     (identity,) = response.identities
     assert not identity.known and identity.name == "" and identity.person_id == ""
-    assert identity.distance > 0.6  # the distance to her is still reported
+    # No distance for an unknown face: it would guide a walk towards her template.
+    assert identity.distance == 0.0
     assert response.people >= 1
+
+
+def test_a_looser_threshold_than_the_servers_is_refused(recognizer_stub, astronaut):
+    request = pb.IdentifyRequest(image=face_image(cv2.imread(str(CAMERAMAN))), max_distance=4.0)
+    code, message = code_and_message(recognizer_stub.Identify, request)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "stricter value in (0, 0.6]" in message
+    strict = recognizer_stub.Identify(pb.IdentifyRequest(
+        image=face_image(cv2.imread(str(PORTRAIT))), max_distance=0.5), timeout=30)
+    assert strict.max_distance == pytest.approx(0.5)
 
 
 def test_identify_by_embeddings_matches_identify_by_image(recognizer_stub, astronaut):
@@ -238,5 +248,28 @@ def test_the_gallery_needs_the_token_when_one_is_set(tmp_path):
             people = stub.ListPeople(pb.ListPeopleRequest(), timeout=5,
                                      metadata=[("authorization", "Bearer s3cret")])
             assert list(people.people) == []
+    finally:
+        running.stop(0)
+
+
+def test_raw_embeddings_are_off_unless_asked_for(tmp_path):
+    from services.recognizer.server import create_server
+    from services.recognizer.settings import RecognizerSettings
+
+    running = create_server(RecognizerSettings(port=0, gallery=str(tmp_path / "g.sqlite3"),
+                                               embedding_workers=1))
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = recognizer_service_pb2_grpc.RecognizerServiceStub(channel)
+            portrait = face_image(cv2.imread(str(PORTRAIT)))
+            probe = pb.IdentifyRequest(embeddings=pb.EmbeddingList(
+                embeddings=[pb.Embedding(values=[0.0] * 128)]))
+            for call, request in ((stub.Embed, pb.EmbedRequest(image=portrait)),
+                                  (stub.Identify, probe)):
+                code, message = code_and_message(call, request)
+                assert code == grpc.StatusCode.PERMISSION_DENIED and "--embeddings-api" in message
+            # Images are still identified.
+            answer = stub.Identify(pb.IdentifyRequest(image=portrait), timeout=30)
+            assert len(answer.identities) == 1 and not answer.identities[0].known
     finally:
         running.stop(0)

@@ -278,7 +278,7 @@ function setStill(value) {
   still = value;
   state.tracks.clear();
   if (socket && socket.readyState === WebSocket.OPEN) {
-    socket.send(JSON.stringify({ type: "options", track: !still }));
+    socket.send(JSON.stringify({ type: "options", track: !still, identify: true }));
   }
 }
 
