@@ -21,5 +21,7 @@ def enroll(channel: grpc.Channel, name: str, photo: str, metadata=()) -> str:
         data=path.read_bytes(), format=image_pb2.IMAGE_FORMAT_ENCODED))])
     response = pb_grpc.RecognizerServiceStub(channel).Enroll(request, timeout=60,
                                                              metadata=metadata)
-    return (f"enrolled {name} from {path.name}: {response.faces_total} face(s) in the gallery, "
-            f"id {response.person_id}")
+    added = " (added to the person already enrolled under that name)" if (
+        response.added_to_existing) else ""
+    return (f"enrolled {name} from {path.name}{added}: {response.faces_total} face(s) in the "
+            f"gallery, id {response.person_id}")

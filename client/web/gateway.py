@@ -280,7 +280,7 @@ async def serve(settings: GatewaySettings) -> web.AppRunner:
     port = runner.addresses[0][1]
     gateway.allowed_origins |= own_origins(settings, port)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.host)
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
     scheme = "https" if settings.tls_cert else "http"
     log.info("serving", extra={"port": port, "url": f"{scheme}://{settings.host}:{port}",
                                "detector_target": settings.detector_target})

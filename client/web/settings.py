@@ -43,6 +43,8 @@ class GatewaySettings:
                           "dropped (and counted) while the detector is behind")
     frame_width: int = setting(640, "the page downscales camera frames to this width")
     metrics_port: int = setting(0, "Prometheus metrics port; 0 disables")
+    metrics_host: str = setting("127.0.0.1", "address the metrics port listens on: loopback "
+                                "unless asked; 0.0.0.0 for a scraper in another container")
     log_level: str = setting("info", "log level", choices=["debug", "info", "warning", "error"])
 
     @property

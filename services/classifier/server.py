@@ -73,7 +73,7 @@ def create_server(settings: ClassifierSettings) -> RunningClassifier:
     classifier = EmotionClassifier(model, batcher, settings.tta)
     servicer.classifier = classifier
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.host)
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
     health.set_serving(True)
     log.info("serving", extra={"port": port, "device": model.info.device,
                                "max_batch_size": settings.max_batch_size, "workers": workers,

@@ -19,13 +19,25 @@ class ServerSettings:
     max_message_bytes: int = setting(4 * 1024 * 1024, "largest request accepted, in bytes")
     grace_s: float = setting(5.0, "seconds to drain in-flight RPCs on SIGTERM")
     metrics_port: int = setting(0, "Prometheus metrics port; 0 disables")
+    metrics_host: str = setting("127.0.0.1", "address the metrics port listens on: loopback "
+                                "unless asked (metrics are plain HTTP without the token, even "
+                                "on a TLS server); 0.0.0.0 for a scraper in another container")
     log_level: str = setting("info", "log level", choices=["debug", "info", "warning", "error"])
     tls_cert: str = setting("", "PEM server certificate (chain); with tls_key, serve TLS only")
     tls_key: str = setting("", "PEM private key of tls_cert")
     tls_client_ca: str = setting("", "PEM CA bundle; when set, clients must present a certificate "
                                      "it signed (mutual TLS)")
     auth_token: str = setting("", "when set, every RPC but health checks needs the metadata "
-                                  "'authorization: Bearer <token>'")
+                                  "'authorization: Bearer <token>'; prefer the environment or "
+                                  "auth_token_file to a flag, which any user sees in `ps`")
+    auth_token_file: str = setting("", "a file holding auth_token (its first line)")
+
+    @property
+    def token(self) -> str:
+        """The bearer token callers must present: auth_token, or auth_token_file's first line."""
+        if self.auth_token_file:
+            return Path(self.auth_token_file).read_text().splitlines()[0].strip()
+        return self.auth_token
 
     def validate(self) -> None:
         require(0 <= self.port <= 65535, "port", self.port, "must be 0..65535")
@@ -40,7 +52,9 @@ class ServerSettings:
                 "tls_cert and tls_key go together")
         require(not self.tls_client_ca or bool(self.tls_cert), "tls_client_ca", self.tls_client_ca,
                 "mutual TLS needs tls_cert and tls_key too")
-        for name in ("tls_cert", "tls_key", "tls_client_ca"):
+        require(not (self.auth_token and self.auth_token_file), "auth_token_file",
+                self.auth_token_file, "give auth_token or auth_token_file, not both")
+        for name in ("tls_cert", "tls_key", "tls_client_ca", "auth_token_file"):
             path = getattr(self, name)
             require(not path or Path(path).is_file(), name, path, "no such file")
 

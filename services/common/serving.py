@@ -12,6 +12,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.common.interceptors import DecodeErrorInterceptor
 from services.common.limits import RESERVED_FOR_PROBES, ConcurrencyLimitInterceptor
 from services.common.metrics import MetricsInterceptor
 from services.common.security import BearerTokenInterceptor, server_credentials
@@ -61,9 +62,9 @@ def build_server(settings: ServerSettings, service_names: Iterable[str],
         ("grpc.so_reuseport", 0),
         *extra_options,
     ]
-    interceptors: list[grpc.ServerInterceptor] = [MetricsInterceptor()]
-    if settings.auth_token:
-        interceptors.append(BearerTokenInterceptor(settings.auth_token))
+    interceptors: list[grpc.ServerInterceptor] = [MetricsInterceptor(), DecodeErrorInterceptor()]
+    if settings.token:
+        interceptors.append(BearerTokenInterceptor(settings.token))
     # The cap counts data RPCs only; threads and gRPC's own admission keep room beyond it
     # for health checks and reflection.
     interceptors.append(ConcurrencyLimitInterceptor(settings.max_concurrent_rpcs))

@@ -55,7 +55,7 @@ def create_server(settings: DetectorSettings) -> RunningDetector:
     server.start()
     warm_up(detector, settings.min_score)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.host)
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
     health.set_serving(True)
     log.info("serving", extra={"port": port, "backend": settings.backend,
                                "classifier_target": settings.classifier_target,

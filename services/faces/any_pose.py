@@ -24,8 +24,9 @@ from services.faces.scanner import KEEP_MARGIN, KEEP_MISSED_FRAMES, MultiScaleDe
 # An image's CenterFace pass sees at most this many pixels (1024x576): a 1080p frame's pass
 # costs ~60 ms instead of ~200; the frontal scan still sees small faces at native resolution.
 CENTERFACE_MAX_PIXELS = 1024 * 576
-# A stream's discovery pass sees at most this many pixels (480x270).
-STREAM_CENTERFACE_PIXELS = 480 * 270
+# A stream's discovery pass sees at most this many pixels (320x240), on one thread: eight
+# streams at once keep 97% of the frontal scan's frames per second (docs/detection.md).
+STREAM_CENTERFACE_PIXELS = 320 * 240
 # CenterFace's heatmap score that counts as the frontal scan's DEFAULT_MIN_SCORE: where it
 # stops finding textures on real photos (docs/detection.md). Scores are mapped linearly so
 # that one min_score means the same for faces from either model.
@@ -94,21 +95,25 @@ class AnyPoseDetector:
     def __init__(self, frontal: MultiScaleDetector, centerface: CenterFaceModel,
                  max_pixels: int = CENTERFACE_MAX_PIXELS,
                  stream_pixels: int = STREAM_CENTERFACE_PIXELS,
-                 stream_scan_frames: int = 10) -> None:
+                 stream_scan_frames: int = 10,
+                 stream_centerface: CenterFaceModel | None = None) -> None:
+        """`centerface` serves images (its threads speed one call up); `stream_centerface`,
+        on one thread, serves streams, whose many small calls run side by side."""
         self.frontal = frontal
         self.centerface = centerface
+        self.stream_centerface = stream_centerface or centerface
         self.max_pixels = max_pixels
         self.stream_pixels = stream_pixels
         self.stream_scan_frames = stream_scan_frames
         self.nms_iou = frontal.nms_iou
 
-    def centerface_pass(self, bgr: np.ndarray, min_score: float,
-                        max_pixels: int) -> list[DetectedFace]:
+    def centerface_pass(self, bgr: np.ndarray, min_score: float, max_pixels: int,
+                        model: CenterFaceModel | None = None) -> list[DetectedFace]:
         """CenterFace over the whole frame (downscaled to `max_pixels`), raw scores."""
         height, width = bgr.shape[:2]
         scale = min(1.0, float(np.sqrt(max_pixels / (width * height))))
         lowest = min(raw_threshold(min_score), SUPPORT_SCORE)
-        return self.centerface.detect_scaled(bgr, scale, lowest, self.nms_iou)
+        return (model or self.centerface).detect_scaled(bgr, scale, lowest, self.nms_iou)
 
     def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
         return combine(self.frontal.detect(bgr, min_score),
@@ -120,8 +125,8 @@ class AnyPoseDetector:
         height, width = bgr.shape[:2]
         x, y, w, h = neighbourhood(box, width, height, NEIGHBOURHOOD)
         scale = NEIGHBOURHOOD_SIDE / max(w, h)
-        found = self.centerface.detect_scaled(bgr[y:y + h, x:x + w], scale,
-                                              raw_threshold(min_score), self.nms_iou)
+        found = self.stream_centerface.detect_scaled(bgr[y:y + h, x:x + w], scale,
+                                                     raw_threshold(min_score), self.nms_iou)
         found = [DetectedFace((f.box[0] + x, f.box[1] + y, f.box[2], f.box[3]), f.score,
                               f.keypoints + np.array([x, y], np.float32)) for f in found]
         overlaps = _overlaps(DetectedFace(tuple(box), 0.0), found)
@@ -151,9 +156,10 @@ class AnyPoseStream:
         if self._frame_size != (width, height):  # first frame, or the source changed size
             self._frame_size, self._frame = (width, height), 0
             self._last, self._missed = [], []
+            # The frontal full scan (as an image gets), CenterFace as on any discovery frame.
             found = combine(self._frontal.detect(bgr, min_score),
-                            detector.centerface_pass(bgr, min_score, detector.max_pixels),
-                            min_score)
+                            detector.centerface_pass(bgr, min_score, detector.stream_pixels,
+                                                     detector.stream_centerface), min_score)
             return self._remember(found)
         self._frame += 1
         keep_score = max(0.0, min_score - KEEP_MARGIN)
@@ -178,7 +184,8 @@ class AnyPoseStream:
             elif times < KEEP_MISSED_FRAMES:
                 missed.append((face, times + 1))
         if self._frame % detector.stream_scan_frames == 0:
-            found = detector.centerface_pass(bgr, min_score, detector.stream_pixels)
+            found = detector.centerface_pass(bgr, min_score, detector.stream_pixels,
+                                             detector.stream_centerface)
             new = [face for face in combine([], found, min_score)
                    if not np.any(_overlaps(face, faces) >= SAME_FACE_IOU)]
             faces += new

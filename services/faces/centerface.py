@@ -9,6 +9,7 @@ profiles, faces behind hands, caps and sunglasses that BlazeFace (near-frontal) 
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -72,9 +73,9 @@ class CenterFaceModel:
         self._session = onnxruntime.InferenceSession(self.path, options,
                                                      providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
-        # More calls at once than the threads serve only share the cores and each holds its
-        # own activations (~200 MB at 1920x1088).
-        self._running = threading.BoundedSemaphore(1)
+        # More calls at once than the cores serve only share them, and each holds its own
+        # activations (~200 MB at 1920x1088).
+        self._running = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // threads))
         channels = tuple(output.shape[1] for output in self._run(
             np.zeros((1, 3, SIDE_MULTIPLE, SIDE_MULTIPLE), np.float32)))
         if channels != OUTPUT_CHANNELS:

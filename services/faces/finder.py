@@ -43,13 +43,14 @@ def make_face_finder(settings: FaceFinderSettings):
     from services.faces.any_pose import AnyPoseDetector  # noqa: PLC0415
 
     return AnyPoseDetector(frontal, _centerface(settings), settings.centerface_max_pixels,
-                           settings.stream_centerface_pixels, settings.stream_scan_frames)
+                           settings.stream_centerface_pixels, settings.stream_scan_frames,
+                           _centerface(settings, threads=1))
 
 
-def _centerface(settings: FaceFinderSettings):
+def _centerface(settings: FaceFinderSettings, threads: int | None = None):
     from services.faces.centerface import CenterFaceModel  # noqa: PLC0415
 
-    return CenterFaceModel(settings.centerface_model, settings.detector_threads)
+    return CenterFaceModel(settings.centerface_model, threads or settings.detector_threads)
 
 
 def warm_up(finder, min_score: float) -> None:

@@ -46,7 +46,8 @@ class FaceFinderSettings:
                                          "frames are downscaled to it")
     stream_centerface_pixels: int = setting(STREAM_CENTERFACE_PIXELS, "frame pixels "
                                             "CenterFace sees when it looks for new faces in a "
-                                            "stream (auto), once every stream_scan_frames")
+                                            "stream (auto), once every stream_scan_frames, "
+                                            "on one thread")
     min_score: float = setting(DEFAULT_MIN_SCORE, "default minimum detector score in [0, 1]")
     nms_iou: float = setting(0.3, "overlap (IoU) above which two detections are one face: "
                              "the weaker is merged into the stronger")

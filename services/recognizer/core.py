@@ -5,7 +5,9 @@ No gRPC here: the servicer decodes requests into these calls and encodes the ans
 
 from __future__ import annotations
 
+import math
 import queue
+import unicodedata
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,6 +68,9 @@ class Recognizer:
         height, width = query.bgr.shape[:2]
         if query.boxes:
             for index, (x, y, w, h) in enumerate(query.boxes):
+                if not all(math.isfinite(v) for v in (x, y, w, h)):
+                    raise InvalidInput(f"{query.field}.faces[{index}] holds NaN or infinite "
+                                       "values: give boxes in image pixels")
                 if w < 8 or h < 8 or x + w <= 0 or y + h <= 0 or x >= width or y >= height:
                     raise InvalidInput(f"{query.field}.faces[{index}] ({x:.0f}, {y:.0f}, {w:.0f}x"
                                        f"{h:.0f}) is not a face box inside the {width}x{height} "
@@ -95,9 +100,9 @@ class Recognizer:
         return vectors[index]
 
     def enroll(self, name: str, queries: Sequence[FaceQuery],
-               face_index: int | None = None) -> tuple[Person, int]:
-        """(the person now, faces added). Every image must show the face, or nothing is
-        stored."""
+               face_index: int | None = None) -> tuple[Person, int, bool]:
+        """(the person now, faces added, whether the name was enrolled before: the faces
+        were added to that person). Every image must show the face, or nothing is stored."""
         name = checked_name(name)
         if not queries:
             raise InvalidInput("images is empty: send one or more photos of the person")
@@ -105,7 +110,8 @@ class Recognizer:
             raise InvalidInput(f"images has {len(queries)} photos; at most "
                                f"{MAX_IMAGES_PER_ENROLL} per call: split the enrollment")
         vectors = np.stack([self._one_face(query, face_index) for query in queries])
-        return self.gallery.enroll(name, vectors), len(vectors)
+        existed = any(person.name == name for person in self.gallery.people())
+        return self.gallery.enroll(name, vectors), len(vectors), existed
 
     def identify(self, vectors: np.ndarray, boxes: Sequence[Box | None],
                  max_distance: float = 0.0) -> list[Identity]:
@@ -155,12 +161,22 @@ class Recognizer:
         return max_distance or self.match_distance
 
 
+# Unicode categories no name needs: controls, format characters (zero-width joiners and
+# spaces, bidi overrides), private use, surrogates, unassigned. They make look-alike names.
+_REFUSED_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn"}
+
+
 def checked_name(name: str) -> str:
-    name = name.strip()
+    """The name in one canonical form (NFC, trimmed), so that the same name typed twice is
+    the same person."""
+    name = unicodedata.normalize("NFC", name).strip()
     if not name:
         raise InvalidInput("name is empty: give the person's name (1..200 characters)")
     if len(name) > MAX_NAME_CHARS:
         raise InvalidInput(f"name has {len(name)} characters; at most {MAX_NAME_CHARS}")
-    if any(ord(c) < 32 for c in name):
-        raise InvalidInput("name holds control characters (newline, tab, ...): send plain text")
+    for char in name:
+        if unicodedata.category(char) in _REFUSED_CATEGORIES:
+            what = unicodedata.name(char, "a control or format character")
+            raise InvalidInput(f"name holds U+{ord(char):04X} ({what}): send plain text, "
+                               "without control, zero-width or direction marks")
     return name

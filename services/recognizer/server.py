@@ -40,7 +40,7 @@ def create_server(settings: RecognizerSettings) -> RunningRecognizer:
     """Bind, load the models and the gallery, then SERVING."""
     server, port, health = build_server(settings, [SERVICE_NAME])
     servicer = RecognizerServicer(settings.frame_limits,
-                                  settings.embeddings_api or bool(settings.auth_token))
+                                  settings.embeddings_api or bool(settings.token))
     recognizer_service_pb2_grpc.add_RecognizerServiceServicer_to_server(servicer, server)
     server.start()
     # Faces are found exactly as the detector finds them (the same settings and defaults).
@@ -54,7 +54,7 @@ def create_server(settings: RecognizerSettings) -> RunningRecognizer:
     metrics.GALLERY_PEOPLE.set_function(lambda: len(gallery))
     servicer.recognizer = recognizer
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.host)
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
     health.set_serving(True)
     log.info("serving", extra={"port": port, "people": len(gallery),
                                "embedding_workers": settings.workers})

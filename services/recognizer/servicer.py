@@ -74,11 +74,11 @@ class RecognizerServicer(pb_grpc.RecognizerServiceServicer):
     def Enroll(self, request, context):
         queries = [self._query(image, f"images[{i}]") for i, image in enumerate(request.images)]
         face_index = request.face_index if request.HasField("face_index") else None
-        person, added = self._recognizer.enroll(request.name, queries, face_index)
+        person, added, existed = self._recognizer.enroll(request.name, queries, face_index)
         metrics.FACES_EMBEDDED.inc(added)
         metrics.ENROLLED_FACES.inc(added)
         return pb.EnrollResponse(person_id=person.person_id, faces_enrolled=added,
-                                 faces_total=person.faces)
+                                 faces_total=person.faces, added_to_existing=existed)
 
     @grpc_errors
     def Identify(self, request, context):

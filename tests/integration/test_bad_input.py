@@ -142,3 +142,16 @@ def test_classify_refuses(classifier_stub, name, request_, message):
     assert raised.value.code() is INVALID
     assert message in raised.value.details()
     assert len(classifier_stub.Classify(cpb.ClassifyRequest(crops=[crop()]), timeout=10).results) == 1
+
+
+def test_a_truncated_protobuf_is_invalid_argument(detector_channel, detector_stub):
+    whole = dpb.DetectRequest(image=image_pb2.Image(data=JPEG, format=ENCODED)).SerializeToString()
+    raw_detect = detector_channel.unary_unary("/facestream.v1.DetectorService/Detect",
+                                              request_serializer=None,
+                                              response_deserializer=dpb.DetectResponse.FromString)
+    for broken in (whole[:len(whole) // 2], b"\xff\xff\xff"):
+        with pytest.raises(grpc.RpcError) as raised:
+            raw_detect(broken, timeout=10)
+        assert raised.value.code() is INVALID, raised.value.details()
+        assert "no valid Detect message" in raised.value.details()
+    good_detect(detector_stub)

@@ -163,7 +163,9 @@ def test_several_faces_need_face_index(recognizer_stub):
     ("Nobody", [FACE_FREE_PHOTO], "images[0] shows no face"),
     ("", [PORTRAIT], "name is empty"),
     ("x" * 10_000, [PORTRAIT], "name has 10000 characters; at most 200"),
-    ("Line\nbreak", [PORTRAIT], "control characters"),
+    ("Line\nbreak", [PORTRAIT], "U+000A"),
+    ("Eileen\u200bCollins", [PORTRAIT], "U+200B (ZERO WIDTH SPACE)"),
+    ("Eileen \u202eCollins", [PORTRAIT], "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
     ("No photos", [], "images is empty"),
 ])
 def test_bad_enrollments_are_refused_and_store_nothing(recognizer_stub, name, images, expected):
@@ -273,3 +275,24 @@ def test_raw_embeddings_are_off_unless_asked_for(tmp_path):
             assert len(answer.identities) == 1 and not answer.identities[0].known
     finally:
         running.stop(0)
+
+
+def test_nan_boxes_are_invalid_argument(recognizer_stub):
+    portrait = cv2.imread(str(PORTRAIT))
+    for box in ((float("nan"), 10, 100, 100), (10, 10, float("inf"), 100)):
+        code, message = code_and_message(recognizer_stub.Enroll, pb.EnrollRequest(
+            name="Boxed", images=[face_image(portrait, [box])]))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and "NaN or infinite" in message
+
+
+def test_a_name_is_one_person_however_it_is_typed_and_enrolling_again_says_so(recognizer_stub):
+    portrait = face_image(cv2.imread(str(PORTRAIT)))
+    composed, decomposed = "Zo\u00eb Example", "Zoe\u0308 Example "
+    first = recognizer_stub.Enroll(pb.EnrollRequest(name=composed, images=[portrait]), timeout=30)
+    again = recognizer_stub.Enroll(pb.EnrollRequest(name=decomposed, images=[portrait]),
+                                   timeout=30)
+    try:
+        assert not first.added_to_existing and again.added_to_existing
+        assert again.person_id == first.person_id and again.faces_total == 2
+    finally:
+        recognizer_stub.DeletePerson(pb.DeletePersonRequest(person_id=first.person_id), timeout=5)

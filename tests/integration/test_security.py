@@ -137,3 +137,28 @@ def test_webcam_client_over_tls_with_a_token(certs, tls_detector, tmp_path):
         env={"FACESTREAM_AUTH_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert '"emotion": "happy"' in jsonl.read_text()
+
+
+def test_the_token_can_come_from_a_file(tmp_path):
+    from facestream.v1 import detector_service_pb2 as dpb
+    from facestream.v1 import detector_service_pb2_grpc as dgrpc
+    from services.detector.server import create_server
+    from services.detector.settings import DetectorSettings
+
+    token_file = tmp_path / "token"
+    token_file.write_text("from-a-file\n")
+    running = create_server(DetectorSettings(port=0, classifier_target="", recognizer_target="",
+                                             auth_token_file=str(token_file)))
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = dgrpc.DetectorServiceStub(channel)
+            image = image_pb2.Image(data=GROUP_PHOTO.read_bytes(),
+                                    format=image_pb2.IMAGE_FORMAT_ENCODED)
+            with pytest.raises(grpc.RpcError) as raised:
+                stub.Detect(dpb.DetectRequest(image=image), timeout=10)
+            assert raised.value.code() is grpc.StatusCode.UNAUTHENTICATED
+            reply = stub.Detect(dpb.DetectRequest(image=image), timeout=30,
+                                metadata=(("authorization", "Bearer from-a-file"),))
+            assert len(reply.faces) == 4
+    finally:
+        running.stop(0)
