@@ -24,13 +24,16 @@ NODE_EXAMPLE_STAMP := examples/node/node_modules/.package-lock.json
 BASE_IMAGE ?= facestream/python-base:bookworm
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: lint run serve test soak test-docker bench eval train-emotion train-teacher protos models samples setup lint-protos clean
+.PHONY: lint run serve test soak webcam test-docker bench eval train-emotion train-teacher protos models samples setup lint-protos clean
 
 run: setup ## stream the sample clip through local services into out/
 	$(PY) -m tools.local_services demo
 
-serve: setup ## run the classifier and the detector in the foreground
-	$(PY) -m tools.local_services serve
+serve: setup ## the services and the page in the foreground (DETECTOR_PORT=, CLASSIFIER_PORT=, RECOGNIZER_PORT=, WEB_PORT= to move them)
+	$(PY) -m tools.local_services serve $(if $(DETECTOR_PORT),--detector-port $(DETECTOR_PORT)) \
+		$(if $(CLASSIFIER_PORT),--classifier-port $(CLASSIFIER_PORT)) \
+		$(if $(RECOGNIZER_PORT),--recognizer-port $(RECOGNIZER_PORT)) \
+		$(if $(WEB_PORT),--web-port $(WEB_PORT))
 
 test: setup lint $(NODE_EXAMPLE_STAMP) $(BENCH_STAMP) $(WINDOW_STAMP) ## make lint, then unit, integration and end-to-end tests
 	$(PY) -m pytest
@@ -84,11 +87,18 @@ train-emotion: setup ## re-make models/trained/ferplus.keras from FER+ votes (DA
 		--model models/trained/ferplus.keras
 
 # fer's declared dependencies are heavy and clash with numpy 2; what it needs is pinned here.
-$(WINDOW_STAMP): requirements-window.txt constraints.txt
+$(WINDOW_STAMP): requirements-window.txt constraints.txt pyproject.toml
 	test -x $(WINDOW_VENV)/bin/python || $(PYTHON) -m venv $(WINDOW_VENV)
 	$(WINDOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
 		-r requirements-window.txt -c constraints.txt
+	# The client's package and the stubs, importable without PYTHONPATH.
+	$(WINDOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e . \
+		--config-settings editable_mode=compat
 	touch $@
+
+webcam: setup $(WINDOW_STAMP) ## the live window on camera 0 (or SOURCE=file, TARGET=host:port) against `make serve`'s detector
+	$(WINDOW_VENV)/bin/python client/webcam.py --source $(or $(SOURCE),0) \
+		$(if $(TARGET),--target $(TARGET))
 
 $(BENCH_STAMP): requirements-bench.txt $(VENV_STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-bench.txt

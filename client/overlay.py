@@ -7,6 +7,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from client.labels import LabelRequest, place_labels
+
 PANEL_WIDTH = 220  # at 480 px frames; text, bars and the panel grow with the frame
 # BGR colour per label of the models' vocabulary (services/classifier/catalog.py); a
 # label outside it (a user's own model) is drawn in white.
@@ -51,21 +53,50 @@ def face_name(face: dict[str, Any], number: int) -> str:
     return f"#{face.get('track_id') or number}"
 
 
-def draw_face(image: np.ndarray, face: dict[str, Any], number: int, k: float = 1.0) -> None:
-    x, y, w, h = (int(round(v)) for v in face["box"])
+LABEL_SCALE = 0.5
+
+
+def label_forms(face: dict[str, Any], number: int) -> tuple[str, str]:
+    """The face's label, and its short form for crowds ("#12 happy")."""
     emotion, scores = shown(face)
-    colour = _colour(emotion)
+    name = face_name(face, number) + (" -" if face.get("person") else "")  # "Alice - happy"
+    if face.get("emotion_status") == "face_turned":
+        return (f"{name} {emotion} (turned)" if emotion else f"{name} turned",
+                f"{name} turned")
+    if emotion:
+        return f"{name} {emotion} {scores[emotion]:.2f}", f"{name} {emotion}"
+    return f"{name} face {face['score']:.2f}", name
+
+
+def draw_face(image: np.ndarray, face: dict[str, Any], k: float = 1.0) -> None:
+    x, y, w, h = (int(round(v)) for v in face["box"])
+    colour = _colour(shown(face)[0])
     cv2.rectangle(image, (x, y), (x + w, y + h), colour, max(2, round(2 * k)))
     for px, py in face["keypoints"]:
         cv2.circle(image, (int(px), int(py)), max(2, round(2 * k)), (0, 255, 0), -1, cv2.LINE_AA)
-    name = face_name(face, number) + (" -" if face.get("person") else "")  # "Alice - happy"
-    if face.get("emotion_status") == "face_turned":
-        label = f"{name} {emotion} (turned)" if emotion else f"{name} turned"
-    elif emotion:
-        label = f"{name} {emotion} {scores[emotion]:.2f}"
-    else:
-        label = f"{name} face {face['score']:.2f}"
-    _text(image, label, (x, max(y - round(6 * k), round(12 * k))), 0.5, colour, k)
+
+
+def _label_size(text: str, k: float) -> tuple[int, int]:
+    (width, height), baseline = cv2.getTextSize(text, FONT, LABEL_SCALE * k, max(1, round(k)) + 2)
+    return width, height + baseline
+
+
+def draw_labels(image: np.ndarray, faces: list[dict[str, Any]], k: float = 1.0) -> None:
+    """Every face's label where client/labels.py places it (the largest faces first)."""
+    numbered = list(enumerate(faces, start=1))
+    numbered.sort(key=lambda item: item[1]["box"][2] * item[1]["box"][3], reverse=True)
+    forms = [label_forms(face, number) for number, face in numbered]
+    requests = [LabelRequest(tuple(face["box"]), tuple(_label_size(text, k) for text in texts))
+                for (_, face), texts in zip(numbered, forms, strict=True)]
+    height, width = image.shape[:2]
+    for (_, face), texts, placement in zip(numbered, forms,
+                                           place_labels(requests, width, height), strict=True):
+        if placement is None:
+            continue  # no free place: the side panel still lists the face
+        text = texts[placement.form]
+        (_, cap_height), _ = cv2.getTextSize(text, FONT, LABEL_SCALE * k, max(1, round(k)) + 2)
+        _text(image, text, (round(placement.x), round(placement.y + cap_height)), LABEL_SCALE,
+              _colour(shown(face)[0]), k)
 
 
 def draw_panel(panel: np.ndarray, faces: list[dict[str, Any]], k: float = 1.0) -> None:
@@ -75,11 +106,13 @@ def draw_panel(panel: np.ndarray, faces: list[dict[str, Any]], k: float = 1.0) -
         return round(value * k)
 
     top = px(8)
+    more_line = px(20)  # room kept for "+N more" below the last row drawn
     for number, face in enumerate(faces, start=1):
         _, scores = shown(face)
         needed = px(20 + 16 * max(len(scores), 1))
-        if top + needed > panel.shape[0]:
-            _text(panel, f"+{len(faces) - number + 1} more", (px(8), panel.shape[0] - px(8)), k=k)
+        last = number == len(faces)
+        if top + needed + (0 if last else more_line) > panel.shape[0]:
+            _text(panel, f"+{len(faces) - number + 1} more", (px(8), top + px(14)), k=k)
             return
         kind = "" if face.get("person") else "track " if face.get("track_id") else "face "
         _text(panel, f"{kind}{face_name(face, number)}", (px(8), top + px(12)), 0.45, k=k)
@@ -105,8 +138,9 @@ def annotate(image: np.ndarray, faces: list[dict[str, Any]], hud: str = "") -> n
     frame = image.copy()
     k = size_factor(frame.shape[0])
     faces = sorted(faces, key=lambda face: face.get("track_id") or 0)  # the panel's order holds
-    for number, face in enumerate(faces, start=1):
-        draw_face(frame, face, number, k)
+    for face in faces:
+        draw_face(frame, face, k)
+    draw_labels(frame, faces, k)
     if hud:
         _text(frame, hud, (round(8 * k), round(18 * k)), 0.5, (0, 255, 255), k)
     panel = np.full((frame.shape[0], round(PANEL_WIDTH * k), 3), 30, np.uint8)

@@ -44,6 +44,8 @@ def response_to_record(source: str, index: int, response) -> dict[str, Any]:
         # the model's labels, in order (each face's scores use them as keys)
         "labels": list(response.emotion_labels),
         "faces": [face_to_dict(f, list(response.emotion_labels)) for f in response.faces],
+        # faces found but left out by max_faces (the largest are kept)
+        "faces_omitted": response.faces_omitted,
     }
     if response.HasField("error"):
         record["error"] = {"code": response.error.code, "message": response.error.message}

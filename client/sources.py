@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,10 +36,12 @@ class FrameSource:
     needs the detector's full scan."""
 
     def __init__(self, name: str, live: bool, fps: float, frames: Iterator[Frame],
-                 stills: bool = False, skipped: list[str] | None = None) -> None:
+                 stills: bool = False, skipped: list[str] | None = None,
+                 unreadable: list[str] | None = None) -> None:
         self.name, self.live, self.fps, self.stills = name, live, fps, stills
         self._frames = frames
         self.skipped = skipped if skipped is not None else []  # files that were no image
+        self.unreadable = unreadable if unreadable is not None else []  # images not decoded
 
     def __iter__(self) -> Iterator[Frame]:
         return self._frames
@@ -61,14 +64,19 @@ def _capture_frames(capture: cv2.VideoCapture, name: str, file_fps: float = 0.0)
         capture.release()
 
 
-def _image_frames(paths: list[Path], skipped: list[str]) -> Iterator[Frame]:
-    """Frames numbered as read: a file that is no image takes no number (it is noted in
-    `skipped`)."""
+def _image_frames(paths: list[Path], unreadable: list[str]) -> Iterator[Frame]:
+    """Frames numbered as read: an image that cannot be decoded takes no number (it is noted
+    in `unreadable`)."""
     index = 0
     for path in paths:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        data = path.read_bytes()
+        if data.startswith(b"\xff\xd8") and b"\xff\xd9" not in data[-64:]:
+            # libjpeg's own warning ("Premature end of JPEG file") names no file.
+            print(f"webcam: {path}: the JPEG ends early (truncated?); showing what is there",
+                  file=sys.stderr)
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
         if image is None:
-            skipped.append(path.name)
+            unreadable.append(path.name)
             continue
         yield Frame(path.name, index, image)
         index += 1
@@ -96,14 +104,15 @@ def open_source(spec: str) -> FrameSource:
         if not images:
             raise SourceError(f"{spec} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         skipped = [p.name for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
-        return FrameSource(spec, False, 0.0, _image_frames(images, skipped), stills=True,
-                           skipped=skipped)
+        unreadable: list[str] = []
+        return FrameSource(spec, False, 0.0, _image_frames(images, unreadable), stills=True,
+                           skipped=skipped, unreadable=unreadable)
     if not path.is_file():
         raise SourceError(f"{spec}: no such file, directory or camera index")
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        skipped: list[str] = []
-        return FrameSource(spec, False, 0.0, _image_frames([path], skipped), stills=True,
-                           skipped=skipped)
+        unreadable = []
+        return FrameSource(spec, False, 0.0, _image_frames([path], unreadable), stills=True,
+                           unreadable=unreadable)
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise SourceError(f"{spec} is not a video OpenCV can read")

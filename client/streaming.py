@@ -34,6 +34,8 @@ class StreamStats:
     answered: int = 0
     errors: int = 0
     faces: int = 0
+    faces_omitted: int = 0  # found but over max_faces
+    frames_omitting: int = 0  # frames that left faces out
     without_emotions: int = 0  # frames whose faces came back without emotions
     last_emotions_reason: str = ""
     latencies_ms: list[float] = field(default_factory=list)
@@ -146,6 +148,8 @@ class FrameStreamer:
                     self.stats.errors += 1
                 else:
                     self.stats.faces += len(response.faces)
+                    self.stats.faces_omitted += response.faces_omitted
+                    self.stats.frames_omitting += response.faces_omitted > 0
                     self.stats.add_timings(response.timings)
                     if response.emotions_unavailable_reason:
                         self.stats.without_emotions += 1

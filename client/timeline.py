@@ -10,6 +10,14 @@ from typing import Any
 
 from client.overlay import COLOURS
 
+# Sightings further apart than this many frames are a gap: the face was out of view (a
+# dropped frame or two are not).
+GAP_FRAMES = 2.5
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
 
 @dataclass
 class TrackHistory:
@@ -19,8 +27,19 @@ class TrackHistory:
     person: str | None = None  # the name the recognizer gave the track (--identify), last seen
 
     def seen_s(self, frame_s: float) -> float:
-        """Time in view: from first to last sighting, plus one frame."""
-        return self.times_s[-1] - self.times_s[0] + frame_s
+        """Time in view: each sighting's frame, and the time to the next sighting unless the
+        face was out of view in between (a gap of more than GAP_FRAMES frames)."""
+        seen = frame_s
+        for earlier, later in zip(self.times_s, self.times_s[1:]):
+            step = later - earlier
+            seen += step if step <= GAP_FRAMES * max(frame_s, 1e-6) else frame_s
+        return seen
+
+    def gaps(self, frame_s: float) -> list[int]:
+        """Indices after which the face was out of view."""
+        limit = GAP_FRAMES * max(frame_s, 1e-6)
+        return [i for i, (earlier, later) in enumerate(zip(self.times_s, self.times_s[1:]))
+                if later - earlier > limit]
 
 
 class Timeline:
@@ -73,8 +92,8 @@ class Timeline:
             dominant = shares.most_common(1)[0][0]
             spread = ", ".join(f"{label} {count / total:.0%}" for label, count in shares.most_common())
             who = f" ({history.person})" if history.person else ""
-            lines.append(f"  #{track_id}{who}: {history.seen_s(frame_s):.1f} s in view, {total} frames, "
-                         f"mostly {dominant} ({spread})")
+            lines.append(f"  #{track_id}{who}: {history.seen_s(frame_s):.1f} s in view, "
+                         f"{plural(total, 'frame')}, mostly {dominant} ({spread})")
         return "\n".join(lines)
 
     def close(self) -> None:
@@ -82,9 +101,12 @@ class Timeline:
             self._file.close()
 
 
-def plot(timeline: Timeline, path: str, width_px: int = 1000, panel_px: int = 220) -> None:
-    """Each track's smoothed emotion probabilities over time, one panel per track, in the
-    overlay's colours; the image is width_px x (panel_px per track)."""
+def plot(timeline: Timeline, path: str, frame_s: float = 0.0, width_px: int = 1000,
+         panel_px: int = 220) -> None:
+    """Each track's smoothed emotion probabilities over time, one panel per track titled
+    with its name (or number), in the overlay's colours, the whole 0-1 range shown, a gap
+    where the face was out of view, the legend beside the data; the image is width_px x
+    (panel_px per track)."""
     import matplotlib  # noqa: PLC0415 - only `--plot` needs it
 
     matplotlib.use("Agg")
@@ -97,17 +119,29 @@ def plot(timeline: Timeline, path: str, width_px: int = 1000, panel_px: int = 22
     figure, axes = pyplot.subplots(len(tracks), 1, squeeze=False, sharex=True,
                                    figsize=(width_px / dpi, panel_px * len(tracks) / dpi), dpi=dpi)
     for axis, (track_id, history) in zip(axes[:, 0], tracks):
+        gaps = set(history.gaps(frame_s)) if frame_s > 0 else set()
+        times = []
+        for index, time_s in enumerate(history.times_s):
+            times.append(time_s)
+            if index in gaps:
+                times.append(float("nan"))  # matplotlib breaks the line at NaN
         for label in timeline.labels:
             blue, green, red = COLOURS.get(label, (128, 128, 128))
-            axis.plot(history.times_s, [scores.get(label, 0.0) for scores in history.smoothed],
-                      color=(red / 255, green / 255, blue / 255), label=label, linewidth=1.5)
-        axis.set_ylim(0, 1)
-        axis.set_ylabel(f"#{track_id}")
+            values = []
+            for index, scores in enumerate(history.smoothed):
+                values.append(scores.get(label, 0.0))
+                if index in gaps:
+                    values.append(float("nan"))
+            axis.plot(times, values, color=(red / 255, green / 255, blue / 255), label=label,
+                      linewidth=1.5)
+        axis.set_ylim(-0.03, 1.05)  # a probability of 1.0 is drawn inside the frame
+        axis.set_ylabel("probability")
+        axis.set_title(history.person or f"track #{track_id}", loc="left", fontsize="medium")
         axis.grid(alpha=0.3)
-    axes[0, 0].legend(loc="upper right", ncol=len(timeline.labels), fontsize="small")
-    axes[0, 0].set_title("smoothed emotion probability per track")
+    axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+                      frameon=False)
     axes[-1, 0].set_xlabel("time (s)")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 0.88, 1))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=dpi)
     pyplot.close(figure)

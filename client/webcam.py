@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -42,6 +43,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--enroll", metavar="NAME",
                         help="enroll the face in --source (a photo) as NAME with the recognizer, "
                              "then exit")
+    parser.add_argument("--face-index", type=int, metavar="N",
+                        help="--enroll: the face to take when the photo shows several (0 is the "
+                             "leftmost; without it the recognizer lists them)")
     parser.add_argument("--recognizer", default="127.0.0.1:50053",
                         help="the recognizer, HOST:PORT, for --enroll (default 127.0.0.1:50053)")
     parser.add_argument("-v", "--verbose", action="store_true",
@@ -53,7 +57,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--encoding", choices=["jpeg", "raw"], default="jpeg",
                         help="how frames travel: jpeg (small) or raw BGR (no codec cost)")
     parser.add_argument("--pace", action="store_true",
-                        help="play files at their own frame rate, dropping frames when behind")
+                        help="play files at their own frame rate, dropping frames when behind "
+                             "(the default when a window shows them)")
     parser.add_argument("--min-score", type=float, help="minimum face score (server default 0.65)")
     parser.add_argument("--max-faces", type=int, default=0, help="at most this many faces per frame")
     parser.add_argument("--no-emotions", action="store_true", help="detect faces only")
@@ -135,7 +140,11 @@ def summary(stats: StreamStats, elapsed_s: float) -> str:
             f"{percentile(stats.latencies_ms, 50):.1f} ms p99 {percentile(stats.latencies_ms, 99):.1f} ms; "
             f"server ms/frame: {stages}"
             + (f"\n{stats.without_emotions} frames without emotions: {stats.last_emotions_reason}"
-               if stats.without_emotions else ""))
+               if stats.without_emotions else "")
+            + (f"\n{stats.faces_omitted} more faces found than returned, on "
+               f"{stats.frames_omitting} {'frame' if stats.frames_omitting == 1 else 'frames'} "
+               "(over max_faces; the largest were kept: raise --max-faces)"
+               if stats.faces_omitted else ""))
 
 
 def connect(args: argparse.Namespace, service: str = "detector") -> grpc.Channel | None:
@@ -151,10 +160,30 @@ def connect(args: argparse.Namespace, service: str = "detector") -> grpc.Channel
         return None
     except grpc.FutureTimeoutError:
         channel.close()
-        print(f"webcam: no {service} at {target} after {args.connect_timeout:.0f} s; "
-              "start it with `make serve`", file=sys.stderr)
+        answer = http_answer(target)
+        if answer:
+            print(f"webcam: {target} answers HTTP ({answer}), not gRPC: that is a web server "
+                  f"(the page's gateway listens on 8080); the {service} listens on "
+                  f"{'50053' if service == 'recognizer' else '50051'}", file=sys.stderr)
+        else:
+            print(f"webcam: no {service} at {target} after {args.connect_timeout:.0f} s; "
+                  "start it with `make serve`", file=sys.stderr)
         return None
     return channel
+
+
+def http_answer(target: str) -> str:
+    """The status line an HTTP server at HOST:PORT `target` answers with, or ""."""
+    host, _, port = target.rpartition(":")
+    if not port.isdigit():
+        return ""
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=2) as probe:
+            probe.sendall(b"GET / HTTP/1.0\r\nHost: facestream\r\n\r\n")
+            first = probe.recv(64).split(b"\r\n")[0].decode("latin-1")
+    except OSError:
+        return ""
+    return first if first.startswith("HTTP/") else ""
 
 
 def metadata(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
@@ -166,7 +195,7 @@ def run_enroll(args: argparse.Namespace) -> int:
     if channel is None:
         return 3
     try:
-        print(enroll(channel, args.enroll, args.source, metadata(args)))
+        print(enroll(channel, args.enroll, args.source, metadata(args), args.face_index))
     except ValueError as error:
         print(f"webcam: {error}", file=sys.stderr)
         return 2
@@ -260,10 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     if channel is None:
         outputs.close()
         return 3
+    # A file shown in a window plays at its own frame rate; without one, as fast as answered.
+    pace = args.pace or (show and not source.live and not source.stills)
     streamer = FrameStreamer(pb_grpc.DetectorServiceStub(channel), args.window,
-                             drop_when_behind=source.live or args.pace, encoding=args.encoding,
+                             drop_when_behind=source.live or pace, encoding=args.encoding,
                              options=detect_options(args, source.stills),
-                             pace_fps=source.fps if args.pace else 0.0,
+                             pace_fps=source.fps if pace else 0.0,
                              metadata=metadata(args))
     started = time.monotonic()
     finished = None  # the time held on a photo is not streaming time
@@ -296,15 +327,23 @@ def main(argv: list[str] | None = None) -> int:
         print(outputs.timeline.summary(1.0 / source.fps if source.fps else 0.0))
     if args.plot:
         try:
-            plot(outputs.timeline, args.plot)
+            plot(outputs.timeline, args.plot, 1.0 / source.fps if source.fps else 0.0)
         except ValueError as error:
             print(f"webcam: --plot {args.plot}: {error}", file=sys.stderr)
             return 1
         print(f"webcam: wrote {args.plot}")
     if source.skipped:
         names = f": {', '.join(source.skipped)}" if args.verbose else " (-v names them)"
-        print(f"webcam: skipped {len(source.skipped)} files that are not images{names}",
-              file=sys.stderr)
+        what = "file that is not an image" if len(source.skipped) == 1 else (
+            "files that are not images")
+        print(f"webcam: skipped {len(source.skipped)} {what}{names}", file=sys.stderr)
+    if source.unreadable:
+        print(f"webcam: could not read {len(source.unreadable)} image "
+              f"{'file' if len(source.unreadable) == 1 else 'files'} (corrupt or truncated): "
+              f"{', '.join(source.unreadable)}", file=sys.stderr)
+    if streamer.stats.read == 0:
+        print(f"webcam: read no frame from {args.source}", file=sys.stderr)
+        return 1
     return 0
 
 

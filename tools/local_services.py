@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,20 +27,41 @@ CLASSIFIER_PORT, DETECTOR_PORT, RECOGNIZER_PORT, WEB_PORT = 50052, 50051, 50053,
 DEMO_PERSON = "Eileen Collins"  # the astronaut of the sample clip (NASA, public domain)
 
 
-def serve() -> int:
-    with local_services(classifier_port=CLASSIFIER_PORT, detector_port=DETECTOR_PORT,
-                        recognizer_port=RECOGNIZER_PORT) as (
-            target, processes), web_gateway(target, port=WEB_PORT) as web:
-        print(f"serving: detector {target}, classifier 127.0.0.1:{CLASSIFIER_PORT}, recognizer "
-              f"127.0.0.1:{RECOGNIZER_PORT}, the page at http://127.0.0.1:{WEB_PORT}. Open it "
-              "in a browser on this machine, or try `python client/webcam.py` (--enroll NAME "
-              "--source PHOTO, then --identify); Ctrl-C stops.", flush=True)
+def taken_ports(ports: dict[str, int]) -> list[str]:
+    """The ports of `ports` (name -> port) that something on this machine already holds."""
+    taken = []
+    for name, port in ports.items():
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                taken.append(f"{port} ({name}: make serve {name.upper()}_PORT=...)")
+    return taken
+
+
+def serve(ports: dict[str, int]) -> int:
+    taken = taken_ports(ports)
+    if taken:
+        print(f"serve: port {', '.join(taken)} is in use, perhaps by another `make serve`; "
+              "stop it or choose other ports", file=sys.stderr)
+        return 1
+    with local_services(classifier_port=ports["classifier"], detector_port=ports["detector"],
+                        recognizer_port=ports["recognizer"]) as (
+            target, processes), web_gateway(target, port=ports["web"]) as web:
+        print(f"serving: detector {target}, classifier 127.0.0.1:{ports['classifier']}, "
+              f"recognizer 127.0.0.1:{ports['recognizer']}, the page at "
+              f"http://127.0.0.1:{ports['web']}. Open it in a browser on this machine, or try "
+              "`python client/webcam.py` (--enroll NAME --source PHOTO, then --identify); "
+              "Ctrl-C stops.", flush=True)
         try:
             while all(p.poll() is None for p in [*processes, web]):
                 time.sleep(0.5)
         except KeyboardInterrupt:
-            pass
-    return 0
+            return 0
+        stopped = [p for p in [*processes, web] if p.poll() is not None]
+        print(f"serve: {', '.join(p.module for p in stopped)} stopped (exit "
+              f"{', '.join(str(p.poll()) for p in stopped)}); stopping the rest", file=sys.stderr)
+    return 1
 
 
 def demo(source: str, out: Path) -> int:
@@ -71,10 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("mode", choices=["serve", "demo"])
     parser.add_argument("--source", default=str(ROOT / "samples/sample_clip.mp4"))
     parser.add_argument("--out", default=str(ROOT / "out"))
+    for name, port in (("detector", DETECTOR_PORT), ("classifier", CLASSIFIER_PORT),
+                       ("recognizer", RECOGNIZER_PORT), ("web", WEB_PORT)):
+        parser.add_argument(f"--{name}-port", type=int, default=port,
+                            help=f"serve: the {name}'s port (default {port})")
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the services are stopped, not orphaned.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    return serve() if args.mode == "serve" else demo(args.source, Path(args.out))
+    ports = {"detector": args.detector_port, "classifier": args.classifier_port,
+             "recognizer": args.recognizer_port, "web": args.web_port}
+    return serve(ports) if args.mode == "serve" else demo(args.source, Path(args.out))
 
 
 if __name__ == "__main__":

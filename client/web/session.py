@@ -179,7 +179,8 @@ class PageStream:
             "labels": list(response.emotion_labels),
             "gateway_ms": round((time.monotonic() - sent_at) * 1000, 1) if sent_at else None,
             "dropped": self.dropped,
-            "emotions_unavailable": record.get("emotions_unavailable", "")})
+            "emotions_unavailable": record.get("emotions_unavailable", ""),
+            "faces_omitted": record["faces_omitted"]})
 
     async def _lost(self, error: BaseException) -> None:
         """The stream broke: tell the page, forget what was in flight, reopen later."""

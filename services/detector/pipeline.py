@@ -121,6 +121,7 @@ class FrameResult:
     emotions_error: str = ""
     identity_error: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    faces_omitted: int = 0  # found, but over max_faces
 
 
 class FacePipeline:
@@ -181,8 +182,12 @@ class FacePipeline:
         if options.incremental and stream is not None and stream.scan is not None:
             detector = stream.scan
         detections = detector.detect(frame, options.min_score)
-        detections.sort(key=lambda face: face.score, reverse=True)
-        detections = detections[:options.max_faces]
+        # Over the cap, the largest faces stay (then the most confident): in a crowd the
+        # near faces are the ones a person looks at.
+        detections.sort(key=lambda face: (face.box[2] * face.box[3], face.score), reverse=True)
+        omitted = max(0, len(detections) - options.max_faces)
+        detections = sorted(detections[:options.max_faces], key=lambda face: face.score,
+                            reverse=True)
         detected = time.perf_counter()
         timings["detect_ms"] = (detected - started) * 1000
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
@@ -191,7 +196,7 @@ class FacePipeline:
                  for d in detections]
         aligned = time.perf_counter()
         timings["align_ms"] = (aligned - detected) * 1000
-        result = FrameResult(faces, timings_ms=timings)
+        result = FrameResult(faces, timings_ms=timings, faces_omitted=omitted)
         if options.classify and faces:
             self._classify(result, time_left_s)
         classified = time.perf_counter()

@@ -122,7 +122,8 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
             faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],
             emotion_labels=result.labels, timings=timings,
             emotions_unavailable_reason=result.emotions_error,
-            identity_unavailable_reason=result.identity_error)
+            identity_unavailable_reason=result.identity_error,
+            faces_omitted=result.faces_omitted)
 
     @grpc_errors
     def StreamDetect(self, request_iterator, context):
@@ -147,7 +148,8 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
                     faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],
                     emotion_labels=result.labels, timings=timings,
                     emotions_unavailable_reason=result.emotions_error,
-                    identity_unavailable_reason=result.identity_error)
+                    identity_unavailable_reason=result.identity_error,
+                    faces_omitted=result.faces_omitted)
         finally:
             metrics.OPEN_STREAMS.dec()
             metrics.LIVE_TRACKS.dec(tracks)

@@ -27,7 +27,8 @@ class DetectorSettings(FaceFinderSettings, ImageServerSettings):
     track_max_missed_frames: int = setting(
         MAX_MISSED_FRAMES, "frames a face's track is kept while the face is not seen (a "
         "blink, someone passing)")
-    max_faces: int = setting(64, "most faces returned per frame")
+    max_faces: int = setting(256, "most faces returned per frame (a request may ask for fewer); "
+                             "beyond it the largest are kept and the rest counted as omitted")
     max_emotion_yaw: float = setting(MAX_EMOTION_YAW, "faces turned further than this "
                                      "(|yaw|, degrees) get EMOTION_STATUS_FACE_TURNED and no "
                                      "emotion: the model reads frontal faces")

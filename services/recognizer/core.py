@@ -92,7 +92,10 @@ class Recognizer:
             raise InvalidInput(f"{query.field} shows no face: send a photo where the face is "
                                "clearly visible (at least ~40 px wide)")
         if face_index is None and len(boxes) > 1:
-            raise InvalidInput(f"{query.field} shows {len(boxes)} faces: crop it to one, or {which}")
+            listed = "; ".join(f"{i}: {w:.0f}x{h:.0f} px at ({x:.0f}, {y:.0f})"
+                               for i, (x, y, w, h) in enumerate(boxes))
+            raise InvalidInput(f"{query.field} shows {len(boxes)} faces ({listed}): crop it to "
+                               f"one, or {which}")
         index = face_index or 0
         if not 0 <= index < len(boxes):
             raise InvalidInput(f"face_index is {index}; {query.field} has {len(boxes)} face(s) "

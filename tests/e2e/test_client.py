@@ -71,7 +71,7 @@ def test_directory_of_images_skips_other_files(detector_server, tmp_path):
     assert all(face["track_id"] == 0 and face["smoothed_emotion"] is None  # pictures stand alone
                for face in lines[0]["faces"])
     assert sorted(p.name for p in out.iterdir()) == ["a_group_000000.jpg", "b_blank_000001.jpg"]
-    assert "skipped 1 files that are not images" in result.stderr
+    assert "skipped 1 file that is not an image" in result.stderr
 
 
 def test_timeline_has_a_row_per_track_per_frame_and_the_plot_a_panel_per_track(
@@ -122,7 +122,32 @@ def test_a_file_named_like_an_image_that_is_none_takes_no_frame_number(detector_
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert [(line["source"], line["frame"]) for line in lines] == [("b_group.jpg", 0)]
-    assert "skipped 1 files that are not images: a_broken.jpg" in result.stderr
+    assert "could not read 1 image file (corrupt or truncated): a_broken.jpg" in result.stderr
+
+
+def test_a_single_unreadable_image_exits_non_zero_and_a_truncated_one_is_named(
+        detector_server, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    target = f"127.0.0.1:{detector_server.port}"
+    result = run_client("--source", str(broken), "--target", target)
+    assert result.returncode == 1
+    assert "could not read 1 image file (corrupt or truncated): broken.png" in result.stderr
+    assert f"read no frame from {broken}" in result.stderr
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(GROUP_PHOTO.read_bytes()[:30_000])
+    result = run_client("--source", str(truncated), "--target", target)
+    assert f"{truncated}: the JPEG ends early" in result.stderr
+
+
+def test_a_web_server_at_the_target_is_named_as_such(detector_server):
+    from devkit.processes import web_gateway
+
+    with web_gateway(f"127.0.0.1:{detector_server.port}") as gateway:
+        result = run_client("--source", str(GROUP_PHOTO), "--target",
+                            f"127.0.0.1:{gateway.port}", "--connect-timeout", "2")
+    assert result.returncode == 3
+    assert "answers HTTP (HTTP/1" in result.stderr and "not gRPC" in result.stderr
 
 
 @pytest.mark.parametrize("target,message", [
@@ -221,3 +246,30 @@ def test_enroll_from_the_command_line_then_identify_the_clip(classifier_server, 
     assert people[0] is None  # the track's first frame: the lookup is still under way
     assert people[-1] == "Eileen Collins" and people.count("Eileen Collins") >= len(people) - 10
     assert "#1 (Eileen Collins): 6.0 s in view" in result.stdout
+
+
+def test_enrolling_from_a_group_photo_lists_the_faces_then_takes_the_one_asked_for(
+        recognizer_server):
+    recognizer = f"127.0.0.1:{recognizer_server.port}"
+    listed = run_client("--enroll", "Second", "--source", str(GROUP_PHOTO), "--recognizer",
+                        recognizer)
+    assert listed.returncode == 1
+    assert "shows 4 faces (0: " in listed.stderr and "3: " in listed.stderr
+    chosen = run_client("--enroll", "Second", "--source", str(GROUP_PHOTO), "--recognizer",
+                        recognizer, "--face-index", "1")
+    try:
+        assert chosen.returncode == 0, chosen.stderr
+        assert chosen.stdout.startswith("enrolled Second from group.jpg: 1 face(s)")
+    finally:
+        recognizer_server.recognizer.gallery.delete(name="Second")
+
+
+def test_faces_over_the_cap_are_counted_and_the_largest_kept(detector_server, tmp_path):
+    jsonl = tmp_path / "r.jsonl"
+    result = run_client("--source", str(GROUP_PHOTO), "--target",
+                        f"127.0.0.1:{detector_server.port}", "--max-faces", "2",
+                        "--jsonl", str(jsonl))
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(text) for text in jsonl.read_text().splitlines()]
+    assert len(line["faces"]) == 2 and line["faces_omitted"] == 2
+    assert "2 more faces found than returned, on 1 frame" in result.stdout

@@ -68,3 +68,21 @@ def test_every_line_a_service_writes_is_json(service, args):
     lines += rest.splitlines()
     records = [json.loads(line) for line in lines if line.strip()]  # raises on any other line
     assert any(r["logger"] == "native" for r in records)  # LiteRT's or TensorFlow's, wrapped
+
+
+def test_serve_with_a_port_taken_names_it_and_exits_non_zero():
+    import socket
+
+    from devkit.processes import unused_port
+
+    ports = {name: unused_port() for name in ("detector", "classifier", "recognizer", "web")}
+    with socket.socket() as holder:  # another `make serve`, say
+        holder.bind(("127.0.0.1", ports["classifier"]))
+        holder.listen()
+        done = subprocess.run(
+            [sys.executable, "-m", "tools.local_services", "serve",
+             *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port)))],
+            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 1, done.stderr
+    assert f"port {ports['classifier']} (classifier: make serve CLASSIFIER_PORT=...)" in done.stderr
+    assert "serving:" not in done.stdout

@@ -21,6 +21,7 @@ from facestream.v1 import detector_service_pb2_grpc as dpb_grpc
 from facestream.v1 import image_pb2
 from facestream.v1 import recognizer_service_pb2 as rpb
 from facestream.v1 import recognizer_service_pb2_grpc as rpb_grpc
+from tests.conftest import GROUP_PHOTO
 
 ENCODED = image_pb2.IMAGE_FORMAT_ENCODED
 # The detector's and recognizer's resident memory may grow this much over the whole run.
@@ -65,22 +66,28 @@ def test_the_pngs_are_tiny():
 
 def test_detector_refuses_narrow_images_fast_and_without_memory():
     with service_process("detector", 0, ["--classifier-target", "", "--recognizer-target", ""],
-                         quiet=True) as detector:
+                         quiet=True) as detector, \
+            grpc.insecure_channel(f"127.0.0.1:{detector.port}",
+                                  options=[("grpc.max_send_message_length", 32 << 20)]) as channel:
+        stub = dpb_grpc.DetectorServiceStub(channel)
+        # The baseline is a server that has served: one good image and one of the raw size.
+        stub.Detect(dpb.DetectRequest(image=image_pb2.Image(
+            data=GROUP_PHOTO.read_bytes(), format=ENCODED)), timeout=30)
+        square = image_pb2.Image(data=b"\0" * 16_000_000, format=image_pb2.IMAGE_FORMAT_GRAY8,
+                                 width=4000, height=4000)
+        stub.Detect(dpb.DetectRequest(image=square), timeout=60)
         before = memory_mb(detector.pid)
-        with grpc.insecure_channel(f"127.0.0.1:{detector.port}",
-                                   options=[("grpc.max_send_message_length", 32 << 20)]) as channel:
-            stub = dpb_grpc.DetectorServiceStub(channel)
-            for name, image in IMAGES.items():
-                error, took = timed_refusal(
-                    lambda image=image: stub.Detect(dpb.DetectRequest(image=image), timeout=10))
-                assert error.code() is grpc.StatusCode.INVALID_ARGUMENT, (name, error.details())
-                assert "each side must be" in error.details() or "aspect ratio" in error.details()
-                assert took < MAX_ANSWER_S + 0.2 * (name.startswith("raw")), (name, took)
-            answers = list(stub.StreamDetect(iter(
-                [dpb.StreamDetectRequest(frame_id=n + 1, image=image)
-                 for n, image in enumerate(IMAGES.values())]), timeout=30))
-            assert [a.frame_id for a in answers] == [1, 2, 3]
-            assert all(a.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0] for a in answers)
+        for name, image in IMAGES.items():
+            error, took = timed_refusal(
+                lambda image=image: stub.Detect(dpb.DetectRequest(image=image), timeout=10))
+            assert error.code() is grpc.StatusCode.INVALID_ARGUMENT, (name, error.details())
+            assert "each side must be" in error.details() or "aspect ratio" in error.details()
+            assert took < MAX_ANSWER_S + 0.2 * (name.startswith("raw")), (name, took)
+        answers = list(stub.StreamDetect(iter(
+            [dpb.StreamDetectRequest(frame_id=n + 1, image=image)
+             for n, image in enumerate(IMAGES.values())]), timeout=30))
+        assert [a.frame_id for a in answers] == [1, 2, 3]
+        assert all(a.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0] for a in answers)
         growth = memory_mb(detector.pid) - before
     assert growth < MAX_GROWTH_MB, growth
 

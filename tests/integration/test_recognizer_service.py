@@ -117,7 +117,7 @@ def test_verify_needs_one_face_per_image(recognizer_stub):
     code, message = code_and_message(recognizer_stub.Verify, pb.VerifyRequest(
         first=face_image(portrait), second=face_image(group)))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
-    assert "second shows 4 faces: crop it to one, or give its face's box in second.faces" in message
+    assert "second shows 4 faces (0: " in message
     code, message = code_and_message(recognizer_stub.Verify, pb.VerifyRequest(
         first=face_image(portrait), second=face_image(portrait), max_distance=float("nan")))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "max_distance is nan" in message

@@ -64,6 +64,19 @@ def test_faces_sorted_limited_and_cropped(detector, group):
     assert result.labels == ["sad", "happy"]
 
 
+def test_over_the_cap_the_largest_faces_stay_and_the_rest_are_counted(detector, group):
+    pipeline = FacePipeline(detector, RecordingEmotions(), max_faces=64, classify_timeout_s=1.0)
+    every = pipeline.analyse(group, Options()).faces
+    assert len(every) == 4
+    result = pipeline.analyse(group, Options(max_faces=2))
+    assert result.faces_omitted == 2
+    areas = sorted((f.detection.box[2] * f.detection.box[3] for f in every), reverse=True)
+    assert sorted((f.detection.box[2] * f.detection.box[3] for f in result.faces),
+                  reverse=True) == areas[:2]
+    scores = [f.detection.score for f in result.faces]
+    assert scores == sorted(scores, reverse=True)  # returned in score order still
+
+
 def test_unavailable_classifier_keeps_the_faces(detector, group):
     pipeline = FacePipeline(detector, RecordingEmotions(fail=True), max_faces=64, classify_timeout_s=1.0)
     result = pipeline.analyse(group, Options())

@@ -237,6 +237,8 @@ function updateStatus() {
   if (state.connection !== "open") parts.push(state.connection);
   else if (state.detector !== "ok") parts.push(state.detector);
   if (state.notice && !source) parts.push(state.notice);
+  const omitted = state.lastResult ? state.lastResult.faces_omitted : 0;
+  if (omitted) parts.push(`${omitted} more ${omitted === 1 ? "face" : "faces"} found than shown (max_faces)`);
   if (state.lastError) parts.push(`last error: ${state.lastError}`);
   const status = $("status");
   status.textContent = parts.join(" · ");
