@@ -13,7 +13,7 @@ from devkit import ROOT
 from services.classifier.catalog import FER2013_LABELS, MODELS
 from services.classifier.conversion import tflite_for
 from services.classifier.litert_model import LiteRTEmotionModel
-from services.classifier.model import EmotionModel
+from services.classifier.tensorflow_model import TensorFlowEmotionModel
 
 BATCHES = (1, 8, 32, 128)
 MODEL = ROOT / "models/emotion_model.hdf5"
@@ -25,7 +25,7 @@ def crops_for(size: int) -> np.ndarray:
 
 def raw_faces_per_s(seconds: float, batches=BATCHES) -> dict[str, float]:
     """TensorFlow, every core for the model: its ceiling, with nothing else to feed."""
-    model = EmotionModel(MODEL, list(FER2013_LABELS), "minus_one_to_one",
+    model = TensorFlowEmotionModel(MODEL, list(FER2013_LABELS), "minus_one_to_one",
                          max_batch_size=max(batches), inference_threads=os.cpu_count() or 1)
     model.warm_up()
     crops = crops_for(max(batches))

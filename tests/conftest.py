@@ -77,11 +77,16 @@ def postgres_url():
 
 
 @pytest.fixture(scope="session")
-def recognizer_stub(recognizer_server):
+def recognizer_channel(recognizer_server):
+    with grpc.insecure_channel(f"127.0.0.1:{recognizer_server.port}") as channel:
+        yield channel
+
+
+@pytest.fixture(scope="session")
+def recognizer_stub(recognizer_channel):
     from facestream.v1 import recognizer_service_pb2_grpc
 
-    with grpc.insecure_channel(f"127.0.0.1:{recognizer_server.port}") as channel:
-        yield recognizer_service_pb2_grpc.RecognizerServiceStub(channel)
+    return recognizer_service_pb2_grpc.RecognizerServiceStub(recognizer_channel)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from prometheus_client import Counter, Gauge, start_http_server
 from client.web.session import FrameRefused, MessageRate, PageStream, page_options, parse_frame
 from client.web.settings import GatewaySettings
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
+from services.common.channels import FAST_RECONNECT_OPTIONS
 from services.common.security import bearer_metadata, channel_credentials
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,7 @@ SECURITY_HEADERS = {
 
 def detector_channel(settings: GatewaySettings) -> grpc.aio.Channel:
     options = [("grpc.max_send_message_length", settings.max_frame_bytes + 1024),
-               # A detector that restarts is found again within a second, not after
-               # gRPC's default back-off of up to two minutes.
-               ("grpc.initial_reconnect_backoff_ms", 100),
-               ("grpc.max_reconnect_backoff_ms", 1000)]
+               *FAST_RECONNECT_OPTIONS]
     if not settings.detector_tls_ca:
         return grpc.aio.insecure_channel(settings.detector_target, options=options)
     credentials = channel_credentials(settings.detector_tls_ca, settings.detector_tls_cert,

@@ -12,6 +12,7 @@ import importlib.util
 import os
 from pathlib import Path
 
+from services.classifier.model import EmotionRuntime
 from services.classifier.settings import ClassifierSettings
 
 NVIDIA_DEVICE = Path("/dev/nvidiactl")
@@ -30,15 +31,16 @@ def choose_runtime(requested: str) -> str:
     return "litert"
 
 
-def load_model(settings: ClassifierSettings):
+def load_model(settings: ClassifierSettings) -> tuple[EmotionRuntime, int]:
     """(model, batcher workers) for the settings' runtime, warmed up."""
     runtime = choose_runtime(settings.runtime)
     if runtime == "tensorflow":
-        from services.classifier.model import EmotionModel  # noqa: PLC0415
+        from services.classifier.tensorflow_model import TensorFlowEmotionModel  # noqa: PLC0415
 
-        model = EmotionModel(settings.model_path, settings.label_list, settings.pixel_scaling,
-                             settings.max_batch_size, settings.jit_compile,
-                             settings.inference_threads, name=settings.model_name)
+        model: EmotionRuntime = TensorFlowEmotionModel(
+            settings.model_path, settings.label_list, settings.pixel_scaling,
+            settings.max_batch_size, settings.jit_compile, settings.inference_threads,
+            name=settings.model_name)
         workers = 1  # Keras models are not re-entrant; TensorFlow has its own threads
     else:
         from services.classifier.conversion import tflite_for  # noqa: PLC0415

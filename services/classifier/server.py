@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import grpc
 from prometheus_client import start_http_server
 
 from facestream.v1 import classifier_service_pb2, classifier_service_pb2_grpc
@@ -16,7 +15,7 @@ from services.classifier.core import EmotionClassifier, run_model_batch
 from services.classifier.runtime import load_model
 from services.classifier.servicer import ClassifierServicer
 from services.classifier.settings import ClassifierSettings
-from services.common.serving import HealthReporter, build_server
+from services.common.serving import RunningServer, build_server
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +23,12 @@ SERVICE_NAME = classifier_service_pb2.DESCRIPTOR.services_by_name["ClassifierSer
 
 
 @dataclass
-class RunningClassifier:
-    server: grpc.Server
-    port: int
-    health: HealthReporter
-    classifier: EmotionClassifier
+class RunningClassifier(RunningServer):
+    classifier: EmotionClassifier | None = None
 
-    def stop(self, grace_s: float | None = None) -> None:
-        self.health.shutting_down()
-        self.server.stop(grace_s).wait()
-        self.classifier.batcher.stop()
+    def release(self) -> None:
+        if self.classifier is not None:
+            self.classifier.batcher.stop()
 
 
 def create_server(settings: ClassifierSettings) -> RunningClassifier:

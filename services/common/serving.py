@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Iterable
 from concurrent import futures
+from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -42,6 +43,26 @@ class HealthReporter:
 
     def shutting_down(self) -> None:
         self.servicer.enter_graceful_shutdown()
+
+
+@dataclass
+class RunningServer:
+    """A started server: its bound port, its health, and `stop()` (NOT_SERVING, drain, then
+    `release()`, which a service overrides to free what it holds)."""
+
+    server: grpc.Server
+    port: int
+    health: HealthReporter
+
+    def release(self) -> None:
+        """Free the service's own resources once no RPC runs any more."""
+
+    def stop(self, grace_s: float | None = None) -> None:
+        self.health.shutting_down()
+        self.server.stop(grace_s).wait()
+        self.release()
+
+
 
 
 class CannotListen(OSError):

@@ -17,6 +17,7 @@ import numpy as np
 from facestream.v1 import classifier_service_pb2 as pb
 from facestream.v1 import classifier_service_pb2_grpc as pb_grpc
 from facestream.v1 import image_pb2
+from services.common.channels import FAST_RECONNECT_OPTIONS
 from services.common.security import bearer_metadata, secure_channel
 from services.detector import metrics
 from services.detector.pipeline import EmotionsUnavailable
@@ -51,9 +52,7 @@ class ClassifierClient:
             ("grpc.enable_retries", 1),
             ("grpc.max_send_message_length", max_message_bytes),
             ("grpc.max_receive_message_length", max_message_bytes),
-            # Find a restarted classifier within ~a second, not gRPC's default of up to 2 min.
-            ("grpc.initial_reconnect_backoff_ms", 100),
-            ("grpc.max_reconnect_backoff_ms", 1000),
+            *FAST_RECONNECT_OPTIONS,
         ])
         self._metadata = bearer_metadata(auth_token)
         self._stub = pb_grpc.ClassifierServiceStub(self._channel)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 import numpy as np
@@ -20,7 +21,7 @@ REGION_MARGIN = 0.5  # of the face's size, on each side: the aligner needs the f
 REGION_FACE_PX = 160  # faces are sent at most this wide (the recognizer's chip is 150)
 
 
-class IdentityStatus:
+class IdentityStatus(Enum):
     NOT_REQUESTED = "not_requested"
     KNOWN = "known"
     UNKNOWN = "unknown"
@@ -35,7 +36,7 @@ class PersonMatch:
     distance: float
 
     @property
-    def status(self) -> str:
+    def status(self) -> IdentityStatus:
         return IdentityStatus.KNOWN if self.person_id else IdentityStatus.UNKNOWN
 
 
@@ -88,27 +89,40 @@ class TrackIdentity:
         return self.pending is None and now_s - self.resolved_at_s >= REFRESH_S
 
     @property
-    def status(self) -> str:
+    def status(self) -> IdentityStatus:
         if self.match is not None:
             return self.match.status
         return IdentityStatus.UNAVAILABLE if self.error else IdentityStatus.PENDING
 
 
+@dataclass(frozen=True)
+class IdentityAnswer:
+    """What the recognizer said of one face: a match (known or not), or why it said nothing."""
+
+    match: PersonMatch | None = None
+    error: str = ""
+
+    @property
+    def status(self) -> IdentityStatus:
+        return self.match.status if self.match is not None else IdentityStatus.UNAVAILABLE
+
+
 def identify_now(source: IdentitySource, frame: np.ndarray, boxes, timeout_s: float
-                 ) -> list[PersonMatch | str]:
-    """Per box, its PersonMatch or the reason there is none; waits for every answer."""
+                 ) -> list[IdentityAnswer]:
+    """Per box, the recognizer's answer; waits for every one."""
     futures = [source.submit(*face_region(frame, box), timeout_s) for box in boxes]
     wait(futures, timeout=timeout_s)
-    answers: list[PersonMatch | str] = []
+    answers = []
     for future in futures:
         if not future.done():
             future.cancel()
-            answers.append(f"the recognizer did not answer within {timeout_s:.1f} s")
+            answers.append(IdentityAnswer(
+                error=f"the recognizer did not answer within {timeout_s:.1f} s"))
             continue
         try:
-            answers.append(future.result())
+            answers.append(IdentityAnswer(match=future.result()))
         except IdentityUnavailable as error:
-            answers.append(str(error))
+            answers.append(IdentityAnswer(error=str(error)))
     return answers
 
 

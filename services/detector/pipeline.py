@@ -59,7 +59,7 @@ class EmotionState(Enum):
     FACE_TURNED = "face_turned"  # turned beyond the yaw limit: the model cannot read it
 
 
-class ScanMode:
+class ScanMode(Enum):
     FULL = "full"
     INCREMENTAL = "incremental"
 
@@ -67,6 +67,20 @@ class ScanMode:
 # Faces turned further than this (|yaw|, degrees) get no emotion: the model learned frontal
 # faces, and beyond it its confidence falls off (docs/detection.md).
 MAX_EMOTION_YAW = 70.0
+
+
+@dataclass(frozen=True)
+class RequestedOptions:
+    """What one request asked for; None (or 0 for max_faces) means the server's default."""
+
+    return_crops: bool = False
+    classify: bool | None = None
+    min_score: float | None = None
+    max_faces: int = 0
+    scan_mode: ScanMode | None = None
+    track: bool | None = None
+    half_life_ms: float | None = None
+    identify: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,7 +124,7 @@ class Face:
     smoothed_scores: np.ndarray | None = None
     smoothed_label: int = -1  # index into the labels; -1 without smoothed scores
     track_state: dict | None = None  # the track's own state (tracked faces only)
-    identity_status: str = IdentityStatus.NOT_REQUESTED
+    identity_status: IdentityStatus = IdentityStatus.NOT_REQUESTED
     person: PersonMatch | None = None
 
 
@@ -129,8 +143,10 @@ class FacePipeline:
                  max_faces: int, classify_timeout_s: float,
                  tracking: TrackingSettings = TrackingSettings(),
                  identities: IdentitySource | None = None, identify_timeout_s: float = 2.0,
-                 max_emotion_yaw: float = MAX_EMOTION_YAW) -> None:
+                 max_emotion_yaw: float = MAX_EMOTION_YAW,
+                 default_min_score: float = DEFAULT_MIN_SCORE) -> None:
         self._detector = detector
+        self.default_min_score = default_min_score
         self.max_emotion_yaw = max_emotion_yaw
         self._labels: list[str] = []  # the classifier's, from its last answer
         self._emotions = emotions
@@ -143,12 +159,12 @@ class FacePipeline:
     def open_stream(self) -> Stream:
         return Stream(self._detector, self._tracking.max_missed_frames)
 
-    def resolve_options(self, return_crops: bool, classify: bool | None,
-                        min_score: float | None, max_faces: int, default_min_score: float,
-                        scan_mode: str | None = None, streaming: bool = False,
-                        track: bool | None = None, half_life_ms: float | None = None,
-                        identify: bool = False) -> Options:
-        """Validate per-request options; None means the server default."""
+    def resolve_options(self, requested: RequestedOptions, streaming: bool = False) -> Options:
+        """The request's options checked, the server's defaults filled in (the one place
+        they are): InvalidInput names the field and its range."""
+        scan_mode, track, half_life_ms = (requested.scan_mode, requested.track,
+                                          requested.half_life_ms)
+        min_score, max_faces = requested.min_score, requested.max_faces
         if scan_mode == ScanMode.INCREMENTAL and not streaming:
             raise InvalidInput("options.scan_mode is SCAN_MODE_INCREMENTAL, which needs the "
                                "frames of a stream (StreamDetect); Detect sees one image")
@@ -159,7 +175,7 @@ class FacePipeline:
         if not 0.0 <= half_life <= MAX_HALF_LIFE_MS:
             raise InvalidInput(f"options.smoothing_half_life_ms is {half_life_ms}; it must be 0 "
                                f"(no smoothing) to {MAX_HALF_LIFE_MS:.0f}")
-        score = default_min_score if min_score is None else min_score
+        score = self.default_min_score if min_score is None else min_score
         if not 0.0 <= score <= 1.0:  # NaN fails this too
             raise InvalidInput(f"options.min_score is {min_score}; it must be within [0, 1]")
         if max_faces < 0 or max_faces > self.max_faces:
@@ -169,8 +185,9 @@ class FacePipeline:
         # Tracks are for video: a stream of independent pictures (the full scan) has none
         # unless asked for.
         track = incremental if track is None else track
-        return Options(return_crops, True if classify is None else classify, score,
-                       max_faces or self.max_faces, incremental, track, half_life, identify)
+        classify = True if requested.classify is None else requested.classify
+        return Options(requested.return_crops, classify, score, max_faces or self.max_faces,
+                       incremental, track, half_life, requested.identify)
 
     def analyse(self, frame: np.ndarray, options: Options, time_left_s: float | None = None,
                 stream: Stream | None = None, captured_at_s: float = 0.0) -> FrameResult:
@@ -272,11 +289,9 @@ class FacePipeline:
                 result.identity_error = result.identity_error or state.error
             return
         for face, answer in zip(result.faces, identify_now(self._identities, frame, boxes,
-                                                           timeout)):
-            if isinstance(answer, str):
-                face.identity_status, result.identity_error = IdentityStatus.UNAVAILABLE, answer
-            else:
-                face.identity_status, face.person = answer.status, answer
+                                                           timeout), strict=True):
+            face.identity_status, face.person = answer.status, answer.match
+            result.identity_error = result.identity_error or answer.error
 
     @staticmethod
     def _mark_unavailable(result: FrameResult, reason: str) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 from facestream.v1 import face_pb2, image_pb2
 from facestream.v1 import recognizer_service_pb2 as pb
 from facestream.v1 import recognizer_service_pb2_grpc as pb_grpc
+from services.common.channels import FAST_RECONNECT_OPTIONS
 from services.common.security import bearer_metadata, secure_channel
 from services.detector.identities import IdentityUnavailable, PersonMatch
 
@@ -17,10 +18,7 @@ from services.detector.identities import IdentityUnavailable, PersonMatch
 class RecognizerClient:
     def __init__(self, target: str, tls_ca: str = "", auth_token: str = "") -> None:
         self.target = target
-        self._channel = secure_channel(target, tls_ca, options=[
-            ("grpc.initial_reconnect_backoff_ms", 100),
-            ("grpc.max_reconnect_backoff_ms", 1000),
-        ])
+        self._channel = secure_channel(target, tls_ca, options=FAST_RECONNECT_OPTIONS)
         self._metadata = bearer_metadata(auth_token)
         self._stub = pb_grpc.RecognizerServiceStub(self._channel)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import grpc
 from prometheus_client import start_http_server
 
 from facestream.v1 import detector_service_pb2, detector_service_pb2_grpc
-from services.common.serving import HealthReporter, build_server
+from services.common.serving import RunningServer, build_server
 from services.detector.classifier_client import ClassifierClient
 from services.detector.pipeline import FacePipeline, TrackingSettings
 from services.detector.recognizer_client import RecognizerClient
@@ -23,16 +22,11 @@ SERVICE_NAME = detector_service_pb2.DESCRIPTOR.services_by_name["DetectorService
 
 
 @dataclass
-class RunningDetector:
-    server: grpc.Server
-    port: int
-    health: HealthReporter
-    classifier: ClassifierClient | None
+class RunningDetector(RunningServer):
+    classifier: ClassifierClient | None = None
     recognizer: RecognizerClient | None = None
 
-    def stop(self, grace_s: float | None = None) -> None:
-        self.health.shutting_down()
-        self.server.stop(grace_s).wait()
+    def release(self) -> None:
         for client in (self.classifier, self.recognizer):
             if client is not None:
                 client.close()
@@ -48,10 +42,11 @@ def create_server(settings: DetectorSettings) -> RunningDetector:
                   else None)
     pipeline = FacePipeline(detector, classifier, settings.max_faces,
                             settings.classify_timeout_ms / 1000, tracking, recognizer,
-                            settings.identify_timeout_ms / 1000, settings.max_emotion_yaw)
+                            settings.identify_timeout_ms / 1000, settings.max_emotion_yaw,
+                            settings.min_score)
     server, port, health = build_server(settings, [SERVICE_NAME])
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
-        DetectorServicer(pipeline, settings.min_score, settings.frame_limits), server)
+        DetectorServicer(pipeline, settings.frame_limits), server)
     server.start()
     warm_up(detector, settings.min_score)
     if settings.metrics_port:

@@ -13,7 +13,14 @@ from services.common.serving import time_left
 from services.common.status import grpc_errors, status_of
 from services.detector import metrics
 from services.detector.identities import IdentityStatus
-from services.detector.pipeline import EmotionState, FacePipeline, FrameResult, ScanMode, Stream
+from services.detector.pipeline import (
+    EmotionState,
+    FacePipeline,
+    FrameResult,
+    RequestedOptions,
+    ScanMode,
+    Stream,
+)
 from services.faces.imaging import decode_image
 
 _EMOTION_STATUS = {
@@ -36,7 +43,17 @@ _SCAN_MODE = {
 }
 
 
-def _scan_mode(value: int) -> str | None:
+def _requested(options: pb.DetectOptions) -> RequestedOptions:
+    """A request's options as the pipeline takes them (unset fields: None)."""
+    def given(name: str):
+        return getattr(options, name) if options.HasField(name) else None
+
+    return RequestedOptions(options.return_crops, given("classify"), given("min_score"),
+                            options.max_faces, _scan_mode(options.scan_mode), given("track"),
+                            given("smoothing_half_life_ms"), options.identify)
+
+
+def _scan_mode(value: int) -> ScanMode | None:
     if value not in _SCAN_MODE:
         raise InvalidInput(f"options.scan_mode is {value}; use SCAN_MODE_FULL (1) or "
                            "SCAN_MODE_INCREMENTAL (2), or leave it unset")
@@ -85,10 +102,8 @@ def _observe(result: FrameResult, timings: pb.StageTimings) -> None:
 
 
 class DetectorServicer(pb_grpc.DetectorServiceServicer):
-    def __init__(self, pipeline: FacePipeline, default_min_score: float,
-                 frame_limits: FrameLimits) -> None:
+    def __init__(self, pipeline: FacePipeline, frame_limits: FrameLimits) -> None:
         self._pipeline = pipeline
-        self._default_min_score = default_min_score
         self._frame_limits = frame_limits
 
     def _analyse(self, image: image_pb2.Image, options: pb.DetectOptions, context,
@@ -96,16 +111,7 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
                  capture_time_us: int = 0) -> tuple[FrameResult, pb.StageTimings, bool]:
         arrived_at_s = time.monotonic()
         started = time.perf_counter()
-        resolved = self._pipeline.resolve_options(
-            options.return_crops,
-            options.classify if options.HasField("classify") else None,
-            options.min_score if options.HasField("min_score") else None,
-            options.max_faces, self._default_min_score, _scan_mode(options.scan_mode),
-            streaming=stream is not None,
-            track=options.track if options.HasField("track") else None,
-            half_life_ms=(options.smoothing_half_life_ms
-                          if options.HasField("smoothing_half_life_ms") else None),
-            identify=options.identify)
+        resolved = self._pipeline.resolve_options(_requested(options), streaming=stream is not None)
         frame = decode_image(image.data, image.format, image.width, image.height, self._frame_limits)
         decode_ms = (time.perf_counter() - started) * 1000
         captured_at_s = capture_time_us / 1e6 if capture_time_us else arrived_at_s

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import grpc
 from prometheus_client import start_http_server
 
 from facestream.v1 import recognizer_service_pb2, recognizer_service_pb2_grpc
-from services.common.serving import HealthReporter, build_server
+from services.common.serving import RunningServer, build_server
 from services.faces.finder import make_face_finder, warm_up
 from services.recognizer import metrics
 from services.recognizer.core import Recognizer
@@ -24,16 +23,12 @@ SERVICE_NAME = recognizer_service_pb2.DESCRIPTOR.services_by_name["RecognizerSer
 
 
 @dataclass
-class RunningRecognizer:
-    server: grpc.Server
-    port: int
-    health: HealthReporter
-    recognizer: Recognizer
+class RunningRecognizer(RunningServer):
+    recognizer: Recognizer | None = None
 
-    def stop(self, grace_s: float | None = None) -> None:
-        self.health.shutting_down()
-        self.server.stop(grace_s).wait()
-        self.recognizer.gallery.close()
+    def release(self) -> None:
+        if self.recognizer is not None:
+            self.recognizer.gallery.close()
 
 
 def create_server(settings: RecognizerSettings) -> RunningRecognizer:

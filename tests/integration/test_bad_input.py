@@ -86,7 +86,7 @@ DETECT_CASES = [
      INVALID, "options.min_score is -inf"),
     ("absurd max_faces", dpb.DetectRequest(image=image_pb2.Image(data=JPEG, format=ENCODED),
                                            options=dpb.DetectOptions(max_faces=2**31 - 1)),
-     INVALID, "it must be 0 (server maximum) to 64"),
+     INVALID, "it must be 0 (server maximum) to 256"),
     ("negative max_faces", dpb.DetectRequest(image=image_pb2.Image(data=JPEG, format=ENCODED),
                                              options=dpb.DetectOptions(max_faces=-3)),
      INVALID, "options.max_faces is -3"),

@@ -14,6 +14,8 @@ COMMON = {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
 @pytest.mark.parametrize("channel_fixture,service,methods", [
     ("detector_channel", "facestream.v1.DetectorService", {"Detect", "StreamDetect"}),
     ("classifier_channel", "facestream.v1.ClassifierService", {"Classify", "GetModelInfo"}),
+    ("recognizer_channel", "facestream.v1.RecognizerService",
+     {"Embed", "Enroll", "Identify", "Verify", "ListPeople", "DeletePerson"}),
 ])
 def test_reflection_lists_services_and_serves_descriptors(request, channel_fixture, service, methods):
     database = ProtoReflectionDescriptorDatabase(request.getfixturevalue(channel_fixture))

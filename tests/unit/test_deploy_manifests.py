@@ -1,11 +1,14 @@
-"""Kubernetes manifests and compose.yaml agree with each other and with the services'
-settings: ports, labels, selectors, probes and environment variable names."""
+"""Kubernetes manifests are valid against the official schemas (kubernetes-validate, schemas
+in its wheel), and they and compose.yaml agree with each other and with the services'
+settings: what no schema can check (ports, selectors, probes, environment names)."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -44,9 +47,22 @@ def matches(selector: dict, labels: dict) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
-def test_every_document_parses_and_has_a_known_kind():
-    kinds = {d["kind"] for d in documents()}
-    assert kinds == {"Deployment", "Service", "HorizontalPodAutoscaler", "StatefulSet"}
+# The Kubernetes version the manifests are written for.
+KUBERNETES_VERSION = "1.33"
+
+
+@pytest.mark.parametrize("document", documents(),
+                         ids=lambda d: f"{d['kind']}/{d['metadata']['name']}")
+def test_every_document_is_valid_against_the_official_schema(document):
+    kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def test_the_schema_check_catches_a_misspelt_field():
+    (deployment, *_) = of_kind("Deployment")
+    broken = copy.deepcopy(deployment)
+    broken["spec"]["template"]["spec"]["containers"][0]["imagePulPolicy"] = "Never"
+    with pytest.raises(kubernetes_validate.ValidationError, match="imagePulPolicy"):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
 
 
 @pytest.mark.parametrize("deployment", of_kind("Deployment"), ids=lambda d: d["metadata"]["name"])

@@ -24,8 +24,9 @@ from services.classifier.conversion import (
 )
 from services.classifier.core import EmotionClassifier, run_model_batch
 from services.classifier.litert_model import LiteRTEmotionModel
-from services.classifier.model import EmotionModel, file_sha256
+from services.classifier.model import file_sha256
 from services.classifier.runtime import choose_runtime
+from services.classifier.tensorflow_model import TensorFlowEmotionModel
 from services.common.errors import Expired
 from tests.conftest import EMOTION_MODEL, ROOT
 
@@ -57,7 +58,7 @@ def litert_model():
 
 
 def test_litert_agrees_with_keras_on_500_crops(litert_model):
-    keras_model = EmotionModel(EMOTION_MODEL, LABELS, "minus_one_to_one", max_batch_size=32)
+    keras_model = TensorFlowEmotionModel(EMOTION_MODEL, LABELS, "minus_one_to_one", max_batch_size=32)
     crops = face_crops(500)
     expected = np.concatenate([keras_model.predict(crops[i:i + 32]) for i in range(0, 500, 32)])
     actual = np.concatenate([litert_model.predict(crops[i:i + 32]) for i in range(0, 500, 32)])
@@ -139,7 +140,7 @@ def test_workers_each_run_the_model_and_keep_every_callers_order(litert_model):
 
 @pytest.mark.parametrize("runtime", ["litert", "tensorflow"])
 def test_mirror_tta_averages_each_crop_with_its_mirror_on_either_runtime(runtime, litert_model):
-    model = litert_model if runtime == "litert" else EmotionModel(
+    model = litert_model if runtime == "litert" else TensorFlowEmotionModel(
         EMOTION_MODEL, LABELS, "minus_one_to_one", max_batch_size=32)
     crops = face_crops(16, seed=11)
     scores = np.stack(run_model_batch(model, "mirror")(list(model.preprocess(crops))))

@@ -9,12 +9,12 @@ import pytest
 
 from services.classifier.catalog import FER2013_LABELS
 from services.classifier.model import (
-    EmotionModel,
     bucket_chunks,
     bucket_for,
     bucket_sizes,
     file_sha256,
 )
+from services.classifier.tensorflow_model import TensorFlowEmotionModel
 from tests.conftest import EMOTION_MODEL
 
 LABELS = list(FER2013_LABELS)
@@ -22,7 +22,7 @@ LABELS = list(FER2013_LABELS)
 
 @pytest.fixture(scope="module")
 def model():
-    loaded = EmotionModel(EMOTION_MODEL, LABELS, "minus_one_to_one", max_batch_size=16)
+    loaded = TensorFlowEmotionModel(EMOTION_MODEL, LABELS, "minus_one_to_one", max_batch_size=16)
     loaded.warm_up()
     return loaded
 
@@ -82,7 +82,7 @@ def test_serving_never_retraces_after_warm_up(model):
 
 def test_label_count_must_match_the_model():
     with pytest.raises(ValueError, match="7 outputs but 3 labels"):
-        EmotionModel(EMOTION_MODEL, ["a", "b", "c"], "minus_one_to_one", max_batch_size=4)
+        TensorFlowEmotionModel(EMOTION_MODEL, ["a", "b", "c"], "minus_one_to_one", max_batch_size=4)
 
 
 def test_a_rewritten_model_file_is_hashed_afresh(tmp_path):

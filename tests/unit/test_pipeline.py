@@ -12,6 +12,7 @@ from services.detector.pipeline import (
     EmotionsUnavailable,
     FacePipeline,
     Options,
+    RequestedOptions,
     ScanMode,
     TrackingSettings,
 )
@@ -86,42 +87,43 @@ def test_unavailable_classifier_keeps_the_faces(detector, group):
 
 
 def test_option_validation_and_defaults(detector):
-    pipeline = FacePipeline(detector, None, max_faces=10, classify_timeout_s=1.0)
-    assert pipeline.resolve_options(False, None, None, 0, 0.5) == Options(
+    pipeline = FacePipeline(detector, None, max_faces=10, classify_timeout_s=1.0,
+                            default_min_score=0.5)
+    assert pipeline.resolve_options(RequestedOptions()) == Options(
         False, True, 0.5, 10, half_life_ms=300.0)
-    assert pipeline.resolve_options(True, False, 0.9, 3, 0.5) == Options(
+    assert pipeline.resolve_options(RequestedOptions(True, False, 0.9, 3)) == Options(
         True, False, 0.9, 3, half_life_ms=300.0)
     for bad in (dict(min_score=-0.1), dict(min_score=float("nan")), dict(max_faces=11)):
         with pytest.raises(InvalidInput):
-            pipeline.resolve_options(False, None, bad.get("min_score"), bad.get("max_faces", 0), 0.5)
+            pipeline.resolve_options(RequestedOptions(**bad))
 
 
 def test_video_frames_are_tracked_by_default_and_independent_pictures_are_not(detector):
     pipeline = FacePipeline(detector, None, max_faces=10, classify_timeout_s=1.0,
                             tracking=TrackingSettings(half_life_ms=300.0))
-    video = pipeline.resolve_options(False, None, None, 0, 0.5, streaming=True)
+    video = pipeline.resolve_options(RequestedOptions(), streaming=True)
     assert video.track and video.incremental and video.half_life_ms == 300.0
-    stills = pipeline.resolve_options(False, None, None, 0, 0.5, ScanMode.FULL, streaming=True)
+    stills = pipeline.resolve_options(RequestedOptions(scan_mode=ScanMode.FULL), streaming=True)
     assert not stills.track
-    asked = pipeline.resolve_options(False, None, None, 0, 0.5, ScanMode.FULL, streaming=True,
-                                     track=True, half_life_ms=0)
+    asked = pipeline.resolve_options(RequestedOptions(scan_mode=ScanMode.FULL, track=True,
+                                                      half_life_ms=0), streaming=True)
     assert asked.track and asked.half_life_ms == 0
-    assert not pipeline.resolve_options(False, None, None, 0, 0.5).track  # Detect
+    assert not pipeline.resolve_options(RequestedOptions()).track  # Detect
 
 
 def test_tracking_options_that_cannot_work_are_refused_with_the_field_named(detector):
     pipeline = FacePipeline(detector, None, max_faces=10, classify_timeout_s=1.0)
     with pytest.raises(InvalidInput, match="options.track"):
-        pipeline.resolve_options(False, None, None, 0, 0.5, track=True)  # Detect: one image
+        pipeline.resolve_options(RequestedOptions(track=True))  # Detect: one image
     with pytest.raises(InvalidInput, match="options.smoothing_half_life_ms is 90000"):
-        pipeline.resolve_options(False, None, None, 0, 0.5, streaming=True, half_life_ms=90000)
+        pipeline.resolve_options(RequestedOptions(half_life_ms=90000), streaming=True)
 
 
 def test_a_stream_tracks_faces_and_smooths_their_scores_in_capture_time(detector, group):
     emotions = RecordingEmotions()
     pipeline = FacePipeline(detector, emotions, max_faces=64, classify_timeout_s=1.0)
     stream = pipeline.open_stream()
-    options = pipeline.resolve_options(False, None, None, 0, 0.5, streaming=True)
+    options = pipeline.resolve_options(RequestedOptions(), streaming=True)
     first = pipeline.analyse(group, options, stream=stream, captured_at_s=10.0)
     second = pipeline.analyse(group, options, stream=stream, captured_at_s=10.033)
     assert sorted(f.track_id for f in first.faces) == [1, 2, 3, 4]
@@ -151,8 +153,8 @@ def test_smoothing_carries_over_from_frame_to_frame_at_any_half_life(detector, g
     """Any half-life, not only round ones: the smoother is kept, not rebuilt each frame."""
     pipeline = FacePipeline(detector, AlternatingEmotions(), max_faces=64, classify_timeout_s=1.0)
     stream = pipeline.open_stream()
-    options = pipeline.resolve_options(False, None, None, 0, 0.5, streaming=True,
-                                       half_life_ms=half_life_ms)
+    options = pipeline.resolve_options(RequestedOptions(half_life_ms=half_life_ms),
+                                       streaming=True)
     pipeline.analyse(group, options, stream=stream, captured_at_s=0.0)
     second = pipeline.analyse(group, options, stream=stream, captured_at_s=0.033)
     for face in second.faces:

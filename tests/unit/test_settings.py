@@ -20,7 +20,7 @@ def test_flag_beats_environment_beats_default():
     settings = load_settings(DetectorSettings, ["--port", "7000"], env)
     assert settings.port == 7000
     assert settings.min_score == 0.7
-    assert settings.max_faces == 64
+    assert settings.max_faces == 256
 
 
 def test_booleans_from_environment():
