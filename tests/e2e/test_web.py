@@ -4,12 +4,17 @@ refusals are tested against its WebSocket directly in tests/integration/test_web
 
 from __future__ import annotations
 
+import itertools
+import json
 import subprocess
 import time
+from pathlib import Path
 
+import cv2
 import pytest
 from playwright.sync_api import sync_playwright
 
+from client.labels import intersects
 from devkit.frames import clip_frames, write_y4m
 from devkit.processes import service_process, unused_port, web_gateway
 from tests.conftest import FACE_MODEL, GROUP_PHOTO, ROOT
@@ -79,10 +84,11 @@ def test_the_camera_page_draws_a_box_and_label_on_the_face(browser, gateway):
     # pixels wide and anti-aliased), read in one go: a newer result redraws the overlay.
     face, pixels = page.evaluate("""() => {
         const face = facestream.lastResult.faces[0];
-        const c = document.getElementById('overlay'), k = 1 / Number(c.dataset.scale || 1);
-        const [x, y, w, h] = face.box;
-        const data = c.getContext('2d').getImageData(
-          Math.round(x * k) - 3, Math.round((y + h / 2) * k), 7, 1).data;
+        const c = document.getElementById('overlay'), at = c.getBoundingClientRect();
+        const density = window.devicePixelRatio || 1;
+        const [x, y, w, h] = facestream.drawn[0].box;  // page pixels
+        const data = c.getContext('2d').getImageData(Math.round((x - at.left) * density) - 3,
+          Math.round((y + h / 2 - at.top) * density), 7, 1).data;
         return [face, Array.from(data)]; }""")
     assert face["track_id"] == 1 and face["smoothed_emotion"] == "happy"
     strongest = max((pixels[i:i + 4] for i in range(0, len(pixels), 4)), key=lambda p: p[3])
@@ -141,3 +147,89 @@ def test_a_stopped_detector_is_reported_and_results_come_back_without_a_reload(b
             assert page_state(page)["detector"] == "ok"
         page.close()
     assert with_detector > 5
+
+
+def webm_clip(path: Path) -> Path:
+    """The sample clip as a VP8 WebM file, which Chromium plays."""
+    frames = clip_frames()
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"VP80"), 15,
+                             (frames[0].shape[1], frames[0].shape[0]))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+PICTURE_GEOMETRY = """() => {
+  const state = window.facestream;
+  const element = document.querySelector(state.lastResult && document.getElementById('photo').hidden
+                                         ? '#video' : '#photo');
+  const naturalW = element.videoWidth || element.naturalWidth;
+  const naturalH = element.videoHeight || element.naturalHeight;
+  const r = element.getBoundingClientRect();
+  const overlay = document.getElementById('overlay').getBoundingClientRect();
+  return {element: [r.left, r.top, r.width, r.height], natural: [naturalW, naturalH],
+          overlay: [overlay.left, overlay.top, overlay.width, overlay.height],
+          faces: state.lastResult.faces.map((f) => f.box), drawn: state.drawn,
+          page: [document.documentElement.scrollWidth, document.documentElement.scrollHeight],
+          hidden: [document.getElementById('video').hidden, document.getElementById('photo').hidden]};
+}"""
+
+
+@pytest.mark.parametrize("viewport", [(1280, 800), (800, 900), (1920, 1080)],
+                         ids=lambda v: f"{v[0]}x{v[1]}")
+@pytest.mark.parametrize("kind", ["photo", "video", "camera"])
+def test_boxes_sit_on_the_faces_at_any_window_size(browser, gateway, tmp_path, kind, viewport):
+    """Each drawn box's centre, on the screen, is where the API's box maps through the
+    displayed (letterboxed) picture: within 3% of the picture's width."""
+    width, height = viewport
+    page = browser.new_page(viewport={"width": width, "height": height})
+    if kind == "camera":
+        page.goto(gateway + "/")
+    else:
+        page.goto(gateway + "/?camera=off")
+        media = GROUP_PHOTO if kind == "photo" else webm_clip(tmp_path / "clip.webm")
+        page.set_input_files("#file", str(media))
+    wait_until(page, "facestream.lastResult && facestream.lastResult.faces.length > 0 && "
+               "facestream.drawn.length === facestream.lastResult.faces.length", timeout=20_000)
+    geometry = page.evaluate(PICTURE_GEOMETRY)
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / f"page-{kind}-{width}x{height}.png"))
+    page.close()
+    # The displayed picture: the element's box, the natural picture letterboxed into it.
+    ex, ey, ew, eh = geometry["element"]
+    natural_w, natural_h = geometry["natural"]
+    scale = min(ew / natural_w, eh / natural_h)
+    px, py = ex + (ew - natural_w * scale) / 2, ey + (eh - natural_h * scale) / 2
+    pw, ph = natural_w * scale, natural_h * scale
+    assert geometry["overlay"] == pytest.approx([px, py, pw, ph], abs=1.5)
+    # Frames travel downscaled to the page's frame_width (640): API boxes are in those pixels.
+    sent = min(1.0, 640 / natural_w)
+    drawn = [d["box"] for d in geometry["drawn"]]
+    for x, y, w, h in geometry["faces"]:
+        expected = (px + (x + w / 2) / sent * scale, py + (y + h / 2) / sent * scale)
+        nearest = min(drawn, key=lambda b: (b[0] + b[2] / 2 - expected[0]) ** 2
+                      + (b[1] + b[3] / 2 - expected[1]) ** 2)
+        assert abs(nearest[0] + nearest[2] / 2 - expected[0]) <= 0.03 * pw
+        assert abs(nearest[1] + nearest[3] / 2 - expected[1]) <= 0.03 * pw
+    # One picture on the stage, none empty beside it; at 1280x800 nothing scrolls.
+    assert geometry["hidden"] == ([True, False] if kind == "photo" else [False, True])
+    if viewport == (1280, 800):
+        assert geometry["page"][0] <= width and geometry["page"][1] <= height
+    labels = [d["label"] for d in geometry["drawn"] if d["label"]]
+    for a, b in itertools.combinations(labels, 2):
+        assert not intersects(tuple(a), tuple(b))
+
+
+def test_choosing_a_file_keeps_the_names(browser, gateway):
+    """`identify` travels in every options message, not only the hello."""
+    page = browser.new_page()
+    sent = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    page.goto(gateway + "/?camera=off")
+    page.set_input_files("#file", str(GROUP_PHOTO))
+    wait_until(page, "facestream.lastResult !== null", timeout=10_000)
+    page.close()
+    texts = [json.loads(p) for p in sent if isinstance(p, str)]
+    assert [t["type"] for t in texts][:1] == ["hello"] and any(t["type"] == "options" for t in texts)
+    assert all(t.get("identify") is True for t in texts)

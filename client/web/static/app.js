@@ -1,6 +1,8 @@
 // The facestream page: frames from the camera (or a chosen photo or video) to the gateway
 // over a WebSocket, results drawn over the picture. No build step, no downloads.
 
+import { placeLabels } from "./labels.js";
+
 // The Python client's colours (overlay.py), as CSS; other labels get white.
 const COLOURS = {
   angry: "rgb(220,40,40)", disgust: "rgb(40,140,40)", fear: "rgb(160,60,160)",
@@ -17,7 +19,8 @@ const video = $("video"), photo = $("photo"), overlay = $("overlay"), chart = $(
 const state = {
   connection: "connecting", detector: "unknown", notice: "", answered: 0, sent: 0, dropped: 0,
   gatewayDropped: 0, errors: 0, lastError: "", lastResult: null, rtts: [], answers: [],
-  tracks: new Map(), // track id -> [{t, scores}]
+  tracks: new Map(), // track id -> [{t, scores, name}]
+  drawn: [], // the boxes and labels drawn last, in CSS pixels of the page
 };
 window.facestream = state;
 
@@ -97,7 +100,7 @@ function receive(message) {
   for (const face of message.faces) {
     if (!face.track_id || !Object.keys(face.smoothed_scores).length) continue;
     const history = state.tracks.get(face.track_id) || [];
-    history.push({ t: now / 1000, scores: face.smoothed_scores });
+    history.push({ t: now / 1000, scores: face.smoothed_scores, name: face.person });
     state.tracks.set(face.track_id, history);
   }
   draw(message);
@@ -145,28 +148,72 @@ function shown(face) {
     ? [face.smoothed_emotion, face.smoothed_scores] : [face.emotion, face.scores];
 }
 
-function draw(result) {
+// Where the picture is on the page: the source's pixels letterboxed into the stage (CSS
+// object-fit: contain), in CSS pixels relative to the stage.
+function pictureRect() {
   const width = source.videoWidth || source.naturalWidth;
   const height = source.videoHeight || source.naturalHeight;
-  overlay.width = width;
-  overlay.height = height;
-  const k = 1 / Number(overlay.dataset.scale || 1); // frame pixels -> source pixels
+  const stage = $("stage").getBoundingClientRect();
+  const scale = Math.min(stage.width / width, stage.height / height);
+  return { x: (stage.width - width * scale) / 2, y: (stage.height - height * scale) / 2,
+    width: width * scale, height: height * scale, scale };
+}
+
+function labelForms(face, index) {
+  const [label, scores] = shown(face);
+  const name = face.person ? `${face.person} ·` : `#${face.track_id || index + 1}`;
+  if (face.emotion_status === "face_turned") {
+    return [label ? `${name} ${label} (turned)` : `${name} turned`, `${name} turned`];
+  }
+  if (label) return [`${name} ${label} ${scores[label].toFixed(2)}`, `${name} ${label}`];
+  return [`${name} face`, name];
+}
+
+function draw(result) {
+  if (!source) return;
+  const picture = pictureRect();
+  // The overlay covers exactly the displayed picture, at the screen's pixel density.
+  const density = window.devicePixelRatio || 1;
+  Object.assign(overlay.style, { left: `${picture.x}px`, top: `${picture.y}px`,
+    width: `${picture.width}px`, height: `${picture.height}px` });
+  overlay.width = Math.round(picture.width * density);
+  overlay.height = Math.round(picture.height * density);
   const g = overlay.getContext("2d");
-  g.clearRect(0, 0, width, height);
-  g.lineWidth = Math.max(2, width / 320);
-  g.font = `${Math.max(14, width / 40)}px system-ui, sans-serif`;
-  result.faces.forEach((face, index) => {
-    const [x, y, w, h] = face.box.map((v) => v * k);
-    const [label, scores] = shown(face);
-    g.strokeStyle = g.fillStyle = colour(label);
+  g.setTransform(density, 0, 0, density, 0, 0);
+  g.clearRect(0, 0, picture.width, picture.height);
+  // frame pixels (what was sent) -> source pixels -> CSS pixels on the page
+  const k = picture.scale / Number(overlay.dataset.scale || 1);
+  const fontPx = Math.max(12, Math.min(18, picture.width / 45));
+  g.lineWidth = 2;
+  g.font = `${fontPx}px system-ui, sans-serif`;
+  g.textBaseline = "top";
+  const faces = result.faces.map((face, index) => ({ face, index,
+    box: face.box.map((v) => v * k) }));
+  faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]); // largest first
+  const forms = faces.map(({ face, index }) => labelForms(face, index));
+  const sizes = forms.map((texts) => texts.map((text) => [g.measureText(text).width + 4,
+    fontPx + 4]));
+  const placements = placeLabels(faces.map(({ box }, i) => ({ box, sizes: sizes[i] })),
+    picture.width, picture.height);
+  const stage = $("stage").getBoundingClientRect();
+  state.drawn = [];
+  faces.forEach(({ face, box }, i) => {
+    const [x, y, w, h] = box;
+    const [label] = shown(face);
+    g.strokeStyle = colour(label);
     g.strokeRect(x, y, w, h);
-    const name = face.person ? `${face.person} ·` : `#${face.track_id || index + 1}`;
-    const turned = face.emotion_status === "face_turned";
-    const text = turned ? `${name} ${label ? `${label} (turned)` : "turned"}`
-      : label ? `${name} ${label} ${scores[label].toFixed(2)}` : `${name} face`;
-    g.fillText(text, x, Math.max(y - 6, 14));
+    const placement = placements[i];
+    if (placement) {
+      const [width, height] = sizes[i][placement.form];
+      g.fillStyle = "rgba(0,0,0,0.55)";
+      g.fillRect(placement.x, placement.y, width, height);
+      g.fillStyle = colour(label);
+      g.fillText(forms[i][placement.form], placement.x + 2, placement.y + 2);
+    }
     g.fillStyle = "rgb(0,255,0)";
     for (const [px, py] of face.keypoints) g.fillRect(px * k - 2, py * k - 2, 4, 4);
+    state.drawn.push({ box: [stage.left + picture.x + x, stage.top + picture.y + y, w, h],
+      label: placement ? [placement.x, placement.y, ...sizes[i][placement.form]] : null });
   });
 }
 
@@ -195,9 +242,17 @@ function drawBars(result) {
   }));
 }
 
+// The last minute of each track's smoothed emotions (up to four tracks), on a time axis,
+// with the labels' colours as a legend below.
 function drawChart() {
+  // The canvas takes its CSS box at the screen's density: sharp text at any window size.
+  const box = chart.getBoundingClientRect(), density = window.devicePixelRatio || 1;
+  const width = box.width, height = box.height;
+  if (chart.width !== Math.round(width * density)) chart.width = Math.round(width * density);
+  if (chart.height !== Math.round(height * density)) chart.height = Math.round(height * density);
   const g = chart.getContext("2d");
-  g.clearRect(0, 0, chart.width, chart.height);
+  g.setTransform(density, 0, 0, density, 0, 0);
+  g.clearRect(0, 0, width, height);
   const now = performance.now() / 1000;
   // Forget what is older than the chart shows (and tracks with nothing left), then draw.
   for (const [id, points] of state.tracks) {
@@ -206,22 +261,45 @@ function drawChart() {
     else state.tracks.delete(id);
   }
   const rows = [...state.tracks.entries()].slice(-4);
-  const rowHeight = chart.height / Math.max(rows.length, 1);
+  const labels = rows.length ? Object.keys(rows[rows.length - 1][1].slice(-1)[0].scores) : [];
+  const legendHeight = 16 * Math.ceil(labels.length / 4) + 4;
+  const axisHeight = 16;
+  const plotHeight = height - legendHeight - axisHeight;
+  const rowHeight = plotHeight / Math.max(rows.length, 1);
+  const xOf = (t) => width * (1 - (now - t) / CHART_SECONDS);
+  g.font = "11px system-ui";
+  g.strokeStyle = "#444";
+  g.fillStyle = "#888";
+  for (const secondsAgo of [60, 45, 30, 15, 0]) { // the time axis
+    const x = Math.min(Math.max(xOf(now - secondsAgo), 1), width - 1);
+    g.beginPath(); g.moveTo(x, 0); g.lineTo(x, plotHeight); g.stroke();
+    const text = secondsAgo ? `-${secondsAgo} s` : "now";
+    const textWidth = g.measureText(text).width;
+    g.fillText(text, Math.min(Math.max(x - textWidth / 2, 0), width - textWidth), plotHeight + 12);
+  }
+  if (!rows.length) g.fillText("tracked faces' emotions appear here", 8, plotHeight / 2);
   rows.forEach(([id, points], row) => {
     const top = row * rowHeight;
-    g.fillStyle = "#aaa";
-    g.font = "11px system-ui";
-    g.fillText(`#${id}`, 2, top + 12);
+    g.strokeStyle = "#555";
+    g.strokeRect(0.5, top + 0.5, width - 1, rowHeight - 1);
+    g.fillStyle = "#ccc";
+    g.fillText(points[points.length - 1].name || `track #${id}`, 4, top + 12);
     for (const label of Object.keys(points[points.length - 1].scores)) {
       g.strokeStyle = colour(label);
       g.beginPath();
       points.forEach((p, i) => {
-        const x = chart.width * (1 - (now - p.t) / CHART_SECONDS);
-        const y = top + rowHeight - 4 - (rowHeight - 18) * (p.scores[label] || 0);
-        if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
+        const y = top + rowHeight - 3 - (rowHeight - 20) * (p.scores[label] || 0);
+        if (i === 0) g.moveTo(xOf(p.t), y); else g.lineTo(xOf(p.t), y);
       });
       g.stroke();
     }
+  });
+  labels.forEach((label, i) => { // the legend
+    const x = (i % 4) * (width / 4), y = plotHeight + axisHeight + 4 + 16 * Math.floor(i / 4);
+    g.fillStyle = colour(label);
+    g.fillRect(x + 2, y + 3, 10, 8);
+    g.fillStyle = "#ccc";
+    g.fillText(label, x + 15, y + 11);
   });
 }
 
@@ -250,6 +328,7 @@ async function useCamera() {
   try {
     const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
     photo.removeAttribute("src");
+    show(video);
     video.srcObject = stream;
     await video.play();
     source = video;
@@ -265,15 +344,22 @@ function useFile(file) {
     video.pause();
     video.removeAttribute("src");
     video.srcObject = null;
-    photo.onload = () => { source = photo; setStill(true); sendFrame(); };
+    photo.onload = () => { source = photo; show(photo); setStill(true); sendFrame(); };
     photo.src = url;
   } else {
     photo.removeAttribute("src");
     video.srcObject = null;
     video.src = url;
     video.loop = true;
+    show(video);
     video.play().then(() => { source = video; setStill(false); });
   }
+}
+
+// Only the picture in use takes the stage: no empty element beside it.
+function show(element) {
+  video.hidden = element !== video;
+  photo.hidden = element !== photo;
 }
 
 function setStill(value) {
@@ -286,6 +372,9 @@ function setStill(value) {
 
 $("camera").onclick = useCamera;
 $("file").onchange = (event) => event.target.files[0] && useFile(event.target.files[0]);
+
+// A new window size moves the picture: the overlay follows at once.
+new ResizeObserver(() => state.lastResult && draw(state.lastResult)).observe($("stage"));
 
 config = await (await fetch("/config.json")).json();
 connect();
