@@ -24,7 +24,7 @@ NODE_EXAMPLE_STAMP := examples/node/node_modules/.package-lock.json
 BASE_IMAGE ?= facestream/python-base:bookworm
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: lint run serve test soak webcam test-docker bench eval train-emotion train-teacher protos models samples setup lint-protos clean
+.PHONY: docs docs-config lint run serve test soak webcam test-docker bench eval train-emotion train-teacher protos models samples setup lint-protos clean
 
 run: setup ## stream the sample clip through local services into out/
 	$(PY) -m tools.local_services demo
@@ -35,8 +35,14 @@ serve: setup ## the services and the page in the foreground (DETECTOR_PORT=, CLA
 		$(if $(RECOGNIZER_PORT),--recognizer-port $(RECOGNIZER_PORT)) \
 		$(if $(WEB_PORT),--web-port $(WEB_PORT))
 
-test: setup lint $(NODE_EXAMPLE_STAMP) $(BENCH_STAMP) $(WINDOW_STAMP) ## make lint, then unit, integration and end-to-end tests
+test: setup lint docs $(NODE_EXAMPLE_STAMP) $(BENCH_STAMP) $(WINDOW_STAMP) ## make lint and make docs, then unit, integration and end-to-end tests
 	$(PY) -m pytest
+
+docs: $(VENV_STAMP) ## the manual (docs/) as a site in site/; a broken link or a page outside the navigation fails
+	$(VENV)/bin/mkdocs build --strict --quiet
+
+docs-config: $(VENV_STAMP) ## regenerate docs/configuration.md from the settings classes
+	$(PY) -m tools.gen_docs config
 
 lint: $(VENV_STAMP) lint-protos ## ruff, the import contracts (import-linter) and buf lint
 	$(VENV)/bin/ruff check .
@@ -50,8 +56,9 @@ test-docker: setup ## compose with 3 classifier replicas, built on a local Debia
 	deploy/base-image.sh $(BASE_IMAGE)
 	BASE_IMAGE=$(BASE_IMAGE) $(PY) -m tools.compose_check
 
-bench: setup $(BENCH_STAMP) ## measure against the raw model and the fer package; writes bench/results.json
+bench: setup $(BENCH_STAMP) ## measure against the raw model and the fer package; writes bench/results.json and docs/benchmarks.md's table
 	$(PY) -m bench.run
+	$(PY) -m tools.gen_docs benchmarks
 
 eval: setup $(BENCH_STAMP) ## generated scenes from labeled faces (FACES=dir) and/or real photos and videos (SCENES="dirs or files"), beside fer
 	$(if $(or $(FACES),$(SCENES)),,$(error set FACES to an image folder of labeled faces, or SCENES to real photos, label files and videos))
@@ -152,4 +159,4 @@ $(SAMPLES) &: samples/astronaut.png tools/make_sample_clip.py
 	$(PY) tools/make_sample_clip.py
 
 clean:
-	rm -rf facestream out node_modules examples/node/node_modules $(WINDOW_VENV)
+	rm -rf facestream out site node_modules examples/node/node_modules $(WINDOW_VENV)

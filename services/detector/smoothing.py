@@ -22,9 +22,7 @@ it is neither shown nor shown again, and gives way to the leader of the labels v
 even before that one leads it by the margin. This is what a new expression that the
 model reads as two labels by turns needs: after one half-life the old label still holds
 half the vote and each new one a quarter, and the old label stayed shown for 1.5-2
-half-lives. Measured as above (300 ms, margin 0.05; seeds 2026 / 7 / 11): changes
-followed within the half-life plus one frame 88% / 72% / 96% -> 94% / 88% / 96%, label
-flips on held expressions 0.50 / 0.15 / 0.52 -> 0.57 / 0.15 / 0.52 per 100 frames.
+half-lives (docs/tracks.md has the measurements).
 """
 
 from __future__ import annotations

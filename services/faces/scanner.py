@@ -41,80 +41,35 @@ from services.faces.tiling import (
 )
 
 # The finest level covers at most this many frame pixels: 1280x720 at native resolution,
-# 1920x1080 at 0.8 (faces from ~30 px). 1080p at 0.8 rather than 0.67 (1280x736), measured
-# here: full scan 61-62 -> 81-86 ms, stream 15.3-16.5 -> 19.4-21.1 ms per frame; recall on
-# eight-face 1080p scenes (80 of them, two seeds) 24-31 px 0.14 -> 0.33, 32-47 px 0.71 ->
-# 0.86, 48-63 px 0.91 -> 0.93. At 0.9 (32-47 px 0.91) the stream is 26.7 ms, and a few faces'
-# neighbourhood checks more would break the 30 ms a 1080p frame may take.
+# 1080p at 0.8, where a stream still fits its frame time (docs/detection.md).
 MAX_SCAN_PIXELS = 1536 * 864
 # A face's neighbourhood, as a multiple of its box side: room for a frame's motion, and
 # the face lands at ~128/2.5 = 51 model pixels, mid sweet spot.
 NEIGHBOURHOOD = 2.5
-# A candidate is verified twice. First by Face Mesh's face-presence output (face_mesh.py),
-# a model trained apart from BlazeFace: it must say >= MIN_PRESENCE. Then by looking again
-# at its neighbourhood in three views: 2.5x and 1.8x its side (the face at ~51 and ~71
-# model pixels) and the 2.5x view mirrored; a face scores alike in all three, a texture
-# that looked like a face at one scale and position rarely does, and the best two views'
-# mean is the face's score. Measured on generated scenes (FER2013 faces over face-free
-# pictures, 300 face-free frames): of the candidates from face-free frames, 5% reach 0.65
-# on the views and 8% of those pass the presence check, while 97% of the pasted faces'
-# candidates that reach 0.65 pass it (92% of faces under 64 px, 97% from 64 px).
+# A candidate is verified by Face Mesh's presence output (>= MIN_PRESENCE), then by three
+# views of its neighbourhood, the best two averaged: textures rarely pass both.
 VERIFY_VIEWS = ((NEIGHBOURHOOD, False), (1.8, False), (NEIGHBOURHOOD, True))
 MIN_PRESENCE = 0.5
-# A candidate Face Mesh is sure of has SURE_FACE_BONUS added to its views' score: faces
-# in caps, sunglasses or half turned look unlike BlazeFace's idea of a face from some
-# views (0.55-0.65) while Face Mesh says 0.99 and more (on the stadium photo it says 1.00
-# on every face and <= 0.01 on almost every texture). On generated scenes of two seeds it
-# found 1-5 points more faces in every size bin; false positives per face-free frame rose
-# from 0.023 / 0.007 to 0.047 / 0.023.
+# Face Mesh's certainty lifts faces in caps, sunglasses or half turned, which lower the views.
 SURE_PRESENCE = 0.99
 SURE_FACE_BONUS = 0.1
-# Face Mesh sees a face of a few dozen pixels upscaled to 192 and is less sure of it: a
-# candidate under SMALL_FACE_PX that it gives at least SMALL_MIN_PRESENCE (not
-# MIN_PRESENCE) is still a face if its views score SMALL_FACE_SCORE (not min_score).
-# `make eval`, 300 face-free frames, two seeds: 24-31 px 0.491 / 0.397 -> 0.491 / 0.466,
-# 32-47 px 0.759 / 0.795 -> 0.774 / 0.815, larger faces and false positives per
-# face-free frame (0.027 / 0.033) unchanged.
+# Face Mesh is less sure of a small face upscaled to 192: a lower presence will do there
+# when the views score higher.
 SMALL_FACE_PX = 48
 SMALL_MIN_PRESENCE = 0.05
 SMALL_FACE_SCORE = 0.7
-# A small candidate that Face Mesh rules out gets a second look when its presence is at
-# least SECOND_LOOK_PRESENCE: Face Mesh is asked again, framed by the best view's box and
-# keypoints. BlazeFace places a face of 24-47 px (at as many model pixels, the bottom of
-# its range) less well than its views do (at ~51-71), and Face Mesh, framed by a box and
-# eye line a few pixels off, doubts a face it takes for one when framed well.
-# `make eval`, 300 face-free frames, seeds 2026 / 7: 24-31 px 0.582 / 0.552 -> 0.636 /
-# 0.603, 32-47 px 0.788 / 0.842 -> 0.796 / 0.849, larger faces unchanged; false
-# positives 46 -> 50 on 1,800 face-free frames of four seeds. The floor keeps the cost
-# down (1.35 more 128x128 BlazeFace calls per 640x480 image): below it are 62% of the
-# textures Face Mesh rules out and 2 of the 17 faces a second look finds (recorded
-# candidates, three seeds).
+# A small candidate Face Mesh doubts is asked again, framed by its best view; below this
+# floor it is not (the cost stays bounded).
 SECOND_LOOK_PRESENCE = 0.001
-# Candidates are kept from this score (or the request's min_score, if lower); the
-# reported score, which min_score filters, is the verified one. 0.5 rather than 0.55:
-# 3.0 candidates per face-free frame to verify instead of 1.8, and 3-4% more of the faces
-# of 24-48 px found.
+# Candidates are kept from this score (or the request's min_score, if lower); min_score
+# filters the verified score.
 CANDIDATE_SCORE = 0.5
-# At the finest level, where the smallest faces are (24-31 px at ~24-31 model pixels,
-# the bottom of BlazeFace's range), a candidate smaller than SMALL_CANDIDATE_PX is kept
-# from SMALL_CANDIDATE_SCORE; such a weak candidate must then be a face to Face Mesh
-# (MIN_PRESENCE), with no allowance for doubt, and it is kept out of the stronger
-# candidates' weighted averages (which, when it was not, moved their boxes enough to
-# change which textures passed: false positives 45 -> 58 on 1,800 face-free frames).
-# `make eval`, 300 face-free frames, seeds 2026 / 7: 24-31 px 0.491 / 0.466 -> 0.582 /
-# 0.552, 32-47 px 0.774 / 0.815 -> 0.788 / 0.842, larger faces unchanged; false
-# positives 45 -> 46 on 1,800 face-free frames of four seeds. From 0.3: 0.582 / 0.569,
-# at twice the extra Face Mesh calls (~1.2 instead of ~0.65 per 640x480 image).
+# At the finest level a very small candidate is kept from a weaker score, but must then be
+# a face to Face Mesh, and stays out of the stronger candidates' averages.
 SMALL_CANDIDATE_SCORE = 0.35
 SMALL_CANDIDATE_PX = 32
-# In a stream, a new face verified with less than min_score + this is reported only once
-# the next frame verifies it again (Face Mesh, then the views): a texture that passed by
-# luck on one frame rarely does on two. Clear faces are reported at once. Verifying again,
-# rather than one view of its neighbourhood as before, keeps the sure-face allowance that
-# let a face in sunglasses or a cap through, and asks Face Mesh, not just BlazeFace, a
-# second time (`make eval` streams, seeds 2026 / 7: found within 10 frames 879 -> 882 and
-# 868 -> 881 of 980 faces; face-free streams of twelve seeds, 14,400 frames: a false face
-# on 152 -> 73 frames, in 17 -> 6 of 720 streams).
+# In a stream, a new face verified with less than min_score + this waits for the next
+# frame to verify it again: a texture that passes by luck rarely does twice.
 CONFIRM_MARGIN = 0.1
 # A face already reported is kept while its neighbourhood check scores at least
 # min_score - KEEP_MARGIN: finding a face needs more evidence than keeping it does, so a
@@ -155,12 +110,8 @@ def _best_two_mean(views: list[DetectedFace | None]) -> float:
 
 def _mean_keypoints(views: list[DetectedFace | None], face: DetectedFace) -> np.ndarray:
     """The keypoints of the views that see `face` (their boxes overlap its box as one
-    face's do, SAME_FACE_IOU) averaged, weighted by score. Each view places the eyes, nose
-    and mouth a pixel or two off in its own way (another scale, the mirror image), and the
-    crop is aligned on these points: `tools.eval_crops --ferplus --count 1000` (3,851
-    crops), the crop's label agreed with the original face's 88.6 -> 89.2% (mirror), pixel
-    error 22.4 -> 21.9; the best view's points alone, or the candidate's added, measured
-    no better."""
+    face's do, SAME_FACE_IOU) averaged, weighted by score: each view places the eyes, nose
+    and mouth a pixel or two off in its own way, and the crop is aligned on these points."""
     seen = [view for view in views if view is not None and len(view.keypoints)]
     if seen:
         overlaps = iou(np.array(face.box, np.float32), np.array([v.box for v in seen], np.float32))

@@ -14,20 +14,9 @@ from dataclasses import dataclass
 
 # Scale ratio between neighbouring levels.
 LEVEL_STEP = 2.5
-# Tiles used to spread a level over the frames of a stream: at most this side in model
-# pixels (~2 ms each on 2 cores, so a slice of the scan fits beside the per-frame work),
-# overlapping by TILE_OVERLAP: a face up to that many model pixels lies whole in some
-# tile; a larger one that a tile border cuts is the next level's, where it is at least
-# 64 / LEVEL_STEP = 26 model pixels, inside BlazeFace's range. 64 rather than 96: a
-# 640x480 frame's finest level is then 9 tiles instead of 12, so with its second level
-# the stream scan is 10 jobs of ~50k model pixels, one per frame, where it was 13 (three
-# frames ran two). Measured, 96 -> 64, in-process, taking turns: stream detect mean per
-# frame on the sample clip 4.36 -> 3.68 ms (p90 6.4 -> 4.7), 1280x720 18.1 -> 15.3,
-# 1920x1080 22.5 -> 19.4. Faces coming into view on streams of tools.eval_detection's
-# scenes (each drifting 1 px a frame after an empty first frame; 3,000 faces of 24-300
-# px, three seeds): found within 10 frames 2,662 -> 2,653, found on frames 11-20 26,898
-# -> 26,797 of 30,000; face-free streams (720 of 20 frames, twelve seeds): a false face
-# in 24 -> 21 of them, on 280 -> 251 frames.
+# Tiles spreading a level over a stream's frames: at most this side in model pixels (~2 ms
+# each, a slice beside the per-frame work), overlapping by TILE_OVERLAP so a face that
+# small lies whole in some tile; a larger one cut by a border is the next level's.
 TILE_SIZE = 256
 TILE_OVERLAP = 64
 
