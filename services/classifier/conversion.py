@@ -18,7 +18,9 @@ conversion can be promised; what is checked is that it answers as the Keras mode
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import io
 import logging
 import os
 import sys
@@ -56,7 +58,9 @@ def convert(model) -> bytes:
     """The .tflite bytes of a loaded Keras model."""
     import tensorflow as tf  # noqa: PLC0415
 
-    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    # Keras prints the exported signature (~150 TensorSpec lines) on the way: not news.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 
 
 def check_conversion(model, tflite: bytes, source: Path) -> float:
