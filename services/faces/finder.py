@@ -12,8 +12,7 @@ WARM_UP_FRAME_SHAPE = (480, 640, 3)
 
 
 def make_face_finder(settings: FaceFinderSettings):
-    """The backend `settings.backend` names, its models loaded (imported on demand: the
-    Haar backend needs neither LiteRT nor onnxruntime)."""
+    """The backend `settings.backend` names, with only its own models loaded."""
     backend = settings.backend
     if backend == "haar":
         from services.faces.haar import HaarDetector  # noqa: PLC0415
