@@ -19,7 +19,14 @@ import numpy as np
 from services.faces.blazeface import iou
 from services.faces.centerface import CenterFaceModel
 from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace
-from services.faces.scanner import KEEP_MARGIN, KEEP_MISSED_FRAMES, MultiScaleDetector, neighbourhood
+from services.faces.scanner import (
+    KEEP_MARGIN,
+    KEEP_MISSED_FRAMES,
+    MultiScaleDetector,
+    inside_inner_borders,
+    neighbourhood,
+)
+from services.faces.tiling import Region, tile_grid
 
 # An image's CenterFace pass sees at most this many pixels (1024x576): a 1080p frame's pass
 # costs ~60 ms instead of ~200; the frontal scan still sees small faces at native resolution.
@@ -27,6 +34,17 @@ CENTERFACE_MAX_PIXELS = 1024 * 576
 # A stream's discovery pass sees at most this many pixels (320x240), on one thread: eight
 # streams at once keep 97% of the frontal scan's frames per second (docs/detection.md).
 STREAM_CENTERFACE_PIXELS = 320 * 240
+# A stream whose whole-frame pass is coarser than this also gets tiles seen at this scale,
+# one tile a frame in turn: a 40 px face of a 1080p stream is 8 px in the 320x240 pass,
+# under CenterFace's smallest, and 20 px in a tile.
+TILE_SCALE = 0.5
+# Tiles are at most this side in frame pixels (384 model pixels, ~13 ms on one thread),
+# overlapping by this much: a face up to the overlap lies whole in some tile; larger ones
+# are the whole-frame pass's. One tile every TILE_PERIOD frames: a 1080p frame's six tiles
+# are all seen within 12 frames.
+TILE_SIDE = 768
+TILE_OVERLAP = 128
+TILE_PERIOD = 2
 # CenterFace's heatmap score that counts as the frontal scan's DEFAULT_MIN_SCORE: where it
 # stops finding textures on real photos (docs/detection.md). Scores are mapped linearly so
 # that one min_score means the same for faces from either model.
@@ -44,6 +62,10 @@ SAME_FACE_IOU = 0.3
 # side the neighbourhood is resized to (the face at ~64 px, where CenterFace is sure).
 NEIGHBOURHOOD = 2.0
 NEIGHBOURHOOD_SIDE = 128
+# Up to this many faces only CenterFace keeps are checked on every frame; beyond it, in a
+# crowd, each is checked every RECHECK_FRAMES frames and its last box stands in between.
+CHECKS_PER_FRAME = 4
+RECHECK_FRAMES = 3
 
 
 def calibrated(raw: np.ndarray | float):
@@ -134,6 +156,24 @@ class AnyPoseDetector:
                     if overlap >= SAME_FACE_IOU), key=lambda f: f.score, default=None)
         return _rescored(best) if best is not None else None
 
+    def tiles_for(self, width: int, height: int) -> list[Region]:
+        """The tiles a stream of width x height frames looks through in turn (none when its
+        whole-frame pass already sees it at TILE_SCALE)."""
+        if np.sqrt(self.stream_pixels / (width * height)) >= TILE_SCALE:
+            return []
+        return tile_grid(width, height, TILE_SIDE, TILE_OVERLAP)
+
+    def tile_pass(self, bgr: np.ndarray, tile: Region, min_score: float) -> list[DetectedFace]:
+        """CenterFace over one tile at TILE_SCALE, in frame pixels, raw scores; faces cut by
+        an inner tile border left to the neighbour tile."""
+        x, y, w, h = tile
+        height, width = bgr.shape[:2]
+        found = self.stream_centerface.detect_scaled(
+            bgr[y:y + h, x:x + w], TILE_SCALE, raw_threshold(min_score), self.nms_iou)
+        faces = [DetectedFace((f.box[0] + x, f.box[1] + y, f.box[2], f.box[3]), f.score,
+                              f.keypoints + np.array([x, y], np.float32)) for f in found]
+        return [face for face in faces if inside_inner_borders(face, tile, width, height)]
+
     def new_stream(self) -> AnyPoseStream:
         return AnyPoseStream(self)
 
@@ -149,13 +189,16 @@ class AnyPoseStream:
         self._frame_size: tuple[int, int] | None = None
         self._last: list[DetectedFace] = []
         self._missed: list[tuple[DetectedFace, int]] = []  # lost faces still looked for
+        self._tiles: list[Region] = []
+        self._ages: dict[int, int] = {}  # id of a face CenterFace keeps -> frames since checked
 
     def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
         height, width = bgr.shape[:2]
         detector = self._detector
         if self._frame_size != (width, height):  # first frame, or the source changed size
             self._frame_size, self._frame = (width, height), 0
-            self._last, self._missed = [], []
+            self._last, self._missed, self._ages = [], [], {}
+            self._tiles = detector.tiles_for(width, height)
             # The frontal full scan (as an image gets), CenterFace as on any discovery frame.
             found = combine(self._frontal.detect(bgr, min_score),
                             detector.centerface_pass(bgr, min_score, detector.stream_pixels,
@@ -173,23 +216,37 @@ class AnyPoseStream:
             faces.append(face)
         # Faces seen last frame (or lately) that the frontal checks lost: CenterFace looks
         # for each in its neighbourhood.
-        lost = [(face, 0) for face in self._last] + self._missed
-        missed = []
+        lost = [(face, times) for face, times in
+                [(face, 0) for face in self._last] + self._missed
+                if not np.any(_overlaps(face, faces) >= SAME_FACE_IOU)]
+        crowd = len(lost) > CHECKS_PER_FRAME
+        missed, ages = [], {}
         for face, times in lost:
-            if np.any(_overlaps(face, faces) >= SAME_FACE_IOU):
+            age = self._ages.get(id(face), RECHECK_FRAMES) if times == 0 else RECHECK_FRAMES
+            if crowd and age < RECHECK_FRAMES:
+                faces.append(face)
+                ages[id(face)] = age + 1
                 continue
             seen = detector.look_around(bgr, face.box, keep_score)
             if seen is not None:
                 faces.append(seen)
+                ages[id(seen)] = 1
             elif times < KEEP_MISSED_FRAMES:
                 missed.append((face, times + 1))
+        found = []
         if self._frame % detector.stream_scan_frames == 0:
-            found = detector.centerface_pass(bgr, min_score, detector.stream_pixels,
-                                             detector.stream_centerface)
+            found += detector.centerface_pass(bgr, min_score, detector.stream_pixels,
+                                              detector.stream_centerface)
+        if self._tiles and self._frame % TILE_PERIOD == 0:
+            tile = self._tiles[(self._frame // TILE_PERIOD) % len(self._tiles)]
+            found += detector.tile_pass(bgr, tile, min_score)
+        if found:
             new = [face for face in combine([], found, min_score)
                    if not np.any(_overlaps(face, faces) >= SAME_FACE_IOU)]
+            ages.update((id(face), 1) for face in new)
             faces += new
         faces = self._distinct(faces)
+        self._ages = {id(face): ages[id(face)] for face in faces if id(face) in ages}
         self._missed = [(face, times) for face, times in missed
                         if not np.any(_overlaps(face, faces) > 0)]
         return self._remember(faces)
