@@ -38,13 +38,13 @@ STREAM_CENTERFACE_PIXELS = 320 * 240
 # one tile a frame in turn: a 40 px face of a 1080p stream is 8 px in the 320x240 pass,
 # under CenterFace's smallest, and 20 px in a tile.
 TILE_SCALE = 0.5
-# Tiles are at most this side in frame pixels (384 model pixels, ~13 ms on one thread),
-# overlapping by this much: a face up to the overlap lies whole in some tile; larger ones
-# are the whole-frame pass's. One tile every TILE_PERIOD frames: a 1080p frame's six tiles
-# are all seen within 12 frames.
-TILE_SIDE = 768
+# Tiles are at most this side in frame pixels, overlapping by this much: a face up to the
+# overlap lies whole in some tile; larger ones are the whole-frame pass's. One tile every
+# TILE_PERIOD frames: 720p and 1080p frames have two, both seen within 6 frames, and the
+# frames between keep the frontal scan's cost (docs/detection.md).
+TILE_SIDE = 1088
 TILE_OVERLAP = 128
-TILE_PERIOD = 2
+TILE_PERIOD = 3
 # CenterFace's heatmap score that counts as the frontal scan's DEFAULT_MIN_SCORE: where it
 # stops finding textures on real photos (docs/detection.md). Scores are mapped linearly so
 # that one min_score means the same for faces from either model.
