@@ -84,8 +84,9 @@ def build_server(settings: ServerSettings, service_names: Iterable[str],
         *extra_options,
     ]
     interceptors: list[grpc.ServerInterceptor] = [MetricsInterceptor(), DecodeErrorInterceptor()]
-    if settings.token:
-        interceptors.append(BearerTokenInterceptor(settings.token))
+    token = settings.token  # read once: it may come from a file
+    if token:
+        interceptors.append(BearerTokenInterceptor(token))
     # The cap counts data RPCs only; threads and gRPC's own admission keep room beyond it
     # for health checks and reflection.
     interceptors.append(ConcurrencyLimitInterceptor(settings.max_concurrent_rpcs))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from services.faces.blazeface import iou
-from services.faces.centerface import CenterFaceModel
+from services.faces.centerface import CenterFaceModel, scale_within
 from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace
 from services.faces.scanner import (
     KEEP_MARGIN,
@@ -133,9 +133,9 @@ class AnyPoseDetector:
                         model: CenterFaceModel | None = None) -> list[DetectedFace]:
         """CenterFace over the whole frame (downscaled to `max_pixels`), raw scores."""
         height, width = bgr.shape[:2]
-        scale = min(1.0, float(np.sqrt(max_pixels / (width * height))))
         lowest = min(raw_threshold(min_score), SUPPORT_SCORE)
-        return (model or self.centerface).detect_scaled(bgr, scale, lowest, self.nms_iou)
+        return (model or self.centerface).detect_scaled(
+            bgr, scale_within(width, height, max_pixels), lowest, self.nms_iou)
 
     def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
         return combine(self.frontal.detect(bgr, min_score),
@@ -148,9 +148,8 @@ class AnyPoseDetector:
         x, y, w, h = neighbourhood(box, width, height, NEIGHBOURHOOD)
         scale = NEIGHBOURHOOD_SIDE / max(w, h)
         found = self.stream_centerface.detect_scaled(bgr[y:y + h, x:x + w], scale,
-                                                     raw_threshold(min_score), self.nms_iou)
-        found = [DetectedFace((f.box[0] + x, f.box[1] + y, f.box[2], f.box[3]), f.score,
-                              f.keypoints + np.array([x, y], np.float32)) for f in found]
+                                                     raw_threshold(min_score), self.nms_iou,
+                                                     (x, y))
         overlaps = _overlaps(DetectedFace(tuple(box), 0.0), found)
         best = max((f for f, overlap in zip(found, overlaps, strict=True)
                     if overlap >= SAME_FACE_IOU), key=lambda f: f.score, default=None)
@@ -159,7 +158,7 @@ class AnyPoseDetector:
     def tiles_for(self, width: int, height: int) -> list[Region]:
         """The tiles a stream of width x height frames looks through in turn (none when its
         whole-frame pass already sees it at TILE_SCALE)."""
-        if np.sqrt(self.stream_pixels / (width * height)) >= TILE_SCALE:
+        if scale_within(width, height, self.stream_pixels) >= TILE_SCALE:
             return []
         return tile_grid(width, height, TILE_SIDE, TILE_OVERLAP)
 
@@ -169,10 +168,8 @@ class AnyPoseDetector:
         x, y, w, h = tile
         height, width = bgr.shape[:2]
         found = self.stream_centerface.detect_scaled(
-            bgr[y:y + h, x:x + w], TILE_SCALE, raw_threshold(min_score), self.nms_iou)
-        faces = [DetectedFace((f.box[0] + x, f.box[1] + y, f.box[2], f.box[3]), f.score,
-                              f.keypoints + np.array([x, y], np.float32)) for f in found]
-        return [face for face in faces if inside_inner_borders(face, tile, width, height)]
+            bgr[y:y + h, x:x + w], TILE_SCALE, raw_threshold(min_score), self.nms_iou, (x, y))
+        return [face for face in found if inside_inner_borders(face, tile, width, height)]
 
     def new_stream(self) -> AnyPoseStream:
         return AnyPoseStream(self)

@@ -47,6 +47,11 @@ def decode(heatmap: np.ndarray, size: np.ndarray, offset: np.ndarray, landmarks:
     return scores, boxes, points.astype(np.float32)
 
 
+def scale_within(width: int, height: int, max_pixels: int) -> float:
+    """The scale (at most 1) at which a width x height frame has at most `max_pixels`."""
+    return min(1.0, float(np.sqrt(max_pixels / (width * height))))
+
+
 def six_keypoints(landmarks: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
     """CenterFace's five landmarks (the picture's left eye first, then the right one, the nose,
     the mouth corners) as the API's six keypoints: the mouth centre between the corners, the
@@ -102,9 +107,10 @@ class CenterFaceModel:
         blob = cv2.dnn.blobFromImage(padded, 1.0, swapRB=True)
         return decode(*self._run(blob), min_score)
 
-    def detect_scaled(self, bgr: np.ndarray, scale: float, min_score: float,
-                      nms_iou: float) -> list[DetectedFace]:
-        """Faces of a frame seen resized by `scale`, in the frame's pixels, best first."""
+    def detect_scaled(self, bgr: np.ndarray, scale: float, min_score: float, nms_iou: float,
+                      origin: tuple[int, int] = (0, 0)) -> list[DetectedFace]:
+        """Faces of an image seen resized by `scale`, best first, in the pixels of the frame
+        the image was cut from with its corner at `origin`."""
         image = bgr
         if scale != 1.0:
             size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))
@@ -113,8 +119,12 @@ class CenterFaceModel:
         scores, boxes, landmarks = self.detect_raw(image, min_score)
         if len(scores) == 0:
             return []
+        offset = np.array(origin, np.float32)
+        boxes = boxes / scale
+        boxes[:, :2] += offset
         faces = []
-        for score, box, points in weighted_nms(scores, boxes / scale, landmarks / scale, nms_iou):
+        for score, box, points in weighted_nms(scores, boxes, landmarks / scale + offset,
+                                               nms_iou):
             box = tuple(float(v) for v in box)
             faces.append(DetectedFace(box, score, six_keypoints(points, box)))
         return faces
@@ -128,10 +138,7 @@ class CenterFaceDetector:
         self.max_pixels = max_pixels
         self.nms_iou = nms_iou
 
-    def scale_for(self, width: int, height: int) -> float:
-        return min(1.0, float(np.sqrt(self.max_pixels / (width * height))))
-
     def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
         height, width = bgr.shape[:2]
-        return self.model.detect_scaled(bgr, self.scale_for(width, height), min_score,
-                                        self.nms_iou)
+        return self.model.detect_scaled(bgr, scale_within(width, height, self.max_pixels),
+                                        min_score, self.nms_iou)

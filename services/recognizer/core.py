@@ -113,8 +113,9 @@ class Recognizer:
             raise InvalidInput(f"images has {len(queries)} photos; at most "
                                f"{MAX_IMAGES_PER_ENROLL} per call: split the enrollment")
         vectors = np.stack([self._one_face(query, face_index) for query in queries])
-        existed = any(person.name == name for person in self.gallery.people())
-        return self.gallery.enroll(name, vectors), len(vectors), existed
+        person = self.gallery.enroll(name, vectors)
+        # The person had faces before this call's exactly when the name was enrolled already.
+        return person, len(vectors), person.faces > len(vectors)
 
     def identify(self, vectors: np.ndarray, boxes: Sequence[Box | None],
                  max_distance: float = 0.0) -> list[Identity]:
