@@ -24,7 +24,7 @@ from client.overlay import annotate
 from client.results import response_to_record
 from client.sources import SourceError, open_source
 from client.streaming import FrameStreamer, StreamStats
-from client.timeline import Timeline, plot
+from client.timeline import Timeline, plot, plural
 from client.window import LiveWindow, why_no_window
 from client.writers import AnnotatedWriter, JsonlWriter
 from facestream.v1 import detector_service_pb2 as pb
@@ -142,7 +142,7 @@ def summary(stats: StreamStats, elapsed_s: float) -> str:
             + (f"\n{stats.without_emotions} frames without emotions: {stats.last_emotions_reason}"
                if stats.without_emotions else "")
             + (f"\n{stats.faces_omitted} more faces found than returned, on "
-               f"{stats.frames_omitting} {'frame' if stats.frames_omitting == 1 else 'frames'} "
+               f"{plural(stats.frames_omitting, 'frame')} "
                "(over max_faces; the largest were kept: raise --max-faces)"
                if stats.faces_omitted else ""))
 
@@ -338,8 +338,8 @@ def main(argv: list[str] | None = None) -> int:
             "files that are not images")
         print(f"webcam: skipped {len(source.skipped)} {what}{names}", file=sys.stderr)
     if source.unreadable:
-        print(f"webcam: could not read {len(source.unreadable)} image "
-              f"{'file' if len(source.unreadable) == 1 else 'files'} (corrupt or truncated): "
+        print(f"webcam: could not read {plural(len(source.unreadable), 'image file')} "
+              "(corrupt or truncated): "
               f"{', '.join(source.unreadable)}", file=sys.stderr)
     if streamer.stats.read == 0:
         print(f"webcam: read no frame from {args.source}", file=sys.stderr)
