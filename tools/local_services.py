@@ -27,16 +27,52 @@ CLASSIFIER_PORT, DETECTOR_PORT, RECOGNIZER_PORT, WEB_PORT = 50052, 50051, 50053,
 DEMO_PERSON = "Eileen Collins"  # the astronaut of the sample clip (NASA, public domain)
 
 
+class StopRequested(Exception):
+    """SIGINT or SIGTERM: stop the services and exit 0."""
+
+
+def stop_on_signals() -> None:
+    """SIGINT and SIGTERM alike unwind into StopRequested, even where the shell started us
+    with SIGINT ignored (`make serve &` from a script)."""
+    def request_stop(signum, _frame):
+        # Once is enough: a second signal must not interrupt the services' own stop.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise StopRequested(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+
 def taken_ports(ports: dict[str, int]) -> list[str]:
-    """The ports of `ports` (name -> port) that something on this machine already holds."""
+    """The ports of `ports` (name -> port) that something on this machine listens on or holds.
+
+    SO_REUSEADDR as the services' own sockets have it: the connections of a run just stopped,
+    in TIME_WAIT, do not keep the next one from binding."""
     taken = []
     for name, port in ports.items():
         with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 taken.append(f"{port} ({name}: make serve {name.upper()}_PORT=...)")
     return taken
+
+
+def wait_accepting(ports: list[int], timeout_s: float = 30) -> None:
+    """Return once each port accepts a TCP connection, so "serving" is only said when true."""
+    deadline = time.monotonic() + timeout_s
+    for port in ports:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"serve: nothing accepts connections on port {port} "
+                                     f"after {timeout_s:.0f} s") from None
+                time.sleep(0.02)
 
 
 def serve(ports: dict[str, int]) -> int:
@@ -45,22 +81,25 @@ def serve(ports: dict[str, int]) -> int:
         print(f"serve: port {', '.join(taken)} is in use, perhaps by another `make serve`; "
               "stop it or choose other ports", file=sys.stderr)
         return 1
-    with local_services(classifier_port=ports["classifier"], detector_port=ports["detector"],
-                        recognizer_port=ports["recognizer"]) as (
-            target, processes), web_gateway(target, port=ports["web"]) as web:
-        print(f"serving: detector {target}, classifier 127.0.0.1:{ports['classifier']}, "
-              f"recognizer 127.0.0.1:{ports['recognizer']}, the page at "
-              f"http://127.0.0.1:{ports['web']}. Open it in a browser on this machine, or try "
-              "`python client/webcam.py` (--enroll NAME --source PHOTO, then --identify); "
-              "Ctrl-C stops.", flush=True)
-        try:
+    try:
+        with local_services(classifier_port=ports["classifier"], detector_port=ports["detector"],
+                            recognizer_port=ports["recognizer"]) as (
+                target, processes), web_gateway(target, port=ports["web"]) as web:
+            wait_accepting([*ports.values()])
+            print(f"serving: detector {target}, classifier 127.0.0.1:{ports['classifier']}, "
+                  f"recognizer 127.0.0.1:{ports['recognizer']}, the page at "
+                  f"http://127.0.0.1:{ports['web']}. Open it in a browser on this machine, or "
+                  "try `python client/webcam.py` (--enroll NAME --source PHOTO, then "
+                  "--identify); Ctrl-C stops.", flush=True)
             while all(p.poll() is None for p in [*processes, web]):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            return 0
-        stopped = [p for p in [*processes, web] if p.poll() is not None]
-        print(f"serve: {', '.join(p.module for p in stopped)} stopped (exit "
-              f"{', '.join(str(p.poll()) for p in stopped)}); stopping the rest", file=sys.stderr)
+                time.sleep(0.2)
+            stopped = [p for p in [*processes, web] if p.poll() is not None]
+            print(f"serve: {', '.join(p.module for p in stopped)} stopped (exit "
+                  f"{', '.join(str(p.poll()) for p in stopped)}); stopping the rest",
+                  file=sys.stderr)
+    except StopRequested as stop:
+        print(f"serve: {stop} received; the services are stopped", file=sys.stderr)
+        return 0
     return 1
 
 
@@ -98,11 +137,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{name}-port", type=int, default=port,
                             help=f"serve: the {name}'s port (default {port})")
     args = parser.parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so the services are stopped, not orphaned.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # A signal unwinds the context managers, so the services are stopped, not orphaned.
+    stop_on_signals()
     ports = {"detector": args.detector_port, "classifier": args.classifier_port,
              "recognizer": args.recognizer_port, "web": args.web_port}
-    return serve(ports) if args.mode == "serve" else demo(args.source, Path(args.out))
+    if args.mode == "serve":
+        return serve(ports)
+    try:
+        return demo(args.source, Path(args.out))
+    except StopRequested:
+        return 130  # an interrupted demo wrote no complete output
 
 
 if __name__ == "__main__":

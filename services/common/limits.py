@@ -11,8 +11,15 @@ from services.common.interceptors import wrapped
 
 # Outside the cap: the probes of orchestrators and tools.
 UNCAPPED_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
-# Worker threads (and gRPC's own admission slots) kept beyond the cap for them.
+# Worker threads kept beyond max_workers for them (and for refusing data calls fast).
 RESERVED_FOR_PROBES = 4
+
+
+def refusal_message(limit: int) -> str:
+    """The one message every data call beyond the cap gets: the cap, and what to do."""
+    return (f"the server has its maximum of {limit} data RPCs in progress "
+            "(max_concurrent_rpcs, FACESTREAM_MAX_CONCURRENT_RPCS); retry with backoff, send "
+            "to another replica, or raise the setting")
 
 
 class ConcurrencyLimitInterceptor(grpc.ServerInterceptor):
@@ -28,9 +35,7 @@ class ConcurrencyLimitInterceptor(grpc.ServerInterceptor):
             admitted = self._in_progress < self.limit
             self._in_progress += admitted
         if not admitted:
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                          f"the server has {self.limit} RPCs in progress (max_concurrent_rpcs); "
-                          "retry later or send to another replica")
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, refusal_message(self.limit))
 
     def _leave(self, _state, _context, _failed: bool) -> None:
         with self._lock:

@@ -87,14 +87,14 @@ def build_server(settings: ServerSettings, service_names: Iterable[str],
     token = settings.token  # read once: it may come from a file
     if token:
         interceptors.append(BearerTokenInterceptor(token))
-    # The cap counts data RPCs only; threads and gRPC's own admission keep room beyond it
-    # for health checks and reflection.
+    # The cap counts data RPCs only and lives in our interceptor alone: gRPC's own
+    # maximum_concurrent_rpcs would count the data calls it is about to refuse and turn health
+    # checks away with them. Threads beyond max_workers answer probes and refusals.
     interceptors.append(ConcurrencyLimitInterceptor(settings.max_concurrent_rpcs))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers + RESERVED_FOR_PROBES,
                                    thread_name_prefix="rpc"),
-        options=options, interceptors=interceptors,
-        maximum_concurrent_rpcs=settings.max_concurrent_rpcs + RESERVED_FOR_PROBES)
+        options=options, interceptors=interceptors)
     reporter = HealthReporter(names)
     health_pb2_grpc.add_HealthServicer_to_server(reporter.servicer, server)
     reflection.enable_server_reflection(

@@ -86,3 +86,56 @@ def test_serve_with_a_port_taken_names_it_and_exits_non_zero():
     assert done.returncode == 1, done.stderr
     assert f"port {ports['classifier']} (classifier: make serve CLASSIFIER_PORT=...)" in done.stderr
     assert "serving:" not in done.stdout
+
+
+def _start_serve_in_background(ports: dict[str, int]) -> subprocess.Popen:
+    """`make serve &` as a script starts it: its own process group, SIGINT ignored."""
+    import signal
+
+    return subprocess.Popen(
+        ["make", "--no-print-directory", "serve",
+         *(f"{name.upper()}_PORT={port}" for name, port in ports.items())],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+
+
+def _connect_right_after_the_serving_line(process: subprocess.Popen, ports: dict[str, int]):
+    """Read stdout until "serving:", then connect to every port at once: none may refuse.
+    Returns the connections, left open."""
+    import socket
+
+    for line in process.stdout:
+        if line.startswith("serving:"):
+            break
+    else:
+        raise AssertionError(f"no serving line; stderr: {process.stderr.read()[-3000:]}")
+    connections = [socket.create_connection(("127.0.0.1", port), timeout=5)
+                   for port in ports.values()]
+    # A live HTTP exchange with the page's gateway, so its side holds a connection to close.
+    connections[-1].sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert connections[-1].recv(64).startswith(b"HTTP/1.1")
+    return connections
+
+
+def test_serve_says_serving_only_when_it_serves_and_stops_cleanly_on_sigint_even_in_the_background():
+    """The serving line comes after every port accepts; SIGINT to a background `make serve`
+    exits 0; a new one starts at once on the same ports (their sockets in TIME_WAIT)."""
+    import os
+    import signal
+
+    from devkit.processes import unused_port
+
+    ports = {name: unused_port() for name in ("detector", "classifier", "recognizer", "web")}
+    for round_ in range(2):
+        process = _start_serve_in_background(ports)
+        try:
+            connections = _connect_right_after_the_serving_line(process, ports)
+            os.killpg(process.pid, signal.SIGINT)
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+        for connection in connections:
+            connection.close()
+        assert process.returncode == 0, f"round {round_}: {stderr[-3000:]}"
+        assert "SIGINT received" in stderr and "Error" not in stderr

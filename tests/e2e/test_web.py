@@ -233,3 +233,39 @@ def test_choosing_a_file_keeps_the_names(browser, gateway):
     texts = [json.loads(p) for p in sent if isinstance(p, str)]
     assert [t["type"] for t in texts][:1] == ["hello"] and any(t["type"] == "options" for t in texts)
     assert all(t.get("identify") is True for t in texts)
+
+
+def test_photos_chosen_faster_than_answers_each_get_only_their_own_boxes(browser, gateway, tmp_path):
+    """Forty choices 0.1 s apart: no overlay is ever drawn over a picture it was not computed
+    for, and the page ends on the last photo with that photo's own boxes."""
+    photos = {}  # (width, height) -> (path, faces in it)
+    for name, image, faces in (("group.jpg", cv2.imread(str(GROUP_PHOTO)), 4),
+                               ("astronaut.png", cv2.imread(str(ROOT / "samples/astronaut.png")), 1),
+                               ("coffee.png", cv2.imread(str(ROOT / "samples/face_free/coffee.png")), 0)):
+        path = tmp_path / name
+        cv2.imwrite(str(path), image)
+        photos[(image.shape[1], image.shape[0])] = (path, faces)
+    assert len(photos) == 3  # each photo known by its size
+    choices = [p for _ in range(14) for p in photos.values()][:40]
+    page = browser.new_page()
+    page.goto(gateway + "/?camera=off")
+    wait_until(page, "facestream.connection === 'open'", timeout=10_000)
+    for path, _ in choices:
+        page.set_input_files("#file", str(path))
+        page.wait_for_timeout(100)
+    last_path, last_faces = choices[-1]
+    wait_until(page, "facestream.lastResult !== null && !facestream.pending", timeout=20_000)
+    state = page.evaluate("""() => ({draws: facestream.draws, picture: facestream.picture,
+        drawnPicture: facestream.drawnPicture, stale: facestream.stale,
+        faces: facestream.lastResult.faces.length, width: document.getElementById('photo').naturalWidth,
+        height: document.getElementById('photo').naturalHeight, dropped: facestream.dropped,
+        status: document.getElementById('status').textContent})""")
+    assert state["draws"], state
+    for draw in state["draws"]:
+        path, faces = photos[(draw["width"], draw["height"])]
+        assert draw["faces"] == faces, f"frame {draw['frame']} drew {draw['faces']} faces over {path.name}"
+    assert photos[(state["width"], state["height"])][0] == last_path
+    assert state["faces"] == last_faces and state["drawnPicture"] == state["picture"]
+    assert state["dropped"] == 0 and "awaiting" not in state["status"]
+    print(f"{len(state['draws'])} overlays drawn, {state['stale']} stale answers not drawn")
+    page.close()

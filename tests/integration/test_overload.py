@@ -4,6 +4,7 @@ hold from the caller through the detector to the classifier."""
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -103,3 +104,76 @@ def test_an_expired_deadline_is_deadline_exceeded_and_the_server_goes_on(detecto
         detector_stub.Detect(dpb.DetectRequest(image=image), timeout=0.0005)
     assert raised.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     assert len(detector_stub.Detect(dpb.DetectRequest(image=image), timeout=10).faces) == 4
+
+
+def test_health_answers_through_a_reconnect_storm(classifier_server):
+    """Callers reopening refused streams without backoff never take a health check down
+    with them, and every refusal says the same thing."""
+    from services.common.limits import refusal_message
+    from services.detector.server import create_server
+    from services.detector.settings import DetectorSettings
+
+    cap = 4
+    running = create_server(DetectorSettings(port=0, detector_model=str(FACE_MODEL),
+                                             max_concurrent_rpcs=cap, max_workers=cap,
+                                             classifier_target=f"127.0.0.1:{classifier_server.port}"))
+    image = image_pb2.Image(data=GROUP_PHOTO.read_bytes(), format=image_pb2.IMAGE_FORMAT_ENCODED)
+    release, storm_over = threading.Event(), threading.Event()
+    health_codes: list[object] = []
+    refusals: list[str] = []
+    lock = threading.Lock()
+
+    def held_stream():
+        yield dpb.StreamDetectRequest(frame_id=0, image=image)
+        release.wait(60)
+
+    def reopen(stub):
+        while not storm_over.is_set():
+            try:
+                list(stub.StreamDetect(iter([dpb.StreamDetectRequest(frame_id=0, image=image)]),
+                                       timeout=10))
+            except grpc.RpcError as error:
+                with lock:
+                    refusals.append(f"{error.code().name}: {error.details()}")
+
+    def probe(health):
+        while not storm_over.is_set():
+            try:
+                reply = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+                outcome = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+            except grpc.RpcError as error:
+                outcome = f"{error.code().name}: {error.details()}"
+            with lock:
+                health_codes.append(outcome)
+
+    try:
+        target = f"127.0.0.1:{running.port}"
+        with grpc.insecure_channel(target) as channel:
+            stub = dgrpc.DetectorServiceStub(channel)
+            open_streams = [stub.StreamDetect(held_stream(), timeout=60) for _ in range(cap)]
+            for stream in open_streams:
+                assert next(stream).frame_id == 0
+            # Each storming caller on a channel of its own, as separate clients would be.
+            channels = [grpc.insecure_channel(target) for _ in range(24)]
+            workers = [threading.Thread(target=reopen, args=(dgrpc.DetectorServiceStub(c),))
+                       for c in channels]
+            workers += [threading.Thread(target=probe, args=(health_pb2_grpc.HealthStub(
+                grpc.insecure_channel(target)),)) for _ in range(3)]
+            for worker in workers:
+                worker.start()
+            time.sleep(5)
+            storm_over.set()
+            for worker in workers:
+                worker.join(20)
+            for c in channels:
+                c.close()
+            release.set()
+            for stream in open_streams:
+                assert list(stream) == []
+        assert len(refusals) >= 50, "the storm never reached the cap"
+        assert set(refusals) == {f"RESOURCE_EXHAUSTED: {refusal_message(cap)}"}
+        assert len(health_codes) >= 10 and set(health_codes) == {"SERVING"}, health_codes
+    finally:
+        release.set()
+        storm_over.set()
+        running.stop(0)

@@ -19,6 +19,11 @@ const video = $("video"), photo = $("photo"), overlay = $("overlay"), chart = $(
 const state = {
   connection: "connecting", detector: "unknown", notice: "", answered: 0, sent: 0, dropped: 0,
   gatewayDropped: 0, errors: 0, lastError: "", lastResult: null, rtts: [], answers: [],
+  stale: 0, // answers that came back for a picture no longer shown: never drawn
+  pending: false, // the chosen photo waits for its answer (or for a slot to be sent in)
+  picture: 0, // which picture is on the stage: a new one with every photo, video or camera
+  drawnFrame: null, drawnPicture: null, // the frame (and its picture) the overlay shows
+  draws: [], // the last 200 overlays: frame, faces drawn, the size of the picture under them
   tracks: new Map(), // track id -> [{t, scores, name}]
   drawn: [], // the boxes and labels drawn last, in CSS pixels of the page
 };
@@ -27,10 +32,12 @@ window.facestream = state;
 let config = { frame_width: 640, window: 3, token_required: false };
 let socket = null;
 let retry = 0;
-let inFlight = new Map(); // frame number -> performance.now() when sent
+let inFlight = new Map(); // frame number -> {sentAt, picture, scale}
 let frameNumber = 0;
 let source = null; // the <video> or <img> being streamed
 let still = false; // a photo: sent once, no tracks
+let stillWaiting = false; // the photo is not sent yet: the window was full
+let stillRetry = null; // a timer that sends the photo again after the gateway dropped it
 
 function token() {
   if (!config.token_required) return undefined;
@@ -52,7 +59,7 @@ function connect() {
     state.connection = "open";
     inFlight.clear();
     socket.send(JSON.stringify({ type: "hello", token: token(), track: !still, identify: true }));
-    if (still) sendFrame();
+    if (still && state.pending) sendFrame();
   };
   socket.onmessage = (event) => receive(JSON.parse(event.data));
   socket.onclose = (event) => {
@@ -76,21 +83,33 @@ function receive(message) {
     return;
   }
   if (message.type === "dropped") {
-    inFlight.delete(message.frame);
+    const sent = release(message.frame);
     state.gatewayDropped = message.dropped;
+    // The chosen photo is never lost: the gateway is behind or the detector away, so try again.
+    if (sent && sent.picture === state.picture && still && !stillRetry) {
+      stillRetry = setTimeout(() => { stillRetry = null; sendFrame(); }, 1000);
+    }
     return;
   }
   if (message.type === "error") {
+    const sent = message.frame !== undefined ? release(message.frame) : null;
     state.errors += 1;
     state.lastError = message.message;
-    if (message.frame !== undefined) inFlight.delete(message.frame);
+    if (sent && sent.picture === state.picture && still) state.pending = false;
     return;
   }
   if (message.type !== "result") return;
-  const sentAt = inFlight.get(message.frame);
-  inFlight.delete(message.frame);
+  const sent = release(message.frame);
   const now = performance.now();
-  if (sentAt !== undefined) state.rtts.push(now - sentAt);
+  if (!sent || sent.picture !== state.picture) {
+    state.stale += 1; // computed for another picture: drawing it would show wrong faces
+    return;
+  }
+  if (still && state.pending) {
+    state.pending = false;
+    renderStatus(); // the status line's new length moves the stage: lay it out before drawing
+  }
+  state.rtts.push(now - sent.sentAt);
   if (state.rtts.length > 200) state.rtts.shift();
   state.answers.push(now);
   state.answered += 1;
@@ -103,14 +122,28 @@ function receive(message) {
     history.push({ t: now / 1000, scores: face.smoothed_scores, name: face.person });
     state.tracks.set(face.track_id, history);
   }
+  message.scale = sent.scale;
+  message.picture = sent.picture;
   draw(message);
   drawBars(message);
+}
+
+// A frame's slot in the window is free again; a photo that waited for one is sent now.
+function release(number) {
+  const sent = inFlight.get(number);
+  inFlight.delete(number);
+  if (stillWaiting && inFlight.size < config.window) {
+    stillWaiting = false;
+    sendFrame();
+  }
+  return sent;
 }
 
 function sendFrame() {
   if (!socket || socket.readyState !== WebSocket.OPEN || !source) return;
   if (inFlight.size >= config.window) {
-    state.dropped += 1; // never queue: the next frame will be newer
+    if (still) stillWaiting = true; // a chosen photo waits for a slot, never dropped
+    else state.dropped += 1; // never queue a camera frame: the next one will be newer
     return;
   }
   const width = source.videoWidth || source.naturalWidth;
@@ -120,7 +153,7 @@ function sendFrame() {
   const canvas = new OffscreenCanvas(Math.round(width * scale), Math.round(height * scale));
   canvas.getContext("2d").drawImage(source, 0, 0, canvas.width, canvas.height);
   const number = frameNumber++;
-  inFlight.set(number, performance.now());
+  inFlight.set(number, { sentAt: performance.now(), picture: state.picture, scale });
   state.sent += 1;
   const captured = performance.timeOrigin + performance.now();
   canvas.convertToBlob({ type: "image/jpeg", quality: 0.85 }).then(async (blob) => {
@@ -133,7 +166,6 @@ function sendFrame() {
     message.set(body, 12);
     if (socket.readyState === WebSocket.OPEN) socket.send(message);
   });
-  overlay.dataset.scale = String(scale);
 }
 
 // One frame per camera frame: requestVideoFrameCallback where there is one.
@@ -170,7 +202,7 @@ function labelForms(face, index) {
 }
 
 function draw(result) {
-  if (!source) return;
+  if (!source || result.picture !== state.picture) return;
   const picture = pictureRect();
   // The overlay covers exactly the displayed picture, at the screen's pixel density.
   const density = window.devicePixelRatio || 1;
@@ -182,7 +214,7 @@ function draw(result) {
   g.setTransform(density, 0, 0, density, 0, 0);
   g.clearRect(0, 0, picture.width, picture.height);
   // frame pixels (what was sent) -> source pixels -> CSS pixels on the page
-  const k = picture.scale / Number(overlay.dataset.scale || 1);
+  const k = picture.scale / result.scale;
   const fontPx = Math.max(12, Math.min(18, picture.width / 45));
   g.lineWidth = 2;
   g.font = `${fontPx}px system-ui, sans-serif`;
@@ -197,6 +229,14 @@ function draw(result) {
     picture.width, picture.height);
   const stage = $("stage").getBoundingClientRect();
   state.drawn = [];
+  state.drawnFrame = result.frame;
+  // What was drawn over what (the picture's own size names it): tests check they match.
+  state.draws.push({ frame: result.frame, faces: result.faces.length,
+    width: source.videoWidth || source.naturalWidth, height: source.videoHeight || source.naturalHeight });
+  if (state.draws.length > 200) state.draws.shift();
+  state.drawnPicture = result.picture;
+  overlay.dataset.frame = String(result.frame);
+  overlay.dataset.picture = String(result.picture);
   faces.forEach(({ face, box }, i) => {
     const [x, y, w, h] = box;
     const [label] = shown(face);
@@ -303,7 +343,7 @@ function drawChart() {
   });
 }
 
-function updateStatus() {
+function renderStatus() {
   const now = performance.now();
   state.answers = state.answers.filter((t) => now - t < 1000);
   const sorted = [...state.rtts].sort((a, b) => a - b);
@@ -315,12 +355,17 @@ function updateStatus() {
   if (state.connection !== "open") parts.push(state.connection);
   else if (state.detector !== "ok") parts.push(state.detector);
   if (state.notice && !source) parts.push(state.notice);
+  if (state.pending) parts.push(stillWaiting ? "photo waiting to be sent" : "photo sent, awaiting its answer");
   const omitted = state.lastResult ? state.lastResult.faces_omitted : 0;
   if (omitted) parts.push(`${omitted} more ${omitted === 1 ? "face" : "faces"} found than shown (max_faces)`);
   if (state.lastError) parts.push(`last error: ${state.lastError}`);
   const status = $("status");
   status.textContent = parts.join(" · ");
   status.className = state.connection !== "open" || state.detector !== "ok" ? "warn" : "";
+}
+
+function updateStatus() {
+  renderStatus();
   drawChart();
 }
 
@@ -331,8 +376,7 @@ async function useCamera() {
     show(video);
     video.srcObject = stream;
     await video.play();
-    source = video;
-    setStill(false);
+    newPicture(video, false);
   } catch (error) {
     state.notice = `no camera (${error.message}): choose a photo or video instead`;
   }
@@ -344,7 +388,8 @@ function useFile(file) {
     video.pause();
     video.removeAttribute("src");
     video.srcObject = null;
-    photo.onload = () => { source = photo; show(photo); setStill(true); sendFrame(); };
+    newPicture(null, true); // the previous picture's overlay goes at once
+    photo.onload = () => { newPicture(photo, true); show(photo); sendFrame(); };
     photo.src = url;
   } else {
     photo.removeAttribute("src");
@@ -352,7 +397,8 @@ function useFile(file) {
     video.src = url;
     video.loop = true;
     show(video);
-    video.play().then(() => { source = video; setStill(false); });
+    newPicture(null, false);
+    video.play().then(() => newPicture(video, false));
   }
 }
 
@@ -360,6 +406,20 @@ function useFile(file) {
 function show(element) {
   video.hidden = element !== video;
   photo.hidden = element !== photo;
+}
+
+// Another picture takes the stage: nothing computed for the one before is drawn over it.
+function newPicture(element, isStill) {
+  state.picture += 1;
+  source = element;
+  state.lastResult = null;
+  state.pending = isStill;
+  stillWaiting = false;
+  clearTimeout(stillRetry);
+  stillRetry = null;
+  overlay.getContext("2d").clearRect(0, 0, overlay.width, overlay.height);
+  $("bars").replaceChildren();
+  if (element) setStill(isStill);
 }
 
 function setStill(value) {
