@@ -24,7 +24,10 @@ NODE_EXAMPLE_STAMP := examples/node/node_modules/.package-lock.json
 BASE_IMAGE ?= facestream/python-base:bookworm
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: docs docs-config lint run serve test soak webcam test-docker bench eval train-emotion train-teacher protos models samples setup lint-protos clean
+.PHONY: help docs docs-config lint run serve test soak webcam test-docker bench eval train-emotion train-teacher protos models samples setup lint-protos clean
+
+help: ## this list: each target and the variables it reads
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 16
 
 run: setup ## stream the sample clip through local services into out/
 	$(PY) -m tools.local_services demo
@@ -103,7 +106,7 @@ $(WINDOW_STAMP): requirements-window.txt constraints.txt pyproject.toml
 		--config-settings editable_mode=compat
 	touch $@
 
-webcam: setup $(WINDOW_STAMP) ## the live window on camera 0 (or SOURCE=file, TARGET=host:port) against `make serve`'s detector
+webcam: setup $(WINDOW_STAMP) ## the live window on camera 0 (SOURCE=file) against `make serve`'s detector (FACESTREAM_TARGET=host:port, or TARGET=, when its port moved)
 	$(WINDOW_VENV)/bin/python client/webcam.py --source $(or $(SOURCE),0) \
 		$(if $(TARGET),--target $(TARGET))
 

@@ -27,5 +27,6 @@ def enroll(channel: grpc.Channel, name: str, photo: str, metadata=(),
                                                              metadata=metadata)
     added = " (added to the person already enrolled under that name)" if (
         response.added_to_existing) else ""
-    return (f"enrolled {name} from {path.name}{added}: {response.faces_total} face(s) in the "
-            f"gallery, id {response.person_id}")
+    faces = f"{response.faces_total} face" + ("" if response.faces_total == 1 else "s")
+    return (f"enrolled {name} from {path.name}{added}: the gallery holds {faces} of {name}, "
+            f"id {response.person_id}")

@@ -52,3 +52,17 @@ def response_to_record(source: str, index: int, response) -> dict[str, Any]:
     if response.emotions_unavailable_reason:
         record["emotions_unavailable"] = response.emotions_unavailable_reason
     return record
+
+
+def describe_picture(record: dict[str, Any]) -> str:
+    """One line per picture of an image or folder source: the file, its faces left to right,
+    each with its name and emotion where known."""
+    faces = sorted(record["faces"], key=lambda face: face["box"][0])
+    words = []
+    for face in faces:
+        what = face["emotion"] or ("turned" if face["emotion_status"] == "face_turned" else "")
+        words.append(" ".join(part for part in (face["person"], what) if part) or "face")
+    count = f"{len(faces)} face" + ("" if len(faces) == 1 else "s")
+    if "error" in record:
+        return f"{record['source']}: error: {record['error']['message']}"
+    return f"{record['source']}: {count}" + (f": {', '.join(words)}" if words else "")

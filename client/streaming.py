@@ -76,17 +76,29 @@ class FrameStreamer:
         self._lock = threading.Lock()
         self._requests: queue.Queue = queue.Queue()
         self._stop = threading.Event()  # set by run() when its caller is done
+        self._finish = threading.Event()  # set by finish(): read no more frames
         # Capture times travel as microseconds from this epoch: one clock for the stream.
         self._epoch_us = int(time.time() * 1e6)
         self.stats = StreamStats()
         self.error: BaseException | None = None
+
+    def finish(self) -> None:
+        """Read no more frames; those in flight are still answered, then run() ends."""
+        self._finish.set()
+
+    @property
+    def finishing(self) -> bool:
+        return self._finish.is_set()
+
+    def _done(self) -> bool:
+        return self._stop.is_set() or self._finish.is_set()
 
     def _take_window_slot(self) -> bool:
         """A slot for one more frame in flight: at once or never when dropping frames,
         else wait for one, but give up when the stream stops."""
         if self._drop:
             return self._window.acquire(blocking=False)
-        while not self._stop.is_set():
+        while not self._done():
             if self._window.acquire(timeout=0.1):
                 return True
         return False
@@ -96,7 +108,7 @@ class FrameStreamer:
         try:
             started = time.monotonic()
             for frame_id, frame in enumerate(frames):
-                if self._stop.is_set():
+                if self._done():
                     break
                 self.stats.read += 1
                 if self._pace_interval:
@@ -104,7 +116,7 @@ class FrameStreamer:
                     if delay > 0:
                         time.sleep(delay)
                 if not self._take_window_slot():
-                    if self._stop.is_set():
+                    if self._done():
                         break
                     self.stats.dropped += 1
                     continue

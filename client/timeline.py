@@ -56,7 +56,12 @@ class Timeline:
             Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
             self._file = open(csv_path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
-    def add(self, time_s: float, frame: int, faces: list[dict[str, Any]]) -> None:
+    def add(self, time_s: float, frame: int, faces: list[dict[str, Any]],
+            labels: list[str] | None = None) -> None:
+        """Record a frame's tracked faces; `labels` (the model's, in order) name the CSV's
+        score columns even when no face ever appears."""
+        if labels and not self.labels:
+            self.labels = list(labels)
         for face in faces:
             if not face["track_id"] or not face["smoothed_scores"]:
                 continue
@@ -69,12 +74,15 @@ class Timeline:
             history.person = face.get("person") or history.person
             self._write_row(time_s, frame, face)
 
+    def _write_header(self) -> None:
+        if self._file is not None and self._writer is None:
+            self._writer = csv.writer(self._file)
+            self._writer.writerow([*self.FIELDS, *self.labels])
+
     def _write_row(self, time_s: float, frame: int, face: dict[str, Any]) -> None:
         if self._file is None:
             return
-        if self._writer is None:
-            self._writer = csv.writer(self._file)
-            self._writer.writerow([*self.FIELDS, *self.labels])
+        self._write_header()
         self._writer.writerow([f"{time_s:.3f}", frame, face["track_id"], face.get("person") or "",
                                face["emotion"],
                                face["smoothed_emotion"],
@@ -97,7 +105,9 @@ class Timeline:
         return "\n".join(lines)
 
     def close(self) -> None:
+        """A video without tracked faces still gets a CSV with its header: an empty result."""
         if self._file is not None:
+            self._write_header()
             self._file.close()
 
 
@@ -113,9 +123,10 @@ def plot(timeline: Timeline, path: str, frame_s: float = 0.0, width_px: int = 10
     from matplotlib import pyplot  # noqa: PLC0415
 
     tracks = sorted(timeline.tracks.items())
-    if not tracks:
-        raise ValueError("no tracked face with emotions to plot")
     dpi = 100
+    if not tracks:
+        _plot_nothing(path, width_px, panel_px, dpi)
+        return
     figure, axes = pyplot.subplots(len(tracks), 1, squeeze=False, sharex=True,
                                    figsize=(width_px / dpi, panel_px * len(tracks) / dpi), dpi=dpi)
     for axis, (track_id, history) in zip(axes[:, 0], tracks):
@@ -132,8 +143,10 @@ def plot(timeline: Timeline, path: str, frame_s: float = 0.0, width_px: int = 10
                 values.append(scores.get(label, 0.0))
                 if index in gaps:
                     values.append(float("nan"))
+            # A face seen in a frame or two is a dot, where a line alone would not show.
             axis.plot(times, values, color=(red / 255, green / 255, blue / 255), label=label,
-                      linewidth=1.5)
+                      linewidth=1.5, marker="o" if len(history.times_s) < 3 else None,
+                      markersize=4)
         axis.set_ylim(-0.03, 1.05)  # a probability of 1.0 is drawn inside the frame
         axis.set_ylabel("probability")
         axis.set_title(history.person or f"track #{track_id}", loc="left", fontsize="medium")
@@ -142,6 +155,19 @@ def plot(timeline: Timeline, path: str, frame_s: float = 0.0, width_px: int = 10
                       frameon=False)
     axes[-1, 0].set_xlabel("time (s)")
     figure.tight_layout(rect=(0, 0, 0.88, 1))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=dpi)
+    pyplot.close(figure)
+
+
+def _plot_nothing(path: str, width_px: int, panel_px: int, dpi: int) -> None:
+    """The plot of a video without tracked faces: a panel that says so."""
+    from matplotlib import pyplot  # noqa: PLC0415
+
+    figure, axis = pyplot.subplots(figsize=(width_px / dpi, panel_px / dpi), dpi=dpi)
+    axis.axis("off")
+    axis.text(0.5, 0.5, "no faces: no tracked face with emotions in this video",
+              ha="center", va="center", fontsize="large")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=dpi)
     pyplot.close(figure)

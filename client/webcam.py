@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import sys
 import time
@@ -21,7 +22,7 @@ import numpy as np
 
 from client.enroll import enroll
 from client.overlay import annotate
-from client.results import response_to_record
+from client.results import describe_picture, response_to_record
 from client.sources import SourceError, open_source
 from client.streaming import FrameStreamer, StreamStats
 from client.timeline import Timeline, plot, plural
@@ -30,14 +31,19 @@ from client.writers import AnnotatedWriter, JsonlWriter
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 
+# Every client reads the services' addresses from these, so moved ports need no flag.
+TARGET_VARIABLE, DEFAULT_TARGET = "FACESTREAM_TARGET", "127.0.0.1:50051"
+RECOGNIZER_VARIABLE, DEFAULT_RECOGNIZER = "FACESTREAM_RECOGNIZER", "127.0.0.1:50053"
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--source", default="0",
                         help="camera index, video file, image file, directory of images, or URL "
                              "(default 0: the first camera)")
-    parser.add_argument("--target", default="127.0.0.1:50051",
-                        help="the detector, HOST:PORT (default 127.0.0.1:50051)")
+    parser.add_argument("--target", default=os.environ.get(TARGET_VARIABLE, DEFAULT_TARGET),
+                        help=f"the detector, HOST:PORT (env {TARGET_VARIABLE}; default "
+                             f"{DEFAULT_TARGET})")
     parser.add_argument("--identify", action="store_true",
                         help="name each face from the recognizer's gallery (the detector asks it)")
     parser.add_argument("--enroll", metavar="NAME",
@@ -46,10 +52,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--face-index", type=int, metavar="N",
                         help="--enroll: the face to take when the photo shows several (0 is the "
                              "leftmost; without it the recognizer lists them)")
-    parser.add_argument("--recognizer", default="127.0.0.1:50053",
-                        help="the recognizer, HOST:PORT, for --enroll (default 127.0.0.1:50053)")
+    parser.add_argument("--recognizer",
+                        default=os.environ.get(RECOGNIZER_VARIABLE, DEFAULT_RECOGNIZER),
+                        help=f"the recognizer, HOST:PORT, for --enroll (env {RECOGNIZER_VARIABLE}; "
+                             f"default {DEFAULT_RECOGNIZER})")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="name each file skipped in a folder source")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no line per picture for an image or folder source (the summary "
+                             "and the files are written as always)")
     parser.add_argument("--no-display", action="store_true", help="do not open a window")
     parser.add_argument("--output", help="write annotated frames: a video (.mp4/.avi) or a folder")
     parser.add_argument("--jsonl", help="write one JSON line of results per frame")
@@ -94,10 +105,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--timeline and --plot follow tracks; drop --no-tracks")
     if args.no_emotions and (args.timeline or args.plot):
         parser.error("--timeline and --plot show emotions; drop --no-emotions")
-    for flag, target in (("--target", args.target), ("--recognizer", args.recognizer)):
+    for flag, variable, target in (("--target", TARGET_VARIABLE, args.target),
+                                   ("--recognizer", RECOGNIZER_VARIABLE, args.recognizer)):
         problem = target_problem(target)
         if problem:
-            parser.error(f"{flag} {target}: {problem}")
+            parser.error(f"{flag} (or {variable}) {target}: {problem}")
     return args
 
 
@@ -166,8 +178,12 @@ def connect(args: argparse.Namespace, service: str = "detector") -> grpc.Channel
                   f"(the page's gateway listens on 8080); the {service} listens on "
                   f"{'50053' if service == 'recognizer' else '50051'}", file=sys.stderr)
         else:
+            flag, variable = (("--recognizer", RECOGNIZER_VARIABLE) if service == "recognizer"
+                              else ("--target", TARGET_VARIABLE))
             print(f"webcam: no {service} at {target} after {args.connect_timeout:.0f} s; "
-                  "start it with `make serve`", file=sys.stderr)
+                  f"start it with `make serve`, or point this client at yours with {flag} "
+                  f"HOST:PORT or {variable}=HOST:PORT (`make serve` prints the line to "
+                  "export when its ports moved)", file=sys.stderr)
         return None
     return channel
 
@@ -200,7 +216,9 @@ def run_enroll(args: argparse.Namespace) -> int:
         print(f"webcam: {error}", file=sys.stderr)
         return 2
     except grpc.RpcError as error:
-        print(f"webcam: enroll failed: {error.code().name}: {error.details()}", file=sys.stderr)
+        # The service names its API field; a user of this client knows the flag.
+        details = (error.details() or "").replace("face_index", "--face-index")
+        print(f"webcam: enroll failed: {error.code().name}: {details}", file=sys.stderr)
         return 1
     finally:
         channel.close()
@@ -226,7 +244,8 @@ def detect_options(args: argparse.Namespace, stills: bool) -> pb.DetectOptions:
 class Outputs:
     """Where answered frames go: the JSONL file, the annotated video or folder, the window."""
 
-    def __init__(self, args: argparse.Namespace, fps: float, show: bool) -> None:
+    def __init__(self, args: argparse.Namespace, fps: float, show: bool, stills: bool) -> None:
+        self.describe = stills and not args.quiet
         self.writer = AnnotatedWriter(args.output, fps) if args.output else None
         self.jsonl = JsonlWriter(args.jsonl) if args.jsonl else None
         self.timeline = Timeline(args.timeline)
@@ -239,8 +258,10 @@ class Outputs:
         record = response_to_record(frame.source, frame.index, response)
         if self.jsonl:
             self.jsonl.write(record)
-        self.timeline.add(frame.time_s, frame.index, record["faces"])
-        if response.HasField("error"):
+        self.timeline.add(frame.time_s, frame.index, record["faces"], record["labels"])
+        if self.describe:
+            print(describe_picture(record), flush=True)
+        elif response.HasField("error"):
             print(f"webcam: frame {frame.index}: {response.error.message}", file=sys.stderr)
         if not (self.writer or self.show):
             return True
@@ -262,6 +283,19 @@ class Outputs:
         self.timeline.close()
 
 
+def finish_on_first_interrupt(streamer: FrameStreamer) -> None:
+    """The first Ctrl-C stops reading frames and lets the ones in flight be answered and
+    written, so the summary, the JSONL and the video agree; a second one stops at once."""
+    def interrupted(_signum, _frame):
+        if streamer.finishing:
+            raise KeyboardInterrupt
+        print("webcam: finishing the frames in flight (Ctrl-C again stops at once)",
+              file=sys.stderr)
+        streamer.finish()
+
+    signal.signal(signal.SIGINT, interrupted)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.enroll is not None:
@@ -281,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
               "(use --output to save the annotated frames)", file=sys.stderr)
     show = not args.no_display and not no_window
     try:
-        outputs = Outputs(args, source.fps, show)
+        outputs = Outputs(args, source.fps, show, source.stills)
     except ValueError as error:
         print(f"webcam: {error}", file=sys.stderr)
         return 2
@@ -298,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
                              metadata=metadata(args))
     started = time.monotonic()
     finished = None  # the time held on a photo is not streaming time
+    finish_on_first_interrupt(streamer)
     try:
         quit_asked = False
         for frame, response, latency_ms in streamer.run(source):
@@ -305,7 +340,9 @@ def main(argv: list[str] | None = None) -> int:
                 quit_asked = True
                 break
         finished = time.monotonic()
-        if show and source.stills and not quit_asked and streamer.stats.answered:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the stream is done
+        if show and source.stills and not quit_asked and not streamer.finishing and (
+                streamer.stats.answered):
             print("webcam: press any key in the window to close it", file=sys.stderr)
             outputs.window.hold()
     except grpc.RpcError as error:
@@ -326,11 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     if not source.stills and not args.no_tracks and not args.no_emotions:
         print(outputs.timeline.summary(1.0 / source.fps if source.fps else 0.0))
     if args.plot:
-        try:
-            plot(outputs.timeline, args.plot, 1.0 / source.fps if source.fps else 0.0)
-        except ValueError as error:
-            print(f"webcam: --plot {args.plot}: {error}", file=sys.stderr)
-            return 1
+        plot(outputs.timeline, args.plot, 1.0 / source.fps if source.fps else 0.0)
         print(f"webcam: wrote {args.plot}")
     if source.skipped:
         names = f": {', '.join(source.skipped)}" if args.verbose else " (-v names them)"

@@ -75,6 +75,14 @@ def wait_accepting(ports: list[int], timeout_s: float = 30) -> None:
                 time.sleep(0.02)
 
 
+def client_exports(ports: dict[str, int]) -> str:
+    """The `export` line that points every client at moved ports, or "" when none moved."""
+    if (ports["detector"], ports["recognizer"]) == (DETECTOR_PORT, RECOGNIZER_PORT):
+        return ""
+    return (f"export FACESTREAM_TARGET=127.0.0.1:{ports['detector']} "
+            f"FACESTREAM_RECOGNIZER=127.0.0.1:{ports['recognizer']}")
+
+
 def serve(ports: dict[str, int]) -> int:
     taken = taken_ports(ports)
     if taken:
@@ -91,6 +99,10 @@ def serve(ports: dict[str, int]) -> int:
                   f"http://127.0.0.1:{ports['web']}. Open it in a browser on this machine, or "
                   "try `python client/webcam.py` (--enroll NAME --source PHOTO, then "
                   "--identify); Ctrl-C stops.", flush=True)
+            moved = client_exports(ports)
+            if moved:
+                print(f"serving on moved ports: clients follow them after `{moved}`",
+                      flush=True)
             while all(p.poll() is None for p in [*processes, web]):
                 time.sleep(0.2)
             stopped = [p for p in [*processes, web] if p.poll() is not None]

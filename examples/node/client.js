@@ -4,6 +4,8 @@
 //   npm ci
 //   node client.js --target 127.0.0.1:50051 --photo ../../samples/group.jpg \
 //       --frames ../../samples/frames
+//   (--target defaults to $FACESTREAM_TARGET, as for every facestream client, then
+//   127.0.0.1:50051)
 //
 // 1. Detect: one photo, printing every face and its most likely emotion.
 // 2. StreamDetect: the JPEG files of --frames as a stream, printing each answer as it
@@ -19,7 +21,7 @@ const REPO = path.resolve(__dirname, '..', '..');
 
 function parseArgs(argv) {
   const args = {
-    target: '127.0.0.1:50051',
+    target: process.env.FACESTREAM_TARGET || '127.0.0.1:50051',
     photo: path.join(REPO, 'samples', 'group.jpg'),
     frames: path.join(REPO, 'samples', 'frames'),
     protos: path.join(REPO, 'protos'),

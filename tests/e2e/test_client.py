@@ -18,9 +18,22 @@ from tests.conftest import GROUP_PHOTO, ROOT, SAMPLE_CLIP
 WEBCAM = str(ROOT / "client/webcam.py")
 
 
-def run_client(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+def run_client(*args: str, timeout: float = 180,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    import os
+
     return subprocess.run([sys.executable, WEBCAM, "--no-display", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def write_mp4(frames, path, fps: float = 15.0):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                             (frames[0].shape[1], frames[0].shape[0]))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
 
 
 def test_headless_run_over_the_sample_clip(detector_server, tmp_path):
@@ -72,6 +85,74 @@ def test_directory_of_images_skips_other_files(detector_server, tmp_path):
                for face in lines[0]["faces"])
     assert sorted(p.name for p in out.iterdir()) == ["a_group_000000.jpg", "b_blank_000001.jpg"]
     assert "skipped 1 file that is not an image" in result.stderr
+    # One line per file, its faces left to right; -q leaves them out.
+    per_file = [line for line in result.stdout.splitlines() if line.startswith(("a_", "b_"))]
+    assert len(per_file) == 2 and per_file[1] == "b_blank.png: 0 faces"
+    emotions = [face["emotion"] for face in sorted(lines[0]["faces"], key=lambda f: f["box"][0])]
+    assert per_file[0] == f"a_group.jpg: 4 faces: {', '.join(emotions)}"
+    quiet = run_client("--source", str(images), "--target", f"127.0.0.1:{detector_server.port}", "-q")
+    assert quiet.returncode == 0 and "a_group.jpg" not in quiet.stdout and "faces 4" in quiet.stdout
+
+
+def test_a_video_without_faces_is_an_empty_result_not_an_error(detector_server, tmp_path):
+    blank = cv2.imread(str(ROOT / "samples/face_free/coffee.png"))
+    video = write_mp4([blank] * 10, tmp_path / "no_faces.mp4")
+    timeline, plot = tmp_path / "t.csv", tmp_path / "p.png"
+    result = run_client("--source", str(video), "--target", f"127.0.0.1:{detector_server.port}",
+                        "--timeline", str(timeline), "--plot", str(plot))
+    assert result.returncode == 0, result.stderr
+    # The header alone: the score columns follow the model's labels, which a response
+    # carries only when it classified a face.
+    assert timeline.read_text().splitlines() == ["time_s,frame,track,person,emotion,smoothed_emotion"]
+    assert cv2.imread(str(plot)) is not None and "tracks: none with emotions" in result.stdout
+
+
+def test_moved_ports_are_followed_through_the_variables(detector_server, recognizer_server):
+    """FACESTREAM_TARGET and FACESTREAM_RECOGNIZER point the client without a flag; a target
+    that finds nothing is named with the variable that moves it."""
+    from devkit.processes import unused_port
+
+    env = {"FACESTREAM_TARGET": f"127.0.0.1:{detector_server.port}",
+           "FACESTREAM_RECOGNIZER": f"127.0.0.1:{recognizer_server.port}"}
+    streamed = run_client("--source", str(GROUP_PHOTO), env=env)
+    assert streamed.returncode == 0, streamed.stderr
+    assert "faces 4" in streamed.stdout
+    enrolled = run_client("--enroll", "Moved Port", "--source", str(ROOT / "samples/astronaut.png"),
+                          env=env)
+    try:
+        assert enrolled.returncode == 0, enrolled.stderr
+        assert "enrolled Moved Port" in enrolled.stdout
+    finally:
+        recognizer_server.recognizer.gallery.delete(name="Moved Port")
+    nowhere = f"127.0.0.1:{unused_port()}"
+    missing = run_client("--source", str(GROUP_PHOTO), "--connect-timeout", "1",
+                         env={"FACESTREAM_TARGET": nowhere}, timeout=60)
+    assert missing.returncode == 3
+    assert f"no detector at {nowhere}" in missing.stderr and "FACESTREAM_TARGET" in missing.stderr
+
+
+def test_ctrl_c_while_streaming_answers_the_frames_in_flight_and_every_count_agrees(
+        detector_server, tmp_path):
+    import signal
+    import time
+
+    jsonl, video = tmp_path / "r.jsonl", tmp_path / "a.mp4"
+    process = subprocess.Popen([sys.executable, WEBCAM, "--no-display", "--pace", "--source",
+                                str(SAMPLE_CLIP), "--target", f"127.0.0.1:{detector_server.port}",
+                                "--jsonl", str(jsonl), "--output", str(video)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # the clip plays for 6 s at its own rate
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and "Traceback" not in err, err
+    answered = int(out.split("answered ")[1].split(",")[0])
+    assert 0 < answered < 90
+    assert len(jsonl.read_text().splitlines()) == answered
+    capture = cv2.VideoCapture(str(video))
+    written = 0
+    while capture.read()[0]:
+        written += 1
+    assert written == answered
 
 
 def test_timeline_has_a_row_per_track_per_frame_and_the_plot_a_panel_per_track(
@@ -255,11 +336,13 @@ def test_enrolling_from_a_group_photo_lists_the_faces_then_takes_the_one_asked_f
                         recognizer)
     assert listed.returncode == 1
     assert "shows 4 faces (0: " in listed.stderr and "3: " in listed.stderr
+    assert "say which with --face-index" in listed.stderr
     chosen = run_client("--enroll", "Second", "--source", str(GROUP_PHOTO), "--recognizer",
                         recognizer, "--face-index", "1")
     try:
         assert chosen.returncode == 0, chosen.stderr
-        assert chosen.stdout.startswith("enrolled Second from group.jpg: 1 face(s)")
+        assert chosen.stdout.startswith("enrolled Second from group.jpg: the gallery holds "
+                                        "1 face of Second")
     finally:
         recognizer_server.recognizer.gallery.delete(name="Second")
 
