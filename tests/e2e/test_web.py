@@ -269,3 +269,52 @@ def test_photos_chosen_faster_than_answers_each_get_only_their_own_boxes(browser
     assert state["dropped"] == 0 and "awaiting" not in state["status"]
     print(f"{len(state['draws'])} overlays drawn, {state['stale']} stale answers not drawn")
     page.close()
+
+
+@pytest.fixture(scope="module")
+def identifying_gateway(classifier_server, recognizer_server, recognizer_stub):
+    """A gateway over a detector that asks the recognizer, which knows the astronaut."""
+    from facestream.v1 import image_pb2
+    from facestream.v1 import recognizer_service_pb2 as recognizer_pb
+    from services.detector.server import create_server
+    from services.detector.settings import DetectorSettings
+
+    portrait = (ROOT / "samples/astronaut.png").read_bytes()
+    person = recognizer_stub.Enroll(recognizer_pb.EnrollRequest(name="Eileen Collins", images=[
+        recognizer_pb.FaceImage(image=image_pb2.Image(
+            data=portrait, format=image_pb2.IMAGE_FORMAT_ENCODED))]), timeout=60)
+    running = create_server(DetectorSettings(
+        port=0, detector_model=str(FACE_MODEL),
+        classifier_target=f"127.0.0.1:{classifier_server.port}",
+        recognizer_target=f"127.0.0.1:{recognizer_server.port}"))
+    try:
+        with web_gateway(f"127.0.0.1:{running.port}") as process:
+            yield f"http://127.0.0.1:{process.port}"
+    finally:
+        running.stop(0)
+        recognizer_stub.DeletePerson(recognizer_pb.DeletePersonRequest(person_id=person.person_id),
+                                     timeout=10)
+
+
+@pytest.mark.parametrize("viewport", [(1280, 800), (800, 900)], ids=lambda v: f"{v[0]}x{v[1]}")
+def test_the_face_panel_names_the_person_and_the_chart_stays_in_view(
+        browser, identifying_gateway, tmp_path, viewport):
+    """Nine faces of an enrolled person: each panel is titled with her name, and the chart
+    stays inside the window (the panels scroll on their own)."""
+    tile = cv2.resize(cv2.imread(str(ROOT / "samples/astronaut.png")), (300, 300))
+    crowd = tmp_path / "nine.png"
+    cv2.imwrite(str(crowd), cv2.vconcat([cv2.hconcat([tile] * 3)] * 3))
+    width, height = viewport
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(identifying_gateway + "/?camera=off")
+    page.set_input_files("#file", str(crowd))
+    wait_until(page, "facestream.lastResult && facestream.lastResult.faces.length === 9",
+               timeout=20_000)
+    titles = [t.text_content() for t in page.query_selector_all("#bars .face .title")]
+    assert len(titles) == 9 and all(t.startswith("Eileen Collins · face #") for t in titles), titles
+    chart = page.evaluate("""() => { const r = document.getElementById('chart')
+        .getBoundingClientRect(); return [r.top, r.bottom, r.height]; }""")
+    assert chart[2] >= 100 and 0 <= chart[0] and chart[1] <= height, chart
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / f"page-names-{width}x{height}.png"))
+    page.close()

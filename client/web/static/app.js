@@ -263,7 +263,12 @@ function drawBars(result) {
     const [, scores] = shown(face);
     const box = document.createElement("div");
     box.className = "face";
-    box.textContent = face.track_id ? `track #${face.track_id}` : `face #${index + 1}`;
+    const title = document.createElement("div");
+    title.className = "title";
+    const number = face.track_id ? `track #${face.track_id}` : `face #${index + 1}`;
+    // The person's name when the recognizer knows them, as on the boxes.
+    title.textContent = face.person ? `${face.person} · ${number}` : number;
+    box.append(title);
     if (face.pose) {
       const pose = document.createElement("div");
       pose.className = "pose";
