@@ -56,16 +56,17 @@ def face_name(face: dict[str, Any], number: int) -> str:
 LABEL_SCALE = 0.5
 
 
-def label_forms(face: dict[str, Any], number: int) -> tuple[str, str]:
-    """The face's label, and its short form for crowds ("#12 happy")."""
+def label_forms(face: dict[str, Any], number: int) -> tuple[str, str, str]:
+    """The face's label, its short form for crowds ("#12 happy"), and its tag ("#12")."""
     emotion, scores = shown(face)
-    name = face_name(face, number) + (" -" if face.get("person") else "")  # "Alice - happy"
+    tag = face_name(face, number)
+    name = tag + (" -" if face.get("person") else "")  # "Alice - happy"
     if face.get("emotion_status") == "face_turned":
         return (f"{name} {emotion} (turned)" if emotion else f"{name} turned",
-                f"{name} turned")
+                f"{name} turned", tag)
     if emotion:
-        return f"{name} {emotion} {scores[emotion]:.2f}", f"{name} {emotion}"
-    return f"{name} face {face['score']:.2f}", name
+        return f"{name} {emotion} {scores[emotion]:.2f}", f"{name} {emotion}", tag
+    return f"{name} face {face['score']:.2f}", tag, tag
 
 
 def draw_face(image: np.ndarray, face: dict[str, Any], k: float = 1.0) -> None:

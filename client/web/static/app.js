@@ -194,11 +194,12 @@ function pictureRect() {
 function labelForms(face, index) {
   const [label, scores] = shown(face);
   const name = face.person ? `${face.person} ·` : `#${face.track_id || index + 1}`;
+  const tag = face.person || `#${face.track_id || index + 1}`; // the crowd's last resort
   if (face.emotion_status === "face_turned") {
-    return [label ? `${name} ${label} (turned)` : `${name} turned`, `${name} turned`];
+    return [label ? `${name} ${label} (turned)` : `${name} turned`, `${name} turned`, tag];
   }
-  if (label) return [`${name} ${label} ${scores[label].toFixed(2)}`, `${name} ${label}`];
-  return [`${name} face`, name];
+  if (label) return [`${name} ${label} ${scores[label].toFixed(2)}`, `${name} ${label}`, tag];
+  return [`${name} face`, tag, tag];
 }
 
 function draw(result) {
