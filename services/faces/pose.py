@@ -25,6 +25,10 @@ HEAD_MODEL = np.array([
     [0.0, 68.0, -10.0],  # mouth centre
 ], np.float64)
 POSE_KEYPOINTS = (Keypoint.RIGHT_EYE, Keypoint.LEFT_EYE, Keypoint.NOSE_TIP, Keypoint.MOUTH_CENTRE)
+# SQPnP refuses points spread too little in the camera's view (a face of ~30 px in a 1080p
+# frame); such a face is fitted enlarged about its own centre: the same direction from the
+# camera and the same shape, so the same rotation.
+MIN_FIT_SPAN_PX = 96.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,12 @@ def head_pose(keypoints: np.ndarray, image_size: tuple[int, int]) -> HeadPose | 
     if len(keypoints) < len(HEAD_MODEL):
         return None
     points = keypoints[list(POSE_KEYPOINTS)].astype(np.float64)
+    span = float(np.ptp(points, axis=0).max())
+    if not np.isfinite(span) or span <= 0:
+        return None
+    if span < MIN_FIT_SPAN_PX:
+        centre = points.mean(axis=0)
+        points = centre + (points - centre) * (MIN_FIT_SPAN_PX / span)
     width, height = image_size
     focal = float(max(width, height))
     camera = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]], np.float64)
