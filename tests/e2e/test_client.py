@@ -141,7 +141,9 @@ def test_ctrl_c_while_streaming_answers_the_frames_in_flight_and_every_count_agr
                                 str(SAMPLE_CLIP), "--target", f"127.0.0.1:{detector_server.port}",
                                 "--jsonl", str(jsonl), "--output", str(video)],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)  # the clip plays for 6 s at its own rate
+    deadline = time.monotonic() + 120
+    while not (jsonl.exists() and jsonl.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.05)  # streaming now: the first lines reached the file (the clip lasts 6 s)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0 and "Traceback" not in err, err

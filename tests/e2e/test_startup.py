@@ -42,11 +42,12 @@ def test_a_port_in_use_is_one_line_naming_the_setting(service):
     assert f"127.0.0.1:{port}" in lines[0] and "FACESTREAM_PORT" in lines[0]
 
 
-@pytest.mark.parametrize("service,args", [
-    ("detector", ["--classifier-target", ""]),
-    ("classifier", ["--runtime", "tensorflow"]),  # TensorFlow's own lines, too
+@pytest.mark.parametrize("service,args,always_native", [
+    ("detector", ["--classifier-target", ""], True),  # LiteRT names its delegate every start
+    # TensorFlow's own lines, when it writes any: whether it does depends on the CPU it finds.
+    ("classifier", ["--runtime", "tensorflow"], False),
 ])
-def test_every_line_a_service_writes_is_json(service, args):
+def test_every_line_a_service_writes_is_json(service, args, always_native):
     import json
     import signal
 
@@ -67,7 +68,8 @@ def test_every_line_a_service_writes_is_json(service, args):
         _, rest = process.communicate(timeout=60)
     lines += rest.splitlines()
     records = [json.loads(line) for line in lines if line.strip()]  # raises on any other line
-    assert any(r["logger"] == "native" for r in records)  # LiteRT's or TensorFlow's, wrapped
+    if always_native:
+        assert any(r["logger"] == "native" for r in records)  # LiteRT's, wrapped
 
 
 def test_serve_with_a_port_taken_names_it_and_exits_non_zero():
