@@ -6,6 +6,7 @@ from pathlib import Path
 
 import grpc
 
+from client.results import plural
 from facestream.v1 import image_pb2
 from facestream.v1 import recognizer_service_pb2 as pb
 from facestream.v1 import recognizer_service_pb2_grpc as pb_grpc
@@ -27,6 +28,6 @@ def enroll(channel: grpc.Channel, name: str, photo: str, metadata=(),
                                                              metadata=metadata)
     added = " (added to the person already enrolled under that name)" if (
         response.added_to_existing) else ""
-    faces = f"{response.faces_total} face" + ("" if response.faces_total == 1 else "s")
-    return (f"enrolled {name} from {path.name}{added}: the gallery holds {faces} of {name}, "
+    return (f"enrolled {name} from {path.name}{added}: the gallery holds "
+            f"{plural(response.faces_total, 'face')} of {name}, "
             f"id {response.person_id}")

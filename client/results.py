@@ -7,6 +7,10 @@ from typing import Any
 from facestream.v1.face_pb2 import EMOTION_STATUS_OK, EmotionStatus
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def face_to_dict(face, labels: list[str]) -> dict[str, Any]:
     """One face as in the JSONL file: box [x, y, w, h], score, keypoints, emotion and
     scores (this frame's), track_id (0: not tracked), smoothed_emotion and
@@ -57,12 +61,12 @@ def response_to_record(source: str, index: int, response) -> dict[str, Any]:
 def describe_picture(record: dict[str, Any]) -> str:
     """One line per picture of an image or folder source: the file, its faces left to right,
     each with its name and emotion where known."""
+    if "error" in record:
+        return f"{record['source']}: error: {record['error']['message']}"
     faces = sorted(record["faces"], key=lambda face: face["box"][0])
     words = []
     for face in faces:
         what = face["emotion"] or ("turned" if face["emotion_status"] == "face_turned" else "")
         words.append(" ".join(part for part in (face["person"], what) if part) or "face")
-    count = f"{len(faces)} face" + ("" if len(faces) == 1 else "s")
-    if "error" in record:
-        return f"{record['source']}: error: {record['error']['message']}"
-    return f"{record['source']}: {count}" + (f": {', '.join(words)}" if words else "")
+    return (f"{record['source']}: {plural(len(faces), 'face')}"
+            + (f": {', '.join(words)}" if words else ""))

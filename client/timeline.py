@@ -9,14 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from client.overlay import COLOURS
+from client.results import plural
 
 # Sightings further apart than this many frames are a gap: the face was out of view (a
 # dropped frame or two are not).
 GAP_FRAMES = 2.5
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 @dataclass

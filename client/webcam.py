@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -22,18 +23,31 @@ import numpy as np
 
 from client.enroll import enroll
 from client.overlay import annotate
-from client.results import describe_picture, response_to_record
+from client.results import describe_picture, plural, response_to_record
 from client.sources import SourceError, open_source
 from client.streaming import FrameStreamer, StreamStats
-from client.timeline import Timeline, plot, plural
+from client.timeline import Timeline, plot
 from client.window import LiveWindow, why_no_window
 from client.writers import AnnotatedWriter, JsonlWriter
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 
-# Every client reads the services' addresses from these, so moved ports need no flag.
-TARGET_VARIABLE, DEFAULT_TARGET = "FACESTREAM_TARGET", "127.0.0.1:50051"
-RECOGNIZER_VARIABLE, DEFAULT_RECOGNIZER = "FACESTREAM_RECOGNIZER", "127.0.0.1:50053"
+
+@dataclass(frozen=True)
+class Address:
+    """Where a service is looked for: its flag, the variable every client reads (so moved
+    ports need no flag), and the default."""
+
+    flag: str
+    variable: str
+    default: str
+
+    def of(self, args: argparse.Namespace) -> str:
+        return getattr(args, self.flag.removeprefix("--"))
+
+
+ADDRESSES = {"detector": Address("--target", "FACESTREAM_TARGET", "127.0.0.1:50051"),
+             "recognizer": Address("--recognizer", "FACESTREAM_RECOGNIZER", "127.0.0.1:50053")}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -41,9 +55,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--source", default="0",
                         help="camera index, video file, image file, directory of images, or URL "
                              "(default 0: the first camera)")
-    parser.add_argument("--target", default=os.environ.get(TARGET_VARIABLE, DEFAULT_TARGET),
-                        help=f"the detector, HOST:PORT (env {TARGET_VARIABLE}; default "
-                             f"{DEFAULT_TARGET})")
+    detector, recognizer = ADDRESSES["detector"], ADDRESSES["recognizer"]
+    parser.add_argument(detector.flag, default=os.environ.get(detector.variable, detector.default),
+                        help=f"the detector, HOST:PORT (env {detector.variable}; default "
+                             f"{detector.default})")
     parser.add_argument("--identify", action="store_true",
                         help="name each face from the recognizer's gallery (the detector asks it)")
     parser.add_argument("--enroll", metavar="NAME",
@@ -52,10 +67,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--face-index", type=int, metavar="N",
                         help="--enroll: the face to take when the photo shows several (0 is the "
                              "leftmost; without it the recognizer lists them)")
-    parser.add_argument("--recognizer",
-                        default=os.environ.get(RECOGNIZER_VARIABLE, DEFAULT_RECOGNIZER),
-                        help=f"the recognizer, HOST:PORT, for --enroll (env {RECOGNIZER_VARIABLE}; "
-                             f"default {DEFAULT_RECOGNIZER})")
+    parser.add_argument(recognizer.flag,
+                        default=os.environ.get(recognizer.variable, recognizer.default),
+                        help=f"the recognizer, HOST:PORT, for --enroll (env {recognizer.variable}; "
+                             f"default {recognizer.default})")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="name each file skipped in a folder source")
     parser.add_argument("-q", "--quiet", action="store_true",
@@ -105,11 +120,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--timeline and --plot follow tracks; drop --no-tracks")
     if args.no_emotions and (args.timeline or args.plot):
         parser.error("--timeline and --plot show emotions; drop --no-emotions")
-    for flag, variable, target in (("--target", TARGET_VARIABLE, args.target),
-                                   ("--recognizer", RECOGNIZER_VARIABLE, args.recognizer)):
-        problem = target_problem(target)
+    for address in ADDRESSES.values():
+        problem = target_problem(address.of(args))
         if problem:
-            parser.error(f"{flag} (or {variable}) {target}: {problem}")
+            parser.error(f"{address.flag} (or {address.variable}) {address.of(args)}: {problem}")
     return args
 
 
@@ -162,7 +176,8 @@ def summary(stats: StreamStats, elapsed_s: float) -> str:
 def connect(args: argparse.Namespace, service: str = "detector") -> grpc.Channel | None:
     """A channel to the detector (or the recognizer) once it answers; None (and a message)
     if it never does."""
-    target = args.recognizer if service == "recognizer" else args.target
+    address = ADDRESSES[service]
+    target = address.of(args)
     channel = open_channel(args, target)
     try:
         grpc.channel_ready_future(channel).result(timeout=args.connect_timeout)
@@ -176,14 +191,12 @@ def connect(args: argparse.Namespace, service: str = "detector") -> grpc.Channel
         if answer:
             print(f"webcam: {target} answers HTTP ({answer}), not gRPC: that is a web server "
                   f"(the page's gateway listens on 8080); the {service} listens on "
-                  f"{'50053' if service == 'recognizer' else '50051'}", file=sys.stderr)
+                  f"{address.default.rpartition(':')[2]}", file=sys.stderr)
         else:
-            flag, variable = (("--recognizer", RECOGNIZER_VARIABLE) if service == "recognizer"
-                              else ("--target", TARGET_VARIABLE))
             print(f"webcam: no {service} at {target} after {args.connect_timeout:.0f} s; "
-                  f"start it with `make serve`, or point this client at yours with {flag} "
-                  f"HOST:PORT or {variable}=HOST:PORT (`make serve` prints the line to "
-                  "export when its ports moved)", file=sys.stderr)
+                  f"start it with `make serve`, or point this client at yours with "
+                  f"{address.flag} HOST:PORT or {address.variable}=HOST:PORT (`make serve` "
+                  "prints the line to export when its ports moved)", file=sys.stderr)
         return None
     return channel
 

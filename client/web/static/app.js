@@ -22,7 +22,7 @@ const state = {
   stale: 0, // answers that came back for a picture no longer shown: never drawn
   pending: false, // the chosen photo waits for its answer (or for a slot to be sent in)
   picture: 0, // which picture is on the stage: a new one with every photo, video or camera
-  drawnFrame: null, drawnPicture: null, // the frame (and its picture) the overlay shows
+  drawnPicture: null, // the picture the overlay's answer was computed for
   draws: [], // the last 200 overlays: frame, faces drawn, the size of the picture under them
   tracks: new Map(), // track id -> [{t, scores, name}]
   drawn: [], // the boxes and labels drawn last, in CSS pixels of the page
@@ -146,8 +146,7 @@ function sendFrame() {
     else state.dropped += 1; // never queue a camera frame: the next one will be newer
     return;
   }
-  const width = source.videoWidth || source.naturalWidth;
-  const height = source.videoHeight || source.naturalHeight;
+  const { width, height } = sourceSize();
   if (!width || !height) return;
   const scale = Math.min(1, config.frame_width / width);
   const canvas = new OffscreenCanvas(Math.round(width * scale), Math.round(height * scale));
@@ -180,11 +179,16 @@ function shown(face) {
     ? [face.smoothed_emotion, face.smoothed_scores] : [face.emotion, face.scores];
 }
 
+// The picture's own size in pixels, a video's or a photo's.
+function sourceSize() {
+  return { width: source.videoWidth || source.naturalWidth,
+    height: source.videoHeight || source.naturalHeight };
+}
+
 // Where the picture is on the page: the source's pixels letterboxed into the stage (CSS
 // object-fit: contain), in CSS pixels relative to the stage.
 function pictureRect() {
-  const width = source.videoWidth || source.naturalWidth;
-  const height = source.videoHeight || source.naturalHeight;
+  const { width, height } = sourceSize();
   const stage = $("stage").getBoundingClientRect();
   const scale = Math.min(stage.width / width, stage.height / height);
   return { x: (stage.width - width * scale) / 2, y: (stage.height - height * scale) / 2,
@@ -230,14 +234,10 @@ function draw(result) {
     picture.width, picture.height);
   const stage = $("stage").getBoundingClientRect();
   state.drawn = [];
-  state.drawnFrame = result.frame;
   // What was drawn over what (the picture's own size names it): tests check they match.
-  state.draws.push({ frame: result.frame, faces: result.faces.length,
-    width: source.videoWidth || source.naturalWidth, height: source.videoHeight || source.naturalHeight });
+  state.draws.push({ frame: result.frame, faces: result.faces.length, ...sourceSize() });
   if (state.draws.length > 200) state.draws.shift();
   state.drawnPicture = result.picture;
-  overlay.dataset.frame = String(result.frame);
-  overlay.dataset.picture = String(result.picture);
   faces.forEach(({ face, box }, i) => {
     const [x, y, w, h] = box;
     const [label] = shown(face);
