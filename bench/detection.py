@@ -11,10 +11,11 @@ from bench.measure import each_frame_for, repeat_for
 from devkit import ROOT
 from devkit.scenes import astronaut_face, background, face_free_pictures, paste_face, scene
 from services.detector.settings import DetectorSettings
-from services.faces.blazeface import BlazeFaceModel, WholeFrameDetector
-from services.faces.centerface import CenterFaceModel
 from services.faces.finder import make_face_finder
-from services.faces.haar import HaarDetector
+from services.faces.models.blazeface import BlazeFaceModel
+from services.faces.models.centerface import CenterFaceModel
+from services.faces.models.haar import HaarDetector
+from services.faces.whole_frame import WholeFrameDetector
 
 FRAME_SIZES = ((640, 480), (1280, 720), (1920, 1080))
 CENTERFACE_INPUTS = ((256, 320), (480, 640), (736, 1280), (1088, 1920))
@@ -51,8 +52,9 @@ def detector_latency(seconds: float) -> dict:
     backends = {"auto, image (full scan)": streaming["auto"],
                 "frontal, image (full scan)": streaming["frontal"],
                 "centerface": make_face_finder(DetectorSettings(backend="centerface")),
-                "short_range": WholeFrameDetector(short),
-                "full_range": WholeFrameDetector(full), "haar": HaarDetector()}
+                "short_range": WholeFrameDetector(short, nms_iou=settings.nms_iou),
+                "full_range": WholeFrameDetector(full, nms_iou=settings.nms_iou),
+                "haar": HaarDetector()}
     results: dict = {}
     for width, height in FRAME_SIZES:
         frames = frames_of(width, height)

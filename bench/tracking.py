@@ -14,9 +14,9 @@ FACES = 8
 
 
 def tracking_ms(seconds: float) -> dict:
-    pipeline = FacePipeline(None, None, max_faces=64, classify_timeout_s=1.0)
+    pipeline = FacePipeline(None, None)
     stream = pipeline.open_stream()
-    options = Options(track=True, half_life_ms=300.0)
+    options = Options(max_faces=FACES, track=True, half_life_ms=300.0)
     rng = np.random.default_rng(0)
     crop = np.zeros((48, 48), np.uint8)
     times, frame = [], 0

@@ -20,8 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from services.faces.blazeface import BlazeFaceModel
-from services.faces.scanner import MultiScaleDetector
+from services.faces.frontal.scan import MultiScaleDetector
+from services.faces.models.blazeface import BlazeFaceModel
 from services.recognizer.embedding import MATCH_DISTANCE, FaceEmbedder
 from services.recognizer.settings import RecognizerSettings
 
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, default=MATCH_DISTANCE)
     args = parser.parse_args(argv)
     defaults = RecognizerSettings()
-    detector = MultiScaleDetector(BlazeFaceModel(defaults.detector_model, 1))
+    detector = MultiScaleDetector(BlazeFaceModel(defaults.detector_model, 1), settings=defaults)
     embedder = FaceEmbedder(defaults.shape_predictor, defaults.embedding_model)
     with args.pairs.open(newline="", encoding="utf-8") as file:
         rows = [(r["file_x"].strip(), r["file_y"].strip(), r["Decision"].strip() == "Yes")

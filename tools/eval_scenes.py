@@ -32,8 +32,8 @@ import cv2
 import numpy as np
 
 from services.detector.settings import DetectorSettings
-from services.faces.blazeface import iou
 from services.faces.finder import make_face_finder
+from services.faces.geometry import iou
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv"}

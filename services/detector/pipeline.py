@@ -11,22 +11,19 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from services.common.api_limits import MAX_HALF_LIFE_MS
 from services.common.errors import InvalidInput
 from services.detector.identities import (
     IdentitySource,
     IdentityStatus,
     PersonMatch,
-    TrackIdentity,
     identify_now,
     identify_tracked,
 )
-from services.detector.smoothing import (
-    HALF_LIFE_MS,
-    LABEL_MARGIN,
-    MAX_HALF_LIFE_MS,
-    EmotionSmoother,
-)
-from services.detector.tracking import MAX_MISSED_FRAMES, FaceTracker
+from services.detector.settings import DetectorSettings
+from services.detector.smoothing import EmotionSmoother
+from services.detector.track_state import TrackState
+from services.detector.tracking import FaceTracker
 from services.faces.alignment import normalize
 from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace
 from services.faces.pose import HeadPose, head_pose
@@ -48,7 +45,6 @@ class EmotionsUnavailable(Exception):
 class EmotionSource(Protocol):
     """Raises EmotionsUnavailable when it cannot answer."""
 
-
     def classify(self, crops: list[np.ndarray], timeout_s: float) -> tuple[list[str], np.ndarray]: ...
 
 
@@ -62,11 +58,6 @@ class EmotionState(Enum):
 class ScanMode(Enum):
     FULL = "full"
     INCREMENTAL = "incremental"
-
-
-# Faces turned further than this (|yaw|, degrees) get no emotion: the model learned frontal
-# faces, and beyond it its confidence falls off (docs/detection.md).
-MAX_EMOTION_YAW = 70.0
 
 
 @dataclass(frozen=True)
@@ -83,25 +74,18 @@ class RequestedOptions:
     identify: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Options:
+    """What a frame is analysed with: a request's options with the server's defaults."""
+
+    max_faces: int
     return_crops: bool = False
     classify: bool = True
     min_score: float = DEFAULT_MIN_SCORE
-    max_faces: int = 64
     incremental: bool = False  # a video frame: scan it incrementally when the backend can
     track: bool = False  # give faces track ids (and smoothed emotions) across the stream
     half_life_ms: float = 0.0  # of the emotion smoothing; 0 = raw scores
     identify: bool = False  # say who each face is (the recognizer's gallery)
-
-
-@dataclass(frozen=True)
-class TrackingSettings:
-    """Server-wide defaults of the per-stream tracking and smoothing."""
-
-    half_life_ms: float = HALF_LIFE_MS
-    label_margin: float = LABEL_MARGIN
-    max_missed_frames: int = MAX_MISSED_FRAMES
 
 
 class Stream:
@@ -111,6 +95,11 @@ class Stream:
         new_stream = getattr(detector, "new_stream", None)
         self.scan = new_stream() if new_stream is not None else None
         self.tracker = FaceTracker(max_missed_frames)
+        self.labels: list[str] = []  # the classifier's, from its last answer on this stream
+
+    @property
+    def live_tracks(self) -> int:
+        return len(self.tracker.tracks)
 
 
 @dataclass
@@ -123,9 +112,20 @@ class Face:
     track_id: int = 0  # 0: not tracked
     smoothed_scores: np.ndarray | None = None
     smoothed_label: int = -1  # index into the labels; -1 without smoothed scores
-    track_state: dict | None = None  # the track's own state (tracked faces only)
+    track_state: TrackState | None = None  # tracked faces only
     identity_status: IdentityStatus = IdentityStatus.NOT_REQUESTED
     person: PersonMatch | None = None
+
+
+@dataclass
+class StageTimes:
+    """Milliseconds per stage of one frame; None for a stage the frame did not have."""
+
+    detect_ms: float = 0.0
+    align_ms: float = 0.0
+    classify_ms: float = 0.0
+    track_ms: float | None = None
+    identify_ms: float | None = None
 
 
 @dataclass
@@ -134,30 +134,28 @@ class FrameResult:
     labels: list[str] = field(default_factory=list)
     emotions_error: str = ""
     identity_error: str = ""
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    timings: StageTimes = field(default_factory=StageTimes)
     faces_omitted: int = 0  # found, but over max_faces
 
 
 class FacePipeline:
     def __init__(self, detector: FaceDetector, emotions: EmotionSource | None,
-                 max_faces: int, classify_timeout_s: float,
-                 tracking: TrackingSettings = TrackingSettings(),
-                 identities: IdentitySource | None = None, identify_timeout_s: float = 2.0,
-                 max_emotion_yaw: float = MAX_EMOTION_YAW,
-                 default_min_score: float = DEFAULT_MIN_SCORE) -> None:
+                 identities: IdentitySource | None = None, *,
+                 settings: DetectorSettings = DetectorSettings()) -> None:
         self._detector = detector
-        self.default_min_score = default_min_score
-        self.max_emotion_yaw = max_emotion_yaw
-        self._labels: list[str] = []  # the classifier's, from its last answer
         self._emotions = emotions
         self._identities = identities
-        self._identify_timeout_s = identify_timeout_s
-        self.max_faces = max_faces
-        self._classify_timeout_s = classify_timeout_s
-        self._tracking = tracking
+        self.default_min_score = settings.min_score
+        self.max_emotion_yaw = settings.max_emotion_yaw
+        self.max_faces = settings.max_faces
+        self._classify_timeout_s = settings.classify_timeout_ms / 1000
+        self._identify_timeout_s = settings.identify_timeout_ms / 1000
+        self._half_life_ms = settings.smoothing_half_life_ms
+        self._label_margin = settings.label_margin
+        self._max_missed_frames = settings.track_max_missed_frames
 
     def open_stream(self) -> Stream:
-        return Stream(self._detector, self._tracking.max_missed_frames)
+        return Stream(self._detector, self._max_missed_frames)
 
     def resolve_options(self, requested: RequestedOptions, streaming: bool = False) -> Options:
         """The request's options checked, the server's defaults filled in (the one place
@@ -171,7 +169,7 @@ class FacePipeline:
         if track and not streaming:
             raise InvalidInput("options.track is set, which needs the frames of a stream "
                                "(StreamDetect); Detect sees one image and has no tracks")
-        half_life = self._tracking.half_life_ms if half_life_ms is None else half_life_ms
+        half_life = self._half_life_ms if half_life_ms is None else half_life_ms
         if not 0.0 <= half_life <= MAX_HALF_LIFE_MS:
             raise InvalidInput(f"options.smoothing_half_life_ms is {half_life_ms}; it must be 0 "
                                f"(no smoothing) to {MAX_HALF_LIFE_MS:.0f}")
@@ -186,14 +184,15 @@ class FacePipeline:
         # unless asked for.
         track = incremental if track is None else track
         classify = True if requested.classify is None else requested.classify
-        return Options(requested.return_crops, classify, score, max_faces or self.max_faces,
-                       incremental, track, half_life, requested.identify)
+        return Options(max_faces=max_faces or self.max_faces, return_crops=requested.return_crops,
+                       classify=classify, min_score=score, incremental=incremental, track=track,
+                       half_life_ms=half_life, identify=requested.identify)
 
     def analyse(self, frame: np.ndarray, options: Options, time_left_s: float | None = None,
                 stream: Stream | None = None, captured_at_s: float = 0.0) -> FrameResult:
         """`captured_at_s`: when the frame was taken, in seconds on any one clock per
         stream; it times the emotion smoothing."""
-        timings: dict[str, float] = {}
+        timings = StageTimes()
         started = time.perf_counter()
         detector = self._detector
         if options.incremental and stream is not None and stream.scan is not None:
@@ -206,25 +205,25 @@ class FacePipeline:
         detections = sorted(detections[:options.max_faces], key=lambda face: face.score,
                             reverse=True)
         detected = time.perf_counter()
-        timings["detect_ms"] = (detected - started) * 1000
+        timings.detect_ms = (detected - started) * 1000
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         size = (frame.shape[1], frame.shape[0])
         faces = [Face(d, normalize(gray, d.box, d.keypoints), head_pose(d.keypoints, size))
                  for d in detections]
         aligned = time.perf_counter()
-        timings["align_ms"] = (aligned - detected) * 1000
-        result = FrameResult(faces, timings_ms=timings, faces_omitted=omitted)
+        timings.align_ms = (aligned - detected) * 1000
+        result = FrameResult(faces, timings=timings, faces_omitted=omitted)
         if options.classify and faces:
-            self._classify(result, time_left_s)
+            self._classify(result, time_left_s, stream)
         classified = time.perf_counter()
-        timings["classify_ms"] = (classified - aligned) * 1000
+        timings.classify_ms = (classified - aligned) * 1000
         if options.track and stream is not None:
             self.track(result, stream, options, captured_at_s)
-            timings["track_ms"] = (time.perf_counter() - classified) * 1000
+            timings.track_ms = (time.perf_counter() - classified) * 1000
         if options.identify and faces:
             identifying = time.perf_counter()
             self._identify(result, frame, time_left_s)
-            timings["identify_ms"] = (time.perf_counter() - identifying) * 1000
+            timings.identify_ms = (time.perf_counter() - identifying) * 1000
         return result
 
     def track(self, result: FrameResult, stream: Stream, options: Options,
@@ -232,19 +231,23 @@ class FacePipeline:
         """Give each face of the frame its track id and, with scores, smoothed scores."""
         tracks = stream.tracker.assign([face.detection.box for face in result.faces], captured_at_s)
         for face, track in zip(result.faces, tracks, strict=True):
-            face.track_id, face.track_state = track.track_id, track.state
-            half_life_ms, smoother = track.state.get("emotions", (None, None))
+            state = face.track_state = track.state
+            face.track_id = track.track_id
             if face.scores is None:
                 # A turned face shows what its track's frontal frames said.
-                if face.emotion_state is EmotionState.FACE_TURNED and smoother is not None:
-                    face.smoothed_scores, face.smoothed_label = smoother.scores, smoother.label
+                if face.emotion_state is EmotionState.FACE_TURNED and state.smoother is not None:
+                    face.smoothed_scores = state.smoother.scores
+                    face.smoothed_label = state.smoother.label
                 continue
-            if half_life_ms != options.half_life_ms:  # new track, or the stream changed it
-                smoother = EmotionSmoother(options.half_life_ms / 1000, self._tracking.label_margin)
-                track.state["emotions"] = (options.half_life_ms, smoother)
-            face.smoothed_scores, face.smoothed_label = smoother.update(face.scores, captured_at_s)
+            if state.smoother is None or state.smoother_half_life_ms != options.half_life_ms:
+                # A new track, or the stream changed its half-life.
+                state.smoother = EmotionSmoother(options.half_life_ms / 1000, self._label_margin)
+                state.smoother_half_life_ms = options.half_life_ms
+            face.smoothed_scores, face.smoothed_label = state.smoother.update(face.scores,
+                                                                              captured_at_s)
 
-    def _classify(self, result: FrameResult, time_left_s: float | None) -> None:
+    def _classify(self, result: FrameResult, time_left_s: float | None,
+                  stream: Stream | None) -> None:
         readable = []
         for face in result.faces:
             if face.pose is not None and abs(face.pose.yaw) > self.max_emotion_yaw:
@@ -257,14 +260,17 @@ class FacePipeline:
         timeout = self._classify_timeout_s if time_left_s is None else min(
             self._classify_timeout_s, time_left_s)
         if not readable:
-            result.labels = self._labels  # for the smoothed emotions of turned faces
+            # The stream's labels name the smoothed emotions its turned faces still show.
+            result.labels = stream.labels if stream is not None else []
             return
         try:
             labels, scores = self._emotions.classify([f.crop for f in readable], timeout)
         except EmotionsUnavailable as error:
             self._mark_unavailable(result, str(error))
             return
-        result.labels = self._labels = labels
+        result.labels = labels
+        if stream is not None:
+            stream.labels = labels
         for face, row in zip(readable, scores, strict=True):
             face.emotion_state, face.scores = EmotionState.OK, row
 
@@ -280,8 +286,7 @@ class FacePipeline:
             self._identify_timeout_s, time_left_s)
         boxes = [face.detection.box for face in result.faces]
         if all(face.track_state is not None for face in result.faces):
-            states = [face.track_state.setdefault("identity", TrackIdentity())
-                      for face in result.faces]
+            states = [face.track_state.identity for face in result.faces]
             identify_tracked(self._identities, frame, boxes, states, time.monotonic(),
                              self._identify_timeout_s)
             for face, state in zip(result.faces, states):

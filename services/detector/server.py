@@ -10,7 +10,7 @@ from prometheus_client import start_http_server
 from facestream.v1 import detector_service_pb2, detector_service_pb2_grpc
 from services.common.serving import RunningServer, build_server
 from services.detector.classifier_client import ClassifierClient
-from services.detector.pipeline import FacePipeline, TrackingSettings
+from services.detector.pipeline import FacePipeline
 from services.detector.recognizer_client import RecognizerClient
 from services.detector.servicer import DetectorServicer
 from services.detector.settings import DetectorSettings
@@ -36,14 +36,9 @@ def create_server(settings: DetectorSettings) -> RunningDetector:
     """Build and start the detector; SERVING once its backend has run on a frame."""
     detector = make_face_finder(settings)
     classifier = ClassifierClient.from_settings(settings) if settings.classifier_target else None
-    tracking = TrackingSettings(settings.smoothing_half_life_ms, settings.label_margin,
-                                settings.track_max_missed_frames)
     recognizer = (RecognizerClient.from_settings(settings) if settings.recognizer_target
                   else None)
-    pipeline = FacePipeline(detector, classifier, settings.max_faces,
-                            settings.classify_timeout_ms / 1000, tracking, recognizer,
-                            settings.identify_timeout_ms / 1000, settings.max_emotion_yaw,
-                            settings.min_score)
+    pipeline = FacePipeline(detector, classifier, recognizer, settings=settings)
     server, port, health = build_server(settings, [SERVICE_NAME])
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
         DetectorServicer(pipeline, settings.frame_limits), server)

@@ -89,16 +89,17 @@ def _face_to_proto(face, labels: list[str], with_crop: bool) -> face_pb2.Face:
     return message
 
 
-def _observe(result: FrameResult, timings: pb.StageTimings) -> None:
+def _observe(result: FrameResult, decode_ms: float) -> pb.StageTimings:
+    """The frame counted in the metrics; its stage times as the API sends them."""
     metrics.FRAMES.inc()
     metrics.FACES.inc(len(result.faces))
     if result.emotions_error:
         metrics.EMOTIONS_UNAVAILABLE.inc()
-    for stage in ("decode", "detect", "align", "classify"):
-        metrics.STAGE_SECONDS.labels(stage).observe(getattr(timings, f"{stage}_ms") / 1000)
-    for stage in ("track", "identify"):  # only frames that had the stage
-        if f"{stage}_ms" in result.timings_ms:
-            metrics.STAGE_SECONDS.labels(stage).observe(result.timings_ms[f"{stage}_ms"] / 1000)
+    stages = {"decode": decode_ms, **{stage.removesuffix("_ms"): ms for stage, ms
+                                       in vars(result.timings).items() if ms is not None}}
+    for stage, ms in stages.items():  # track and identify: only frames that had them
+        metrics.STAGE_SECONDS.labels(stage).observe(ms / 1000)
+    return pb.StageTimings(**{f"{stage}_ms": ms for stage, ms in stages.items()})
 
 
 class DetectorServicer(pb_grpc.DetectorServiceServicer):
@@ -116,9 +117,7 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
         decode_ms = (time.perf_counter() - started) * 1000
         captured_at_s = capture_time_us / 1e6 if capture_time_us else arrived_at_s
         result = self._pipeline.analyse(frame, resolved, time_left(context), stream, captured_at_s)
-        timings = pb.StageTimings(decode_ms=decode_ms, **result.timings_ms)
-        _observe(result, timings)
-        return result, timings, resolved.return_crops
+        return result, _observe(result, decode_ms), resolved.return_crops
 
     @grpc_errors
     def Detect(self, request, context):
@@ -147,8 +146,8 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
                         frame_id=request.frame_id,
                         error=pb.FrameError(code=code.value[0], message=message))
                     continue
-                metrics.LIVE_TRACKS.inc(len(stream.tracker.tracks) - tracks)
-                tracks = len(stream.tracker.tracks)
+                metrics.LIVE_TRACKS.inc(stream.live_tracks - tracks)
+                tracks = stream.live_tracks
                 yield pb.StreamDetectResponse(
                     frame_id=request.frame_id,
                     faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.common.api_limits import MAX_HALF_LIFE_MS
 from services.common.server_settings import ImageServerSettings
 from services.common.settings import require, setting
-from services.detector.pipeline import MAX_EMOTION_YAW
-from services.detector.smoothing import HALF_LIFE_MS, LABEL_MARGIN, MAX_HALF_LIFE_MS
-from services.detector.tracking import MAX_MISSED_FRAMES
 from services.faces.settings import FaceFinderSettings
 
 
@@ -18,18 +16,22 @@ class DetectorSettings(FaceFinderSettings, ImageServerSettings):
     """facestream detector: finds, aligns and classifies the faces of each frame."""
 
     port: int = setting(50051, "port to listen on; 0 picks a free one")
+    # The smoothing and tracking defaults were chosen with tools/eval_tracking.py on
+    # generated clips (docs/tracks.md).
     smoothing_half_life_ms: float = setting(
-        HALF_LIFE_MS, "default half-life of a track's emotion smoothing, in ms (a stream's "
+        300.0, "default half-life of a track's emotion smoothing, in ms (a stream's "
         "smoothing_half_life_ms option overrides it); 0: raw scores")
     label_margin: float = setting(
-        LABEL_MARGIN, "a track's shown emotion changes when another label's share of the "
+        0.05, "a track's shown emotion changes when another label's share of the "
         "recent frames' vote leads by this much (or no frame voted for it for a half-life)")
     track_max_missed_frames: int = setting(
-        MAX_MISSED_FRAMES, "frames a face's track is kept while the face is not seen (a "
+        30, "frames a face's track is kept while the face is not seen (a "
         "blink, someone passing)")
     max_faces: int = setting(256, "most faces returned per frame (a request may ask for fewer); "
                              "beyond it the largest are kept and the rest counted as omitted")
-    max_emotion_yaw: float = setting(MAX_EMOTION_YAW, "faces turned further than this "
+    # Beyond it the emotion model's confidence falls off: it learned frontal faces
+    # (docs/detection.md).
+    max_emotion_yaw: float = setting(70.0, "faces turned further than this "
                                      "(|yaw|, degrees) get EMOTION_STATUS_FACE_TURNED and no "
                                      "emotion: the model reads frontal faces")
     classifier_target: str = setting("127.0.0.1:50052",

@@ -29,13 +29,6 @@ from __future__ import annotations
 
 import numpy as np
 
-# Defaults, chosen with tools/eval_tracking.py on generated clips (README, Tracks): 300 ms
-# cut label flips 18-23x and still followed a change in about one half-life.
-HALF_LIFE_MS = 300.0
-LABEL_MARGIN = 0.05
-# The longest half-life a stream may ask for: beyond a minute a track's label would
-# hardly move at all.
-MAX_HALF_LIFE_MS = 60_000.0
 # Frame times are floats: a vote 9 frames of 1/30 s ago is a half-life of 300 ms old, not
 # a rounding error less.
 _TIME_TOLERANCE_S = 1e-6

@@ -25,14 +25,12 @@ re-emerges where is told by where each was heading.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-# Frames a track is kept while its face is not seen (a second at 30 fps): with 15,
-# generated crossings switched ids 41 times in 300, with 30 7 times.
-MAX_MISSED_FRAMES = 30
+from services.detector.track_state import TrackState
+
 # A face may be this far from its track's prediction, in units of the face's size
 # (the geometric mean of the two boxes' widths), and still be that track; the allowance
 # grows by MISSED_GROWTH per missed frame, since a track unseen for a while is less sure
@@ -85,7 +83,7 @@ class Track:
     seen_at_s: float
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))  # pixels per second
     missed: int = 0
-    state: dict[str, Any] = field(default_factory=dict)  # what other stages keep per track
+    state: TrackState = field(default_factory=TrackState)  # what other stages keep
 
     def predicted_centre(self, now_s: float) -> np.ndarray:
         return self.centre + self.velocity * min(max(now_s - self.seen_at_s, 0.0), MAX_COAST_S)
@@ -102,7 +100,7 @@ class Track:
 class FaceTracker:
     """One stream's tracks. `assign` is called once per frame, in frame order."""
 
-    def __init__(self, max_missed_frames: int = MAX_MISSED_FRAMES) -> None:
+    def __init__(self, max_missed_frames: int) -> None:
         self.max_missed_frames = max_missed_frames
         self.tracks: list[Track] = []
         self.lost: list[Track] = []  # unseen too long to be live, not yet forgotten

@@ -7,8 +7,8 @@ from enum import IntEnum
 
 import numpy as np
 
-# The score a face needs by default: on the auto backend's scale, where the verified frontal
-# scan and CenterFace (calibrated onto it, any_pose.py) both stop finding textures.
+# The score a face needs by default: where the verified frontal scan and CenterFace
+# (calibrated onto its scale) both stop finding textures.
 DEFAULT_MIN_SCORE = 0.65
 
 
@@ -34,3 +34,22 @@ class DetectedFace:
     box: tuple[float, float, float, float]  # x, y, width, height in image pixels
     score: float
     keypoints: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))  # (6, 2) or (0, 2)
+
+
+@dataclass
+class KnownFace:
+    """A face a stream has reported and still follows: its last detection, how many frames
+    it has gone unseen since, and (where a second model keeps it) how many frames since
+    that model last confirmed it."""
+
+    face: DetectedFace
+    missed: int = 0
+    unconfirmed_frames: int | None = None  # None: not kept by the second model
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return self.face.box
+
+    @property
+    def score(self) -> float:
+        return self.face.score

@@ -1,5 +1,6 @@
 """How faces are found: the settings the detector and the recognizer share, so that both
-find the same faces in the same picture."""
+find the same faces in the same picture. Each default lives here once; importing this
+loads no model runtime."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common.settings import require, setting
-from services.faces.any_pose import CENTERFACE_MAX_PIXELS, STREAM_CENTERFACE_PIXELS
 from services.faces.detection import DEFAULT_MIN_SCORE
-from services.faces.scanner import MAX_SCAN_PIXELS
 
 BACKENDS = ("auto", "frontal", "short_range", "full_range", "centerface", "haar")
 
@@ -36,15 +35,16 @@ class FaceFinderSettings:
     detector_threads: int = setting(2, "threads per detector model call")
     min_face_px: int = setting(24, "smallest face looked for, in frame pixels (auto, frontal); "
                                "larger is faster")
-    max_scan_pixels: int = setting(MAX_SCAN_PIXELS, "frame pixels the finest scan level may "
-                                   "cover (auto, frontal); larger frames are scanned downscaled")
+    max_scan_pixels: int = setting(1536 * 864, "frame pixels the finest scan level may "
+                                   "cover (auto, frontal); larger frames are scanned "
+                                   "downscaled")
     stream_scan_frames: int = setting(10, "frames over which a stream's full scan is spread "
                                       "(auto, frontal): a new face is found within this many "
                                       "frames")
-    centerface_max_pixels: int = setting(CENTERFACE_MAX_PIXELS, "frame pixels CenterFace "
+    centerface_max_pixels: int = setting(1024 * 576, "frame pixels CenterFace "
                                          "sees in an image (auto, centerface); larger "
                                          "frames are downscaled to it")
-    stream_centerface_pixels: int = setting(STREAM_CENTERFACE_PIXELS, "frame pixels "
+    stream_centerface_pixels: int = setting(320 * 240, "frame pixels "
                                             "CenterFace sees when it looks for new faces in a "
                                             "stream (auto), once every stream_scan_frames, "
                                             "on one thread")

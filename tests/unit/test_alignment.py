@@ -13,7 +13,8 @@ from services.faces.alignment import (
     crop_box,
     similarity_to_template,
 )
-from services.faces.blazeface import BlazeFaceModel, WholeFrameDetector
+from services.faces.models.blazeface import BlazeFaceModel
+from services.faces.whole_frame import WholeFrameDetector
 from tests.conftest import FACE_MODEL
 
 
@@ -46,7 +47,7 @@ def test_noisy_keypoints_get_a_least_squares_fit():
 
 def test_eyes_land_on_the_template_in_the_pixels(portrait):
     """Mark the eyes in the image itself, align, and find the marks in the crop."""
-    detector = WholeFrameDetector(BlazeFaceModel(FACE_MODEL))
+    detector = WholeFrameDetector(BlazeFaceModel(FACE_MODEL), nms_iou=0.3)
     face = detector.detect(portrait, 0.5)[0]
     gray = np.full(portrait.shape[:2], 128, np.uint8)
     for x, y in face.keypoints[:2]:
@@ -70,7 +71,7 @@ def _eye_angle(keypoints: np.ndarray) -> float:
 
 @pytest.mark.parametrize("roll", [-35, 25])
 def test_a_rotated_face_comes_out_upright(portrait, roll):
-    detector = WholeFrameDetector(BlazeFaceModel(FACE_MODEL))
+    detector = WholeFrameDetector(BlazeFaceModel(FACE_MODEL), nms_iou=0.3)
     upright = detector.detect(portrait, 0.5)[0]
     upright_crop = align_face(cv2.cvtColor(portrait, cv2.COLOR_BGR2GRAY), upright.keypoints)
 

@@ -6,20 +6,20 @@ import cv2
 import numpy as np
 import pytest
 
-from services.faces.any_pose import (
-    SUPPORT_FROM_PX,
-    calibrated,
-    combine,
-    raw_threshold,
-)
-from services.faces.centerface import STRIDE, CenterFaceModel, decode, six_keypoints
+from services.faces.any_pose.combine import calibrated, combine, raw_threshold
+from services.faces.any_pose.schedule import AnyPoseSchedule
+from services.faces.any_pose.tuning import AnyPoseTuning
 from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace
 from services.faces.finder import make_face_finder
+from services.faces.models.centerface import CENTERFACE_STRIDE as STRIDE
+from services.faces.models.centerface import CenterFaceModel, decode, six_keypoints
 from services.faces.pose import HEAD_MODEL, head_pose
 from services.faces.settings import FaceFinderSettings
 from tests.conftest import PORTRAIT, ROOT
 
 CENTERFACE_MODEL = ROOT / "models/centerface.onnx"
+ANY_POSE = AnyPoseTuning()
+SUPPORT_FROM_PX = ANY_POSE.support_from_px
 
 
 def maps_with_one_face(grid=(8, 10), cell=(3, 4), score=0.9, size_hw=(40.0, 32.0),
@@ -161,26 +161,25 @@ def test_a_projected_head_turned_by_a_known_yaw_is_read_back(yaw):
 
 
 def test_a_1080p_stream_looks_through_tiles_and_finds_a_small_face_where_it_is(portrait):
-    from services.faces.any_pose import TILE_SCALE
-
     finder = make_face_finder(FaceFinderSettings(backend="auto"))
-    assert finder.tiles_for(640, 480) == []  # the whole-frame pass already sees it at 0.5
-    tiles = finder.tiles_for(1920, 1080)
+    schedule = AnyPoseSchedule(stream_scan_frames=10, stream_pixels=finder.stream_pixels,
+                               tuning=ANY_POSE)
+    assert schedule.tiles_for(640, 480) == []  # the whole-frame pass already sees it at 0.5
+    tiles = schedule.tiles_for(1920, 1080)
     covered = np.zeros((1080, 1920), bool)
     for x, y, w, h in tiles:
         covered[y:y + h, x:x + w] = True
     assert covered.all() and len(tiles) == 2
     # The astronaut's face at ~55 px: under CenterFace's smallest in the whole-frame pass
-    # (~10 px at 320x240), ~27 px in a tile at TILE_SCALE.
+    # (~10 px at 320x240), ~27 px in a tile at ANY_POSE.tile_scale.
     frame = np.full((1080, 1920, 3), 90, np.uint8)
     small = cv2.resize(portrait, (200, 200), interpolation=cv2.INTER_AREA)
     frame[700:900, 1500:1700] = small
-    whole = finder.centerface_pass(frame, DEFAULT_MIN_SCORE, finder.stream_pixels,
-                                   finder.stream_centerface)
+    whole = finder.discovery_pass(frame, DEFAULT_MIN_SCORE)
     assert not [f for f in whole if f.score >= 0.5]
     tile = next(t for t in tiles if t[0] <= 1550 and t[0] + t[2] >= 1650 and t[1] <= 740
                 and t[1] + t[3] >= 860)
     faces = [f for f in finder.tile_pass(frame, tile, DEFAULT_MIN_SCORE) if f.score >= 0.5]
-    assert len(faces) == 1 and TILE_SCALE == 0.5
+    assert len(faces) == 1 and ANY_POSE.tile_scale == 0.5
     x, y, w, h = faces[0].box
     assert 1500 < x + w / 2 < 1700 and 700 < y + h / 2 < 900

@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.faces.blazeface import (
+from services.faces.geometry import weighted_nms
+from services.faces.models.blazeface import (
     ANCHOR_LAYOUTS,
     BlazeFaceModel,
     SmallFaceScore,
-    WholeFrameDetector,
     decode,
     make_anchors,
     read_model_file,
-    weighted_nms,
 )
+from services.faces.whole_frame import WholeFrameDetector
 from tests.conftest import FACE_MODEL, FULL_RANGE_MODEL
 
 # The astronaut's eyes in the 512x512 portrait, measured once by eye (pixels).
@@ -137,7 +137,7 @@ def test_a_weak_detection_is_kept_only_when_small(detector, portrait):
 
 @pytest.fixture(scope="module")
 def detector():
-    return WholeFrameDetector(BlazeFaceModel(FACE_MODEL))
+    return WholeFrameDetector(BlazeFaceModel(FACE_MODEL), nms_iou=0.3)
 
 
 def test_finds_the_portrait_face_with_its_eyes(detector, portrait):
@@ -203,6 +203,6 @@ def test_input_shapes_are_exact_unless_a_shared_square_is_asked_for():
     # neighbourhood checks, clipped by the frame's edges into many shapes, share the square.
     model = BlazeFaceModel(FACE_MODEL)
     assert model.input_shape_for(96, 128) == (96, 128)
-    assert model.input_shape_for(72, 128) == (80, 128)  # sides padded to SIDE_MULTIPLE
+    assert model.input_shape_for(72, 128) == (80, 128)  # sides padded to BLAZEFACE_SIDE_MULTIPLE
     assert model.input_shape_for(72, 128, square=True) == (128, 128)
     assert model.input_shape_for(224, 232, square=True) == (224, 240)  # larger than the square

@@ -7,24 +7,17 @@ import numpy as np
 import pytest
 
 from devkit.scenes import astronaut_face, face_free_pictures, scene
-from services.faces.blazeface import BlazeFaceModel, SmallFaceScore, WholeFrameDetector
 from services.faces.detection import DetectedFace
-from services.faces.face_mesh import INPUT_SIZE, FaceMeshModel, region_tensor
-from services.faces.scanner import (
-    CANDIDATE_SCORE,
-    MIN_PRESENCE,
-    SECOND_LOOK_PRESENCE,
-    SMALL_CANDIDATE_PX,
-    SMALL_CANDIDATE_SCORE,
-    SMALL_FACE_PX,
-    SMALL_FACE_SCORE,
-    SMALL_MIN_PRESENCE,
-    SURE_FACE_BONUS,
-    MultiScaleDetector,
-    candidate_scores,
-    views_score_needed,
-)
+from services.faces.frontal.scan import MultiScaleDetector
+from services.faces.frontal.tuning import FrontalTuning
+from services.faces.frontal.verification import candidate_scores, views_score_needed
+from services.faces.models.blazeface import BlazeFaceModel, SmallFaceScore
+from services.faces.models.face_mesh import FACE_MESH_INPUT_SIZE as INPUT_SIZE
+from services.faces.models.face_mesh import FaceMeshModel, region_tensor
+from services.faces.whole_frame import WholeFrameDetector
 from tests.conftest import FACE_FREE_PHOTO, FACE_MESH_MODEL, FACE_MODEL
+
+FRONTAL = FrontalTuning()
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +27,7 @@ def mesh():
 
 @pytest.fixture(scope="module")
 def portrait_face(portrait):
-    faces = WholeFrameDetector(BlazeFaceModel(FACE_MODEL)).detect(portrait, 0.5)
+    faces = WholeFrameDetector(BlazeFaceModel(FACE_MODEL), nms_iou=0.3).detect(portrait, 0.5)
     assert len(faces) == 1
     return faces[0]
 
@@ -84,7 +77,7 @@ def test_a_file_that_is_not_face_mesh_is_refused():
 
 
 def test_scan_keeps_the_portrait_face_and_nothing_on_a_face_free_picture(mesh, portrait):
-    detector = MultiScaleDetector(BlazeFaceModel(FACE_MODEL), face_mesh=mesh)
+    detector = MultiScaleDetector(BlazeFaceModel(FACE_MODEL), mesh)
     assert len(detector.detect(portrait, 0.65)) == 1
     assert detector.detect(cv2.imread(str(FACE_FREE_PHOTO)), 0.65) == []
 
@@ -106,24 +99,25 @@ def test_a_face_face_mesh_is_sure_of_scores_the_bonus_above_its_views(mesh):
                   np.random.default_rng(60)).frame
     model = BlazeFaceModel(FACE_MODEL)
     views_only = MultiScaleDetector(model).detect(frame, 0.5)
-    with_mesh = MultiScaleDetector(model, face_mesh=mesh).detect(frame, 0.5)
+    with_mesh = MultiScaleDetector(model, mesh).detect(frame, 0.5)
     assert len(views_only) == len(with_mesh) == 1
-    assert views_only[0].score < 1.0 - SURE_FACE_BONUS
+    assert views_only[0].score < 1.0 - FRONTAL.sure_face_bonus
     assert with_mesh[0].score > views_only[0].score
-    assert with_mesh[0].score == pytest.approx(views_only[0].score + SURE_FACE_BONUS)
+    assert with_mesh[0].score == pytest.approx(views_only[0].score + FRONTAL.sure_face_bonus)
 
 
 def test_a_small_face_face_mesh_doubts_needs_stronger_views_and_a_large_one_is_ruled_out():
-    # Face Mesh's presence below MIN_PRESENCE rules a candidate out, except a small one it
-    # still gives SMALL_MIN_PRESENCE: its views must then score SMALL_FACE_SCORE.
-    assert views_score_needed(MIN_PRESENCE, 200, 0.65) == 0.65
-    assert views_score_needed(0.2, SMALL_FACE_PX - 1, 0.65) == SMALL_FACE_SCORE
-    assert views_score_needed(0.2, SMALL_FACE_PX - 1, 0.9) == 0.9  # never below min_score
-    assert views_score_needed(0.2, SMALL_FACE_PX, 0.65) is None
-    assert views_score_needed(SMALL_MIN_PRESENCE / 2, 30, 0.65) is None
-    # A weak candidate (kept below CANDIDATE_SCORE for being small) gets no allowance.
-    assert views_score_needed(0.2, SMALL_FACE_PX - 1, 0.65, weak=True) is None
-    assert views_score_needed(MIN_PRESENCE, SMALL_FACE_PX - 1, 0.65, weak=True) == 0.65
+    # Face Mesh's presence below FRONTAL.min_presence rules a candidate out, except a small one it
+    # still gives FRONTAL.small_min_presence: its views must then score FRONTAL.small_face_score.
+    assert views_score_needed(FRONTAL.min_presence, 200, 0.65, FRONTAL) == 0.65
+    assert views_score_needed(0.2, FRONTAL.small_face_px - 1, 0.65, FRONTAL) == FRONTAL.small_face_score
+    assert views_score_needed(0.2, FRONTAL.small_face_px - 1, 0.9, FRONTAL) == 0.9  # never below min_score
+    assert views_score_needed(0.2, FRONTAL.small_face_px, 0.65, FRONTAL) is None
+    assert views_score_needed(FRONTAL.small_min_presence / 2, 30, 0.65, FRONTAL) is None
+    # A weak candidate (kept below FRONTAL.candidate_score for being small) gets no allowance.
+    assert views_score_needed(0.2, FRONTAL.small_face_px - 1, 0.65, FRONTAL, weak=True) is None
+    assert views_score_needed(FRONTAL.min_presence, FRONTAL.small_face_px - 1, 0.65, FRONTAL,
+                              weak=True) == 0.65
 
 
 def _found_with_eye_line_turned(detector, size):
@@ -141,26 +135,26 @@ def _found_with_eye_line_turned(detector, size):
 
 def test_a_small_face_framed_askew_gets_a_second_look_framed_by_its_views(mesh):
     # Framed by the askew candidate, Face Mesh doubts a 40 px face (presence between
-    # SECOND_LOOK_PRESENCE and SMALL_MIN_PRESENCE); framed by the views' box and
+    # FRONTAL.second_look_presence and FRONTAL.small_min_presence); framed by the views' box and
     # keypoints it takes it for one.
-    detector = MultiScaleDetector(BlazeFaceModel(FACE_MODEL), face_mesh=mesh)
+    detector = MultiScaleDetector(BlazeFaceModel(FACE_MODEL), mesh)
     face, rgb, candidate = _found_with_eye_line_turned(detector, 40)
     presence = mesh.presence(rgb, candidate.box, candidate.keypoints)
-    assert SECOND_LOOK_PRESENCE <= presence < SMALL_MIN_PRESENCE
+    assert FRONTAL.second_look_presence <= presence < FRONTAL.small_min_presence
     assert detector.verify(rgb, [candidate], 0.65, second_look=False) == []
     [seen] = detector.verify(rgb, [candidate], 0.65)
     assert seen.score >= 0.65
     assert np.allclose(seen.box, face.box, atol=2)  # the views' box, on the face
     # A face too large for a second look, framed as askew, is ruled out.
-    _, rgb, candidate = _found_with_eye_line_turned(detector, 2 * SMALL_FACE_PX)
-    assert mesh.presence(rgb, candidate.box, candidate.keypoints) < MIN_PRESENCE
+    _, rgb, candidate = _found_with_eye_line_turned(detector, 2 * FRONTAL.small_face_px)
+    assert mesh.presence(rgb, candidate.box, candidate.keypoints) < FRONTAL.min_presence
     assert detector.verify(rgb, [candidate], 0.65) == []
 
 
 def test_weak_candidates_are_looked_for_at_the_finest_level_only():
-    lowest, small = candidate_scores(1.0, 1.0, 0.65)
-    assert lowest == SMALL_CANDIDATE_SCORE
-    assert small == SmallFaceScore(CANDIDATE_SCORE, SMALL_CANDIDATE_PX)
-    assert candidate_scores(0.4, 1.0, 0.65) == (CANDIDATE_SCORE, None)  # a coarser level
+    lowest, small = candidate_scores(1.0, 1.0, 0.65, FRONTAL)
+    assert lowest == FRONTAL.small_candidate_score
+    assert small == SmallFaceScore(FRONTAL.candidate_score, FRONTAL.small_candidate_px)
+    assert candidate_scores(0.4, 1.0, 0.65, FRONTAL) == (FRONTAL.candidate_score, None)  # a coarser level
     # A request's own min_score below the weak band: every candidate from there, no rule.
-    assert candidate_scores(1.0, 1.0, 0.3) == (0.3, None)
+    assert candidate_scores(1.0, 1.0, 0.3, FRONTAL) == (0.3, None)

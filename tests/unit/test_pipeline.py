@@ -14,10 +14,13 @@ from services.detector.pipeline import (
     Options,
     RequestedOptions,
     ScanMode,
-    TrackingSettings,
 )
-from services.faces.blazeface import BlazeFaceModel, WholeFrameDetector
+from services.detector.settings import DetectorSettings
+from services.faces.models.blazeface import BlazeFaceModel
+from services.faces.whole_frame import WholeFrameDetector
 from tests.conftest import FACE_MODEL, GROUP_PHOTO
+
+SETTINGS = DetectorSettings()
 
 
 class RecordingEmotions:
@@ -38,7 +41,7 @@ class RecordingEmotions:
 
 @pytest.fixture(scope="module")
 def detector():
-    return WholeFrameDetector(BlazeFaceModel(FACE_MODEL))
+    return WholeFrameDetector(BlazeFaceModel(FACE_MODEL), nms_iou=0.3)
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +51,15 @@ def group():
 
 def test_the_classifier_gets_the_smaller_of_its_timeout_and_the_callers_time_left(detector, group):
     emotions = RecordingEmotions()
-    pipeline = FacePipeline(detector, emotions, max_faces=64, classify_timeout_s=1.0)
-    pipeline.analyse(group, Options(), time_left_s=0.25)
-    pipeline.analyse(group, Options(), time_left_s=None)
-    pipeline.analyse(group, Options(), time_left_s=30)
+    pipeline = FacePipeline(detector, emotions, settings=SETTINGS)
+    pipeline.analyse(group, Options(max_faces=64), time_left_s=0.25)
+    pipeline.analyse(group, Options(max_faces=64), time_left_s=None)
+    pipeline.analyse(group, Options(max_faces=64), time_left_s=30)
     assert emotions.timeouts == [0.25, 1.0, 1.0]
 
 
 def test_faces_sorted_limited_and_cropped(detector, group):
-    pipeline = FacePipeline(detector, RecordingEmotions(), max_faces=64, classify_timeout_s=1.0)
+    pipeline = FacePipeline(detector, RecordingEmotions(), settings=SETTINGS)
     result = pipeline.analyse(group, Options(max_faces=3))
     scores = [face.detection.score for face in result.faces]
     assert len(scores) == 3 and scores == sorted(scores, reverse=True)
@@ -66,8 +69,8 @@ def test_faces_sorted_limited_and_cropped(detector, group):
 
 
 def test_over_the_cap_the_largest_faces_stay_and_the_rest_are_counted(detector, group):
-    pipeline = FacePipeline(detector, RecordingEmotions(), max_faces=64, classify_timeout_s=1.0)
-    every = pipeline.analyse(group, Options()).faces
+    pipeline = FacePipeline(detector, RecordingEmotions(), settings=SETTINGS)
+    every = pipeline.analyse(group, Options(max_faces=64)).faces
     assert len(every) == 4
     result = pipeline.analyse(group, Options(max_faces=2))
     assert result.faces_omitted == 2
@@ -79,28 +82,27 @@ def test_over_the_cap_the_largest_faces_stay_and_the_rest_are_counted(detector, 
 
 
 def test_unavailable_classifier_keeps_the_faces(detector, group):
-    pipeline = FacePipeline(detector, RecordingEmotions(fail=True), max_faces=64, classify_timeout_s=1.0)
-    result = pipeline.analyse(group, Options())
+    pipeline = FacePipeline(detector, RecordingEmotions(fail=True), settings=SETTINGS)
+    result = pipeline.analyse(group, Options(max_faces=64))
     assert len(result.faces) == 4
     assert {face.emotion_state for face in result.faces} == {EmotionState.UNAVAILABLE}
     assert result.emotions_error == "classifier down"
 
 
 def test_option_validation_and_defaults(detector):
-    pipeline = FacePipeline(detector, None, max_faces=10, classify_timeout_s=1.0,
-                            default_min_score=0.5)
+    pipeline = FacePipeline(detector, None, settings=DetectorSettings(max_faces=10,
+                                                                      min_score=0.5))
     assert pipeline.resolve_options(RequestedOptions()) == Options(
-        False, True, 0.5, 10, half_life_ms=300.0)
+        max_faces=10, min_score=0.5, half_life_ms=300.0)
     assert pipeline.resolve_options(RequestedOptions(True, False, 0.9, 3)) == Options(
-        True, False, 0.9, 3, half_life_ms=300.0)
+        max_faces=3, return_crops=True, classify=False, min_score=0.9, half_life_ms=300.0)
     for bad in (dict(min_score=-0.1), dict(min_score=float("nan")), dict(max_faces=11)):
         with pytest.raises(InvalidInput):
             pipeline.resolve_options(RequestedOptions(**bad))
 
 
 def test_video_frames_are_tracked_by_default_and_independent_pictures_are_not(detector):
-    pipeline = FacePipeline(detector, None, max_faces=10, classify_timeout_s=1.0,
-                            tracking=TrackingSettings(half_life_ms=300.0))
+    pipeline = FacePipeline(detector, None, settings=DetectorSettings(max_faces=10))
     video = pipeline.resolve_options(RequestedOptions(), streaming=True)
     assert video.track and video.incremental and video.half_life_ms == 300.0
     stills = pipeline.resolve_options(RequestedOptions(scan_mode=ScanMode.FULL), streaming=True)
@@ -112,7 +114,7 @@ def test_video_frames_are_tracked_by_default_and_independent_pictures_are_not(de
 
 
 def test_tracking_options_that_cannot_work_are_refused_with_the_field_named(detector):
-    pipeline = FacePipeline(detector, None, max_faces=10, classify_timeout_s=1.0)
+    pipeline = FacePipeline(detector, None, settings=DetectorSettings(max_faces=10))
     with pytest.raises(InvalidInput, match="options.track"):
         pipeline.resolve_options(RequestedOptions(track=True))  # Detect: one image
     with pytest.raises(InvalidInput, match="options.smoothing_half_life_ms is 90000"):
@@ -121,7 +123,7 @@ def test_tracking_options_that_cannot_work_are_refused_with_the_field_named(dete
 
 def test_a_stream_tracks_faces_and_smooths_their_scores_in_capture_time(detector, group):
     emotions = RecordingEmotions()
-    pipeline = FacePipeline(detector, emotions, max_faces=64, classify_timeout_s=1.0)
+    pipeline = FacePipeline(detector, emotions, settings=SETTINGS)
     stream = pipeline.open_stream()
     options = pipeline.resolve_options(RequestedOptions(), streaming=True)
     first = pipeline.analyse(group, options, stream=stream, captured_at_s=10.0)
@@ -131,7 +133,7 @@ def test_a_stream_tracks_faces_and_smooths_their_scores_in_capture_time(detector
     assert all(by_box[f.detection.box] == f.track_id for f in second.faces)
     assert all(f.smoothed_label == 1 and f.smoothed_scores[1] == pytest.approx(1.0)
                for f in second.faces)
-    alone = pipeline.analyse(group, Options())  # Detect: no stream, no tracks
+    alone = pipeline.analyse(group, Options(max_faces=64))  # Detect: no stream, no tracks
     assert {f.track_id for f in alone.faces} == {0}
     assert all(f.smoothed_scores is None for f in alone.faces)
 
@@ -151,7 +153,7 @@ class AlternatingEmotions:
 @pytest.mark.parametrize("half_life_ms", [300, 1001, 2345])
 def test_smoothing_carries_over_from_frame_to_frame_at_any_half_life(detector, group, half_life_ms):
     """Any half-life, not only round ones: the smoother is kept, not rebuilt each frame."""
-    pipeline = FacePipeline(detector, AlternatingEmotions(), max_faces=64, classify_timeout_s=1.0)
+    pipeline = FacePipeline(detector, AlternatingEmotions(), settings=SETTINGS)
     stream = pipeline.open_stream()
     options = pipeline.resolve_options(RequestedOptions(half_life_ms=half_life_ms),
                                        streaming=True)
@@ -165,30 +167,28 @@ def test_smoothing_carries_over_from_frame_to_frame_at_any_half_life(detector, g
 
 def test_faces_turned_beyond_the_yaw_limit_get_no_emotion(detector, group):
     emotions = RecordingEmotions()
-    pipeline = FacePipeline(detector, emotions, max_faces=64, classify_timeout_s=1.0,
-                            max_emotion_yaw=180.0)
-    frontal = pipeline.analyse(group, Options())
+    pipeline = FacePipeline(detector, emotions, settings=DetectorSettings(max_emotion_yaw=180.0))
+    frontal = pipeline.analyse(group, Options(max_faces=64))
     assert {face.emotion_state for face in frontal.faces} == {EmotionState.OK}
     assert all(face.pose is not None for face in frontal.faces)
     limit = float(np.median([abs(face.pose.yaw) for face in frontal.faces]))
     pipeline.max_emotion_yaw = limit
-    result = pipeline.analyse(group, Options())
+    result = pipeline.analyse(group, Options(max_faces=64))
     for face in result.faces:
         turned = abs(face.pose.yaw) > limit
         assert face.emotion_state == (EmotionState.FACE_TURNED if turned else EmotionState.OK)
         assert (face.scores is None) == turned
     assert len(emotions.timeouts) == 2  # the crops of the turned faces were never sent
     pipeline.max_emotion_yaw = 0.0
-    assert {f.emotion_state for f in pipeline.analyse(group, Options()).faces} == {
+    assert {f.emotion_state for f in pipeline.analyse(group, Options(max_faces=64)).faces} == {
         EmotionState.FACE_TURNED}
     assert len(emotions.timeouts) == 2
 
 
 def test_a_track_keeps_the_emotion_of_its_frontal_frames_while_turned(detector, group):
-    pipeline = FacePipeline(detector, RecordingEmotions(), max_faces=64, classify_timeout_s=1.0,
-                            max_emotion_yaw=180.0)
+    pipeline = FacePipeline(detector, RecordingEmotions(), settings=DetectorSettings(max_emotion_yaw=180.0))
     stream = pipeline.open_stream()
-    options = Options(incremental=True, track=True, half_life_ms=300.0)
+    options = Options(max_faces=64, incremental=True, track=True, half_life_ms=300.0)
     first = pipeline.analyse(group, options, stream=stream, captured_at_s=0.0)
     assert all(face.smoothed_label == 1 for face in first.faces)
     pipeline.max_emotion_yaw = 0.0

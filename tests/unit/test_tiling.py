@@ -7,56 +7,54 @@ import numpy as np
 import pytest
 
 from services.faces.detection import DetectedFace
-from services.faces.scanner import inside_inner_borders, merge
-from services.faces.tiling import (
-    LEVEL_STEP,
-    TILE_OVERLAP,
-    TILE_SIZE,
+from services.faces.frontal.schedule import (
     StreamSchedule,
     finest_scale,
     level_jobs,
     pyramid_scales,
-    tile_grid,
-    tile_spans,
 )
+from services.faces.frontal.tuning import FrontalTuning
+from services.faces.geometry import inside_inner_borders, merge, tile_grid, tile_spans
+
+FRONTAL = FrontalTuning()
 
 
 @pytest.mark.parametrize("width,height", [(640, 480), (1280, 720), (1920, 1080), (333, 999)])
 def test_tiles_cover_the_frame_with_at_least_the_overlap(width, height):
-    tiles = tile_grid(width, height, TILE_SIZE, TILE_OVERLAP)
+    tiles = tile_grid(width, height, FRONTAL.tile_model_px, FRONTAL.tile_overlap_model_px)
     covered = np.zeros((height, width), np.int32)
     for x, y, w, h in tiles:
         assert x >= 0 and y >= 0 and x + w <= width and y + h <= height
         covered[y:y + h, x:x + w] += 1
     assert covered.min() >= 1
     for length in (width, height):
-        spans = tile_spans(length, TILE_SIZE, TILE_OVERLAP)
-        assert all(size <= TILE_SIZE for _, size in spans)
+        spans = tile_spans(length, FRONTAL.tile_model_px, FRONTAL.tile_overlap_model_px)
+        assert all(size <= FRONTAL.tile_model_px for _, size in spans)
         for (first, size), (second, _) in zip(spans, spans[1:]):
             # neighbours overlap enough, and not much more (the tiles are spread evenly)
-            assert TILE_OVERLAP <= first + size - second <= TILE_OVERLAP + 2
+            assert FRONTAL.tile_overlap_model_px <= first + size - second <= FRONTAL.tile_overlap_model_px + 2
 
 
 def test_levels_step_down_to_the_whole_frame_in_one_input():
-    scales = pyramid_scales(1280, 720, 1.0, 128)
+    scales = pyramid_scales(1280, 720, 1.0, 128, FRONTAL.level_step)
     assert scales[0] == 1.0
     assert scales[-1] == pytest.approx(128 / 1280)
     for finer, coarser in zip(scales, scales[1:-1]):
-        assert finer / coarser == pytest.approx(LEVEL_STEP)
-    assert pyramid_scales(100, 80, 1.0, 128) == [1.0]  # a small frame is one level
+        assert finer / coarser == pytest.approx(FRONTAL.level_step)
+    assert pyramid_scales(100, 80, 1.0, 128, FRONTAL.level_step) == [1.0]  # a small frame is one level
 
 
 def test_finest_scale_is_native_unless_faces_are_large_or_the_frame_is_huge():
-    assert finest_scale(1280, 720, 24, 1920 * 1088) == 1.0
-    assert finest_scale(1280, 720, 48, 1920 * 1088) == pytest.approx(0.5)
-    assert finest_scale(3840, 2160, 24, 1920 * 1080) == pytest.approx(0.5)
+    assert finest_scale(1280, 720, 24, 1920 * 1088, FRONTAL.smallest_model_face_px) == 1.0
+    assert finest_scale(1280, 720, 48, 1920 * 1088, FRONTAL.smallest_model_face_px) == pytest.approx(0.5)
+    assert finest_scale(3840, 2160, 24, 1920 * 1080, FRONTAL.smallest_model_face_px) == pytest.approx(0.5)
 
 
 def test_stream_schedule_visits_every_job_once_per_period():
-    scales = pyramid_scales(1920, 1080, 1.0, 128)
-    schedule = StreamSchedule(1920, 1080, scales, frames=8)
-    whole = level_jobs(1920, 1080, scales[-1], coarsest=True)
-    everything = [job for scale in scales[:-1] for job in level_jobs(1920, 1080, scale)]
+    scales = pyramid_scales(1920, 1080, 1.0, 128, FRONTAL.level_step)
+    schedule = StreamSchedule(1920, 1080, scales, 8, FRONTAL)
+    whole = level_jobs(1920, 1080, scales[-1], FRONTAL, coarsest=True)
+    everything = [job for scale in scales[:-1] for job in level_jobs(1920, 1080, scale, FRONTAL)]
     assert schedule.period == 8
     frames = [schedule.next_jobs() for _ in range(schedule.period)]
     for jobs in frames:
@@ -71,8 +69,8 @@ def test_stream_schedule_visits_every_job_once_per_period():
 def test_a_640x480_stream_runs_one_scan_job_per_frame():
     """A camera frame's share of the scan is one job of the same cost on every frame, so no
     frame of the period pays for two (what the tiles' overlap was chosen for)."""
-    scales = pyramid_scales(640, 480, 1.0, 128)
-    schedule = StreamSchedule(640, 480, scales, frames=10)
+    scales = pyramid_scales(640, 480, 1.0, 128, FRONTAL.level_step)
+    schedule = StreamSchedule(640, 480, scales, 10, FRONTAL)
     assert [len(group) for group in schedule.groups] == [1] * 10
     costs = [group[0].cost for group in schedule.groups]
     assert max(costs) <= 1.1 * min(costs)

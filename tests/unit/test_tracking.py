@@ -18,12 +18,12 @@ def run(tracker: FaceTracker, frames: list[list[tuple]]) -> list[list[int]]:
 
 def test_a_face_moving_steadily_keeps_one_id():
     frames = [[box_at(100 + 12 * i, 200 + 3 * i)] for i in range(60)]  # 360 px/s
-    ids = run(FaceTracker(), frames)
+    ids = run(FaceTracker(max_missed_frames=30), frames)
     assert {i for row in ids for i in row} == {1}
 
 
 def test_two_faces_get_distinct_ids_in_any_order():
-    tracker = FaceTracker()
+    tracker = FaceTracker(max_missed_frames=30)
     first = [t.track_id for t in tracker.assign([box_at(100, 100), box_at(400, 100)], 0.0)]
     second = [t.track_id for t in tracker.assign([box_at(402, 101), box_at(101, 99)], FRAME_S)]
     assert first == [1, 2] and second == [2, 1]
@@ -39,7 +39,7 @@ def test_crossing_paths_keep_their_ids_when_one_face_hides_the_other():
             frames.append([box_at(right, 240)])
         else:
             frames.append([box_at(left, 240), box_at(right, 240)])
-    tracker = FaceTracker()
+    tracker = FaceTracker(max_missed_frames=30)
     ids = run(tracker, frames)
     assert ids[0] == [1, 2]
     assert ids[-1] == [1, 2], ids  # left-to-right walker is still 1
@@ -49,7 +49,7 @@ def test_crossing_paths_keep_their_ids_when_one_face_hides_the_other():
 def test_crossing_diagonally_with_both_faces_visible():
     frames = [[box_at(100 + 10 * i, 100 + 6 * i), box_at(500 - 10 * i, 100 + 6 * i)]
               for i in range(41)]
-    ids = run(FaceTracker(), frames)
+    ids = run(FaceTracker(max_missed_frames=30), frames)
     assert all(row == [1, 2] for row in ids), ids
 
 
@@ -99,14 +99,14 @@ def test_appear_and_disappear_leave_no_stale_tracks():
 
 
 def test_a_new_face_far_from_every_track_is_a_new_track():
-    tracker = FaceTracker()
+    tracker = FaceTracker(max_missed_frames=30)
     tracker.assign([box_at(100, 100)], 0.0)
     (track,) = tracker.assign([box_at(500, 400)], FRAME_S)
     assert track.track_id == 2
 
 
 def test_a_much_larger_face_at_the_same_place_is_someone_else():
-    tracker = FaceTracker()
+    tracker = FaceTracker(max_missed_frames=30)
     tracker.assign([box_at(300, 300, 40)], 0.0)
     (track,) = tracker.assign([box_at(300, 300, 120)], FRAME_S)
     assert track.track_id == 2

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 from devkit.scenes import astronaut_face, face_free_pictures, scene
-from services.faces.blazeface import BlazeFaceModel, iou
 from services.faces.detection import KEYPOINT_NAMES, MIRRORED_KEYPOINTS, DetectedFace
-from services.faces.scanner import (
-    NEIGHBOURHOOD,
-    MultiScaleDetector,
-    _mean_keypoints,
-    mirrored_back,
-)
+from services.faces.frontal.scan import MultiScaleDetector
+from services.faces.frontal.tuning import FrontalTuning
+from services.faces.frontal.verification import mean_keypoints
+from services.faces.geometry import iou, mirrored_back
+from services.faces.models.blazeface import BlazeFaceModel
 from tests.conftest import FACE_MODEL
+
+FRONTAL = FrontalTuning()
 
 
 def test_each_keypoints_mirror_twin_is_its_other_side():
@@ -42,8 +42,8 @@ def test_the_mirrored_view_sees_the_face_where_the_frame_has_it():
                   np.random.default_rng(12), max_angle=0).frame
     [face] = detector.detect(frame, 0.65)
     rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-    plain = detector.look_around(rgb, face.box, NEIGHBOURHOOD, 0.2)
-    mirrored = detector.look_around(rgb, face.box, NEIGHBOURHOOD, 0.2, mirrored=True)
+    plain = detector.look_around(rgb, face.box, FRONTAL.neighbourhood, 0.2)
+    mirrored = detector.look_around(rgb, face.box, FRONTAL.neighbourhood, 0.2, mirrored=True)
     assert iou(np.array(plain.box), np.array([mirrored.box]))[0] > 0.8
     # The same eyes, nose and mouth within a few pixels (of a ~100 px box), each on its
     # own side: the face's right eye is on the image's left.
@@ -58,9 +58,9 @@ def _view(score, offset, x=0.0):
 
 def test_a_verified_face_gets_its_views_keypoints_averaged_by_score():
     face = _view(0.5, 99.0)
-    mean = _mean_keypoints([_view(0.8, 10.0), None, _view(0.4, 40.0, x=5.0)], face)
+    mean = mean_keypoints([_view(0.8, 10.0), None, _view(0.4, 40.0, x=5.0)], face)
     assert mean == pytest.approx(np.full((6, 2), (0.8 * 10 + 0.4 * 40) / 1.2))
-    assert _mean_keypoints([None, None], face) is face.keypoints
+    assert mean_keypoints([None, None], face) is face.keypoints
 
 
 def test_a_view_that_overlaps_the_face_less_than_one_face_does_is_left_out():
@@ -68,4 +68,4 @@ def test_a_view_that_overlaps_the_face_less_than_one_face_does_is_left_out():
     # and its eyes must not pull this face's.
     face = _view(0.9, 10.0)
     beside = _view(0.9, 60.0, x=25.0)  # IoU 1/3
-    assert _mean_keypoints([face, beside], face) == pytest.approx(face.keypoints)
+    assert mean_keypoints([face, beside], face) == pytest.approx(face.keypoints)

@@ -13,8 +13,8 @@ count) rather than assumed:
 - full-range: 192x192, 2304 anchors: a 48x48 grid with 1 per cell (stride 4). Its graph
   does not resize, so it only ever sees 192x192.
 
-LiteRT with XNNPACK runs these about twice as fast as OpenCV DNN on the same CPU (README,
-Benchmarks), and it also runs the sparse full-range file, which OpenCV cannot load.
+LiteRT with XNNPACK runs these faster than OpenCV DNN (docs/benchmarks.md), and it also runs
+the sparse full-range file, which OpenCV cannot load.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from services.faces.detection import DetectedFace
+from services.faces.geometry import Region, padded_shape, weighted_nms
 from services.faces.imaging import resize_region
 
 # (input size, anchor count) of a model file -> ((stride, anchors per cell), ...).
@@ -39,7 +40,7 @@ ANCHOR_LAYOUTS = {
     (192, 2304): ((4, 1),),
 }
 # Every side of a resized input must be a multiple of the largest stride.
-SIDE_MULTIPLE = 16
+BLAZEFACE_SIDE_MULTIPLE = 16
 # uint8 -> the models' [-1, 1] input, as a table (cv2.LUT: ~10x numpy's arithmetic).
 _NORMALISED = (np.arange(256, dtype=np.float32) / 127.5 - 1.0).astype(np.float32)
 
@@ -68,55 +69,6 @@ def decode(regressors: np.ndarray, logits: np.ndarray, anchors: np.ndarray, min_
     boxes = np.concatenate([centres + raw[:, 0:2] - size / 2, size], axis=1)
     keypoints = centres[:, None, :] + raw[:, 4:16].reshape(-1, 6, 2)
     return scores[keep], boxes, keypoints
-
-
-def iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU of one x, y, w, h box with each of `others`."""
-    x1 = np.maximum(box[0], others[:, 0])
-    y1 = np.maximum(box[1], others[:, 1])
-    x2 = np.minimum(box[0] + box[2], others[:, 0] + others[:, 2])
-    y2 = np.minimum(box[1] + box[3], others[:, 1] + others[:, 3])
-    overlap = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    union = box[2] * box[3] + others[:, 2] * others[:, 3] - overlap
-    return overlap / np.maximum(union, 1e-9)
-
-
-# Anchors of one face overlap its best anchor far more than this; a neighbouring face's
-# anchors can reach the suppression threshold but not this, so they are never averaged in.
-SAME_FACE_IOU = 0.5
-
-
-def weighted_nms(scores: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray,
-                 iou_threshold: float, average_from: float = 0.0):
-    """MediaPipe's weighted non-maximum suppression, restricted to one face.
-
-    BlazeFace fires several neighbouring anchors per face. Plain NMS keeps the best one and
-    its noise; this keeps the best score and averages, weighted by score, the boxes and
-    keypoints of the candidates that overlap it so much they must be the same face.
-    Candidates overlapping it less, but above `iou_threshold`, are suppressed without being
-    averaged in: averaging them is how two faces side by side became one box spanning
-    both, with keypoints between them.
-
-    A face whose best score reaches `average_from` averages only the candidates that reach
-    it too: candidates kept below it (weaker ones, looked at for small faces only) leave
-    the stronger faces as they would be without them.
-    """
-    order = np.argsort(-scores)
-    remaining = order
-    kept = []
-    while len(remaining):
-        top = remaining[0]
-        overlaps = iou(boxes[top], boxes[remaining])
-        same_face = overlaps >= max(iou_threshold, SAME_FACE_IOU)
-        if scores[top] >= average_from:
-            same_face &= scores[remaining] >= average_from
-        same = remaining[same_face]
-        weights = scores[same][:, None]
-        box = (boxes[same] * weights).sum(axis=0) / weights.sum()
-        points = (keypoints[same] * weights[:, :, None]).sum(axis=0) / weights.sum()
-        kept.append((float(scores[top]), box, points))
-        remaining = remaining[overlaps < iou_threshold]
-    return kept
 
 
 @dataclass(frozen=True)
@@ -160,7 +112,7 @@ def _resizes(path: str, size: int) -> bool:
     interpreter = Interpreter(path)
     try:
         interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"],
-                                        [1, size + SIDE_MULTIPLE, size * 2, 3])
+                                        [1, size + BLAZEFACE_SIDE_MULTIPLE, size * 2, 3])
         interpreter.allocate_tensors()
     except (RuntimeError, ValueError):
         return False
@@ -179,8 +131,8 @@ class _Runner:
         outputs = {int(o["shape"][-1]): o["index"] for o in self.interpreter.get_output_details()}
         self.regressors, self.scores = outputs[16], outputs[1]
         self.anchors = make_anchors(height, width, model.layout)
-        # The input is filled in place call after call (measured alone at 128x128:
-        # allocating and filling a fresh one 0.16 ms, filling this one 0.02).
+        # The input is filled in place call after call: allocating a fresh one per call
+        # costs more than the small models' inference (docs/detection.md).
         self.input = np.zeros((1, height, width, 3), np.float32)
 
     def run(self, rgb: np.ndarray, min_score: float):
@@ -198,9 +150,9 @@ class _Runner:
 class BlazeFaceModel:
     """One BlazeFace file, runnable at many input shapes from many threads.
 
-    Allocating an interpreter for a shape costs ~5 ms at 128x128 and ~400 ms at 1920x1088,
-    so idle interpreters are kept per shape, the least recently used dropped beyond
-    `max_idle` (each holds its shape's activations: tens of MB for a 1080p frame).
+    Allocating an interpreter for a shape is slow for large shapes, so idle interpreters
+    are kept per shape, the least recently used dropped beyond `max_idle` (each holds its
+    shape's activations, which grow with the input's pixels).
     """
 
     def __init__(self, model_path: str | Path, threads: int = 1, max_idle: int = 16,
@@ -212,8 +164,7 @@ class BlazeFaceModel:
         self._idle: OrderedDict[tuple[int, int], list[_Runner]] = OrderedDict()
         self._lock = threading.Lock()
         # More calls at once than the cores can run only share them, and each holds its own
-        # interpreter (~180 MB per megapixel of input): 16 streams once grew the detector
-        # by 90 MB this way.
+        # interpreter and activations.
         if max_running is None:
             max_running = max(1, (os.cpu_count() or 1) // threads)
         self._running = threading.BoundedSemaphore(max_running)
@@ -251,15 +202,13 @@ class BlazeFaceModel:
     def input_shape_for(self, height: int, width: int,
                         square: bool = False) -> tuple[int, int]:
         """The input shape that holds a height x width image: its sides padded up to
-        SIDE_MULTIPLE, or with `square` the model's own square when it fits (neighbourhood
-        checks clipped by the frame's edge come in many shapes; one interpreter serves
-        them all). Exact shapes cost less: a 640x480 frame's coarsest level, 128x96, runs
-        in 0.46 ms rather than the square's 0.59."""
+        BLAZEFACE_SIDE_MULTIPLE, or with `square` the model's own square when it fits
+        (neighbourhood checks clipped by the frame's edge come in many shapes; one
+        interpreter serves them all). Exact shapes cost less than the padded square."""
         fits = height <= self.input_size and width <= self.input_size
         if not self.file.resizable or (square and fits):
             return self.input_size, self.input_size
-        return (max(SIDE_MULTIPLE, -(-height // SIDE_MULTIPLE) * SIDE_MULTIPLE),
-                max(SIDE_MULTIPLE, -(-width // SIDE_MULTIPLE) * SIDE_MULTIPLE))
+        return padded_shape(height, width, BLAZEFACE_SIDE_MULTIPLE)
 
     def detect_padded(self, rgb: np.ndarray, min_score: float, nms_iou: float,
                       small: SmallFaceScore | None = None, square: bool = False):
@@ -281,48 +230,27 @@ class BlazeFaceModel:
         return weighted_nms(scores, boxes, keypoints, nms_iou,
                             small.score if small is not None else 0.0)
 
+    def detect_region(self, rgb: np.ndarray, region: Region, scale: float, min_score: float,
+                      nms_iou: float, small: SmallFaceScore | None = None,
+                      square: bool = False) -> list[DetectedFace]:
+        """Faces in the x, y, w, h `region` of an RGB frame seen at `scale`, in frame
+        pixels (with `small.max_side` in frame pixels too)."""
+        return self.detect_scaled(resize_region(rgb, region, scale), scale, min_score, nms_iou,
+                                  region[:2], small, square)
 
-def detect_in_region(model: BlazeFaceModel, rgb: np.ndarray, region: tuple[int, int, int, int],
-                     scale: float, min_score: float, nms_iou: float,
-                     small: SmallFaceScore | None = None,
-                     square: bool = False) -> list[DetectedFace]:
-    """Faces in the x, y, w, h `region` of a frame seen at `scale`, in frame pixels (with
-    `small.max_side` in frame pixels too)."""
-    return detect_scaled(model, resize_region(rgb, region, scale), scale, region[:2],
-                         min_score, nms_iou, small, square)
-
-
-def detect_scaled(model: BlazeFaceModel, image: np.ndarray, scale: float,
-                  origin: tuple[int, int], min_score: float, nms_iou: float,
-                  small: SmallFaceScore | None = None,
-                  square: bool = False) -> list[DetectedFace]:
-    """Faces in `image`, a region of a frame (its corner at `origin`) resized by `scale`,
-    in frame pixels (with `small.max_side` in frame pixels too)."""
-    if small is not None:
-        small = SmallFaceScore(small.score, small.max_side * scale)
-    found = model.detect_padded(image, min_score, nms_iou, small, square)
-    offset = np.array(origin, np.float32)
-    faces = []
-    for score, box, points in found:
-        corner = box[:2] / scale + offset
-        size = box[2:] / scale
-        faces.append(DetectedFace(
-            (float(corner[0]), float(corner[1]), float(size[0]), float(size[1])),
-            score, (points / scale + offset).astype(np.float32)))
-    return faces
-
-
-class WholeFrameDetector:
-    """The whole frame shrunk into one model input: large faces only (the first release's
-    detector, and the full-range model's only way of running)."""
-
-    def __init__(self, model: BlazeFaceModel, nms_iou: float = 0.3) -> None:
-        self._model = model
-        self._nms_iou = nms_iou
-
-    def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
-        height, width = bgr.shape[:2]
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        scale = self._model.input_size / max(width, height)
-        return detect_in_region(self._model, rgb, (0, 0, width, height), scale, min_score,
-                                self._nms_iou)
+    def detect_scaled(self, image: np.ndarray, scale: float, min_score: float, nms_iou: float,
+                      origin: tuple[int, int] = (0, 0), small: SmallFaceScore | None = None,
+                      square: bool = False) -> list[DetectedFace]:
+        """Faces in `image`, a region of a frame (its corner at `origin`) resized by
+        `scale`, in frame pixels (with `small.max_side` in frame pixels too)."""
+        if small is not None:
+            small = SmallFaceScore(small.score, small.max_side * scale)
+        offset = np.array(origin, np.float32)
+        faces = []
+        for score, box, points in self.detect_padded(image, min_score, nms_iou, small, square):
+            corner = box[:2] / scale + offset
+            size = box[2:] / scale
+            faces.append(DetectedFace(
+                (float(corner[0]), float(corner[1]), float(size[0]), float(size[1])),
+                score, (points / scale + offset).astype(np.float32)))
+        return faces

@@ -17,16 +17,16 @@ import cv2
 import numpy as np
 import onnxruntime
 
-from services.faces.blazeface import weighted_nms
 from services.faces.detection import DetectedFace
+from services.faces.geometry import Region, padded_shape, weighted_nms
 
-STRIDE = 4
-SIDE_MULTIPLE = 32
+CENTERFACE_STRIDE = 4
+CENTERFACE_SIDE_MULTIPLE = 32
 # The file's outputs, in its order: heatmap, box size, centre offset, landmarks.
 OUTPUT_CHANNELS = (1, 2, 2, 10)
 # A face's box side may span at most this many input pixels (exp of the size map's values
 # beyond it is noise far outside the frame).
-_MAX_LOG_SIZE = float(np.log(8192 / STRIDE))
+_MAX_LOG_SIZE = float(np.log(8192 / CENTERFACE_STRIDE))
 
 
 def decode(heatmap: np.ndarray, size: np.ndarray, offset: np.ndarray, landmarks: np.ndarray,
@@ -35,21 +35,16 @@ def decode(heatmap: np.ndarray, size: np.ndarray, offset: np.ndarray, landmarks:
     pixels, one per grid cell scoring `min_score` or more."""
     ys, xs = np.nonzero(heatmap[0, 0] >= min_score)
     scores = heatmap[0, 0, ys, xs].astype(np.float32)
-    heights = np.exp(np.minimum(size[0, 0, ys, xs], _MAX_LOG_SIZE)) * STRIDE
-    widths = np.exp(np.minimum(size[0, 1, ys, xs], _MAX_LOG_SIZE)) * STRIDE
-    centre_x = (xs + offset[0, 1, ys, xs] + 0.5) * STRIDE
-    centre_y = (ys + offset[0, 0, ys, xs] + 0.5) * STRIDE
+    heights = np.exp(np.minimum(size[0, 0, ys, xs], _MAX_LOG_SIZE)) * CENTERFACE_STRIDE
+    widths = np.exp(np.minimum(size[0, 1, ys, xs], _MAX_LOG_SIZE)) * CENTERFACE_STRIDE
+    centre_x = (xs + offset[0, 1, ys, xs] + 0.5) * CENTERFACE_STRIDE
+    centre_y = (ys + offset[0, 0, ys, xs] + 0.5) * CENTERFACE_STRIDE
     left, top = centre_x - widths / 2, centre_y - heights / 2
     boxes = np.stack([left, top, widths, heights], axis=1).astype(np.float32)
     relative = landmarks[0][:, ys, xs].T.reshape(-1, 5, 2)  # (y, x) pairs in box units
     points = np.stack([left[:, None] + relative[:, :, 1] * widths[:, None],
                        top[:, None] + relative[:, :, 0] * heights[:, None]], axis=-1)
     return scores, boxes, points.astype(np.float32)
-
-
-def scale_within(width: int, height: int, max_pixels: int) -> float:
-    """The scale (at most 1) at which a width x height frame has at most `max_pixels`."""
-    return min(1.0, float(np.sqrt(max_pixels / (width * height))))
 
 
 def six_keypoints(landmarks: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
@@ -79,10 +74,10 @@ class CenterFaceModel:
                                                      providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
         # More calls at once than the cores serve only share them, and each holds its own
-        # activations (~200 MB at 1920x1088).
+        # activations.
         self._running = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // threads))
         channels = tuple(output.shape[1] for output in self._run(
-            np.zeros((1, 3, SIDE_MULTIPLE, SIDE_MULTIPLE), np.float32)))
+            np.zeros((1, 3, CENTERFACE_SIDE_MULTIPLE, CENTERFACE_SIDE_MULTIPLE), np.float32)))
         if channels != OUTPUT_CHANNELS:
             raise ValueError(f"{self.path}: outputs of {channels} channels; a CenterFace file "
                              f"has {OUTPUT_CHANNELS}")
@@ -93,9 +88,9 @@ class CenterFaceModel:
 
     @staticmethod
     def input_shape_for(height: int, width: int) -> tuple[int, int]:
-        """The input that holds a height x width image: its sides padded to SIDE_MULTIPLE."""
-        return (max(SIDE_MULTIPLE, -(-height // SIDE_MULTIPLE) * SIDE_MULTIPLE),
-                max(SIDE_MULTIPLE, -(-width // SIDE_MULTIPLE) * SIDE_MULTIPLE))
+        """The input that holds a height x width image: its sides padded to
+        CENTERFACE_SIDE_MULTIPLE."""
+        return padded_shape(height, width, CENTERFACE_SIDE_MULTIPLE)
 
     def detect_raw(self, bgr: np.ndarray, min_score: float):
         """(scores, boxes, landmarks) of a BGR image placed top-left in its padded input, in
@@ -106,6 +101,13 @@ class CenterFaceModel:
                                     cv2.BORDER_CONSTANT, value=0)
         blob = cv2.dnn.blobFromImage(padded, 1.0, swapRB=True)
         return decode(*self._run(blob), min_score)
+
+    def detect_region(self, bgr: np.ndarray, region: Region, scale: float, min_score: float,
+                      nms_iou: float) -> list[DetectedFace]:
+        """Faces in the x, y, w, h `region` of a BGR frame seen at `scale`, best first, in
+        frame pixels."""
+        x, y, w, h = region
+        return self.detect_scaled(bgr[y:y + h, x:x + w], scale, min_score, nms_iou, (x, y))
 
     def detect_scaled(self, bgr: np.ndarray, scale: float, min_score: float, nms_iou: float,
                       origin: tuple[int, int] = (0, 0)) -> list[DetectedFace]:
@@ -128,17 +130,3 @@ class CenterFaceModel:
             box = tuple(float(v) for v in box)
             faces.append(DetectedFace(box, score, six_keypoints(points, box)))
         return faces
-
-
-class CenterFaceDetector:
-    """CenterFace alone, one pass over the whole frame (scaled to at most `max_pixels`)."""
-
-    def __init__(self, model: CenterFaceModel, max_pixels: int, nms_iou: float = 0.3) -> None:
-        self.model = model
-        self.max_pixels = max_pixels
-        self.nms_iou = nms_iou
-
-    def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
-        height, width = bgr.shape[:2]
-        return self.model.detect_scaled(bgr, scale_within(width, height, self.max_pixels),
-                                        min_score, self.nms_iou)

@@ -4,10 +4,9 @@ The mesh model (192x192 RGB in [0, 1], from the same wheel as BlazeFace) returns
 landmarks and a face-presence logit for a region framed the way MediaPipe frames it: the
 detector's box enlarged 1.5x about its centre, turned so the eyes are level. The presence
 output was trained to tell faces from whatever else a detector hands it, so it is a second
-opinion independent of BlazeFace's own scores (numbers in scanner.py). Its landmarks are
-not used: aligning crops on them instead of BlazeFace's keypoints was measured and agreed
-no better with the emotion model's label on the original face (74.6% vs 75.8%, 1,505
-pasted FER2013 faces), since FER2013's own framing varies more than either's error.
+opinion independent of BlazeFace's own scores. Its landmarks are not used: aligning crops
+on them instead of BlazeFace's keypoints did not agree better with the emotion model's
+label (docs/detection.md).
 """
 
 from __future__ import annotations
@@ -21,9 +20,9 @@ import cv2
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-INPUT_SIZE = 192
+FACE_MESH_INPUT_SIZE = 192
 # MediaPipe's face-landmark region: the detection box scaled by this about its centre.
-ROI_SCALE = 1.5
+FACE_MESH_ROI_SCALE = 1.5
 
 
 class FaceMeshModel:
@@ -35,7 +34,7 @@ class FaceMeshModel:
         self._threads = threads
         probe = Interpreter(self._path)
         shape = list(probe.get_input_details()[0]["shape"])
-        if shape != [1, INPUT_SIZE, INPUT_SIZE, 3]:
+        if shape != [1, FACE_MESH_INPUT_SIZE, FACE_MESH_INPUT_SIZE, 3]:
             raise ValueError(f"{self._path}: input shape {shape} is not [1, 192, 192, 3]; "
                              "is it face_landmark.tflite?")
         widths = sorted(int(np.prod(o["shape"])) for o in probe.get_output_details())
@@ -82,16 +81,16 @@ class _Runner:
 
 def region_tensor(rgb: np.ndarray, box: tuple[float, float, float, float],
                   keypoints: np.ndarray) -> np.ndarray:
-    """The model's input: the box's region, ROI_SCALE times its larger side, eyes level,
+    """The model's input: the box's region, FACE_MESH_ROI_SCALE times its larger side, eyes level,
     resampled to 192x192, values in [0, 1] (outside the frame: black)."""
     x, y, w, h = box
     centre = (x + w / 2, y + h / 2)
     eye_right, eye_left = keypoints[0], keypoints[1]
     angle = float(np.degrees(np.arctan2(eye_left[1] - eye_right[1], eye_left[0] - eye_right[0])))
-    side = max(w, h) * ROI_SCALE
-    matrix = cv2.getRotationMatrix2D(centre, angle, INPUT_SIZE / side)
-    matrix[0, 2] += INPUT_SIZE / 2 - centre[0]
-    matrix[1, 2] += INPUT_SIZE / 2 - centre[1]
-    crop = cv2.warpAffine(rgb, matrix, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR,
+    side = max(w, h) * FACE_MESH_ROI_SCALE
+    matrix = cv2.getRotationMatrix2D(centre, angle, FACE_MESH_INPUT_SIZE / side)
+    matrix[0, 2] += FACE_MESH_INPUT_SIZE / 2 - centre[0]
+    matrix[1, 2] += FACE_MESH_INPUT_SIZE / 2 - centre[1]
+    crop = cv2.warpAffine(rgb, matrix, (FACE_MESH_INPUT_SIZE, FACE_MESH_INPUT_SIZE), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT)
     return (crop.astype(np.float32) / 255.0)[None]

@@ -1,0 +1,81 @@
+"""The auto backend: CenterFace's passes beside the frontal scan. An image gets both full
+passes, combined; a stream gets `new_stream()` (stream.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from services.faces.any_pose.combine import combine, raw_threshold, rescored
+from services.faces.any_pose.stream import AnyPoseStream
+from services.faces.any_pose.tuning import AnyPoseTuning
+from services.faces.detection import DetectedFace
+from services.faces.frontal.scan import MultiScaleDetector
+from services.faces.geometry import (
+    Region,
+    best_overlapping,
+    inside_inner_borders,
+    neighbourhood,
+    scale_within,
+)
+from services.faces.models.centerface import CenterFaceModel
+from services.faces.settings import FaceFinderSettings
+
+
+class AnyPoseDetector:
+    """The full passes for images, `new_stream()` for videos."""
+
+    def __init__(self, frontal: MultiScaleDetector, centerface: CenterFaceModel,
+                 stream_centerface: CenterFaceModel | None = None, *,
+                 settings: FaceFinderSettings = FaceFinderSettings(),
+                 tuning: AnyPoseTuning = AnyPoseTuning()) -> None:
+        """`centerface` serves images (its threads speed one call up); `stream_centerface`,
+        on one thread, serves streams, whose many small calls run side by side."""
+        self.frontal = frontal
+        self.centerface = centerface
+        self.stream_centerface = stream_centerface or centerface
+        self.max_pixels = settings.centerface_max_pixels
+        self.stream_pixels = settings.stream_centerface_pixels
+        self.stream_scan_frames = settings.stream_scan_frames
+        self.nms_iou = frontal.nms_iou
+        self.tuning = tuning
+
+    def centerface_pass(self, bgr: np.ndarray, min_score: float, max_pixels: int,
+                        model: CenterFaceModel | None = None) -> list[DetectedFace]:
+        """CenterFace over the whole frame (downscaled to `max_pixels`), raw scores."""
+        height, width = bgr.shape[:2]
+        lowest = min(raw_threshold(min_score, self.tuning), self.tuning.support_score)
+        return (model or self.centerface).detect_scaled(
+            bgr, scale_within(width, height, max_pixels), lowest, self.nms_iou)
+
+    def discovery_pass(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
+        """A stream's pass over its whole frame, downscaled to `stream_pixels`, one thread."""
+        return self.centerface_pass(bgr, min_score, self.stream_pixels, self.stream_centerface)
+
+    def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
+        return combine(self.frontal.detect(bgr, min_score),
+                       self.centerface_pass(bgr, min_score, self.max_pixels), min_score,
+                       self.tuning)
+
+    def look_around(self, bgr: np.ndarray, box, min_score: float) -> DetectedFace | None:
+        """CenterFace's best face overlapping `box` in its neighbourhood, calibrated, or None
+        below `min_score`."""
+        height, width = bgr.shape[:2]
+        region = neighbourhood(box, width, height, self.tuning.neighbourhood)
+        scale = self.tuning.neighbourhood_side_px / max(region[2:])
+        found = self.stream_centerface.detect_region(bgr, region, scale,
+                                                     raw_threshold(min_score, self.tuning),
+                                                     self.nms_iou)
+        best = best_overlapping(tuple(box), found, self.tuning.same_face_iou)
+        return rescored(best, self.tuning) if best is not None else None
+
+    def tile_pass(self, bgr: np.ndarray, tile: Region, min_score: float) -> list[DetectedFace]:
+        """CenterFace over one tile at tile_scale, in frame pixels, raw scores; faces cut by
+        an inner tile border left to the neighbour tile."""
+        height, width = bgr.shape[:2]
+        found = self.stream_centerface.detect_region(bgr, tile, self.tuning.tile_scale,
+                                                     raw_threshold(min_score, self.tuning),
+                                                     self.nms_iou)
+        return [face for face in found if inside_inner_borders(face, tile, width, height)]
+
+    def new_stream(self) -> AnyPoseStream:
+        return AnyPoseStream(self)

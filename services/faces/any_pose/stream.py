@@ -1,0 +1,98 @@
+"""An any-pose stream executing its schedule: the frontal stream's faces, the faces it lost
+looked for by CenterFace in their neighbourhoods, and what the discovery passes add. A face
+confirmed by neither model ends."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from services.faces.any_pose.combine import combine
+from services.faces.any_pose.schedule import AnyPoseSchedule, FramePlan
+from services.faces.detection import DetectedFace, KnownFace
+from services.faces.geometry import distinct, overlaps, overlaps_any
+
+if TYPE_CHECKING:
+    from services.faces.any_pose.detector import AnyPoseDetector
+
+
+class AnyPoseStream:
+    """The per-stream state: the frontal scan's own stream, the schedule, and the faces
+    reported or still looked for."""
+
+    def __init__(self, detector: AnyPoseDetector) -> None:
+        self._detector = detector
+        self._tuning = detector.tuning
+        self._frontal = detector.frontal.new_stream()
+        self._schedule = AnyPoseSchedule(stream_scan_frames=detector.stream_scan_frames,
+                                         stream_pixels=detector.stream_pixels,
+                                         tuning=detector.tuning)
+        self._known: list[KnownFace] = []  # last reported, then lost ones still looked for
+
+    @property
+    def known(self) -> list[KnownFace]:
+        return list(self._known)
+
+    def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
+        height, width = bgr.shape[:2]
+        plan = self._schedule.plan(width, height)
+        detector = self._detector
+        if plan.first:
+            found = combine(self._frontal.detect(bgr, min_score),
+                            detector.discovery_pass(bgr, min_score), min_score, self._tuning)
+            self._known = [KnownFace(face) for face in found]
+            return found
+        keep_score = max(0.0, min_score - detector.frontal.tuning.keep_margin)
+        faces = [KnownFace(face) for face in self._frontal_faces(bgr, min_score, keep_score)]
+        lost = [known for known in self._known
+                if not np.any(overlaps(known.box, faces) >= self._tuning.same_face_iou)]
+        followed, missed = self._follow(bgr, lost, keep_score)
+        faces += followed
+        faces += self._discovered(bgr, plan, min_score, faces)
+        return self._report(faces, missed)
+
+    def _frontal_faces(self, bgr: np.ndarray, min_score: float,
+                       keep_score: float) -> list[DetectedFace]:
+        """The frontal stream's faces; one it keeps below min_score stays only where
+        CenterFace sees a face too (a box drifting onto hair or a pillar does not)."""
+        return [face for face in self._frontal.detect(bgr, min_score)
+                if face.score >= min_score
+                or self._detector.look_around(bgr, face.box, keep_score) is not None]
+
+    def _follow(self, bgr: np.ndarray, lost: list[KnownFace],
+                keep_score: float) -> tuple[list[KnownFace], list[KnownFace]]:
+        """(followed, missed): the lost faces CenterFace finds in their neighbourhoods (or
+        whose check is not due, at their last box), and those it missed, still looked for
+        up to keep_missed_frames."""
+        followed, missed = [], []
+        keep_missed = self._detector.frontal.tuning.keep_missed_frames
+        for known, due in zip(lost, self._schedule.checks_due(lost), strict=True):
+            if not due:
+                followed.append(KnownFace(known.face, 0, known.unconfirmed_frames + 1))
+                continue
+            seen = self._detector.look_around(bgr, known.box, keep_score)
+            if seen is not None:
+                followed.append(KnownFace(seen, 0, 1))
+            elif known.missed < keep_missed:
+                missed.append(KnownFace(known.face, known.missed + 1))
+        return followed, missed
+
+    def _discovered(self, bgr: np.ndarray, plan: FramePlan, min_score: float,
+                    faces: list[KnownFace]) -> list[KnownFace]:
+        """New faces from this frame's discovery pass and tile, where no face is yet."""
+        found = []
+        if plan.discovery:
+            found += self._detector.discovery_pass(bgr, min_score)
+        if plan.tile is not None:
+            found += self._detector.tile_pass(bgr, plan.tile, min_score)
+        if not found:
+            return []
+        return [KnownFace(face, 0, 1) for face in combine([], found, min_score, self._tuning)
+                if not np.any(overlaps(face.box, faces) >= self._tuning.same_face_iou)]
+
+    def _report(self, faces: list[KnownFace], missed: list[KnownFace]) -> list[DetectedFace]:
+        kept = distinct(faces, self._tuning.same_face_iou)
+        reported = [known.face for known in kept]
+        self._known = kept + [known for known in missed if not overlaps_any(known.box, reported)]
+        return reported

@@ -1,0 +1,102 @@
+"""Where the frontal scan looks: pyramid levels, tiles within a level, and the order in
+which a stream visits them. Policy only: no model, no pixels.
+
+A frame seen at scale s shows faces of ~24/s-96/s frame pixels to BlazeFace; levels
+`level_step` apart overlap in what they catch, so every face size from the finest level's
+up to the whole frame is someone's sweet spot.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from services.faces.frontal.tuning import FrontalTuning
+from services.faces.geometry import Region, tile_grid
+
+
+def pyramid_scales(width: int, height: int, finest: float, input_size: int,
+                   level_step: float) -> list[float]:
+    """Scales from `finest` down by `level_step`; the last shows the whole frame in one
+    input_size square, which catches faces as large as the frame."""
+    whole = input_size / max(width, height)
+    scales = []
+    scale = finest
+    while scale > whole * 1.0001:
+        scales.append(scale)
+        scale /= level_step
+    scales.append(min(whole, finest))
+    return scales
+
+
+def finest_scale(width: int, height: int, min_face_px: int, max_scan_pixels: int,
+                 smallest_model_face_px: float) -> float:
+    """Scale of the finest level: never upsampled, coarse enough that `min_face_px` faces
+    are `smallest_model_face_px` model pixels, and within the pixel budget of one frame."""
+    return min(1.0, smallest_model_face_px / min_face_px,
+               math.sqrt(max_scan_pixels / (width * height)))
+
+
+@dataclass(frozen=True)
+class ScanJob:
+    """One model call: a region of the frame, seen at a scale."""
+
+    region: Region
+    scale: float
+    whole_level: bool  # the region is the whole frame: no inner tile borders
+    coarsest: bool = False  # the last level: it keeps faces of any size
+
+    @property
+    def cost(self) -> float:
+        """Model pixels, the budget unit (LiteRT's time is nearly linear in them)."""
+        return self.region[2] * self.scale * self.region[3] * self.scale
+
+
+def level_jobs(width: int, height: int, scale: float, tuning: FrontalTuning,
+               coarsest: bool = False) -> list[ScanJob]:
+    """A level as tiles of `tuning.tile_model_px` model pixels (one job when it fits in
+    one tile)."""
+    side = tuning.tile_model_px
+    scaled_w, scaled_h = round(width * scale), round(height * scale)
+    if scaled_w <= side and scaled_h <= side:
+        return [ScanJob((0, 0, width, height), scale, True, coarsest)]
+    jobs = []
+    for x, y, w, h in tile_grid(scaled_w, scaled_h, side, tuning.tile_overlap_model_px):
+        x0, y0 = math.floor(x / scale), math.floor(y / scale)
+        x1, y1 = min(width, math.ceil((x + w) / scale)), min(height, math.ceil((y + h) / scale))
+        jobs.append(ScanJob((x0, y0, x1 - x0, y1 - y0), scale, False, coarsest))
+    return jobs
+
+
+class StreamSchedule:
+    """Spreads the full scan of a frame size over `frames` frames of a stream.
+
+    The coarsest level (the whole frame in one model input, the cheapest call) runs on
+    every frame: a face close to the camera is found at once. The jobs of the other levels
+    are dealt into `frames` groups of about equal cost (largest first, each to the cheapest
+    group so far); frame n runs group n mod frames, so every tile of every level is visited
+    once per `frames` frames.
+    """
+
+    def __init__(self, width: int, height: int, scales: list[float], frames: int,
+                 tuning: FrontalTuning) -> None:
+        self.every_frame = level_jobs(width, height, scales[-1], tuning, coarsest=True)
+        jobs = [job for scale in scales[:-1] for job in level_jobs(width, height, scale, tuning)]
+        groups: list[list[ScanJob]] = [[] for _ in range(max(1, min(frames, len(jobs))))]
+        costs = [0.0] * len(groups)
+        for job in sorted(jobs, key=lambda j: -j.cost):
+            cheapest = costs.index(min(costs))
+            groups[cheapest].append(job)
+            costs[cheapest] += job.cost
+        self.groups = groups
+        self._next = 0
+
+    @property
+    def period(self) -> int:
+        """Frames it takes to visit every job once."""
+        return len(self.groups)
+
+    def next_jobs(self) -> list[ScanJob]:
+        jobs = self.groups[self._next]
+        self._next = (self._next + 1) % len(self.groups)
+        return self.every_frame + jobs
