@@ -12,12 +12,12 @@ import cv2
 import grpc
 import numpy as np
 
-from client.web.session import HEADER
 from devkit.frames import clip_frames
 from devkit.processes import web_gateway
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from facestream.v1 import image_pb2
+from services.gateway.session import HEADER
 
 
 def jpeg_frames() -> list[bytes]:

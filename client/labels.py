@@ -3,7 +3,7 @@ face's column (never wholly beside it, where it would read as a neighbour's), ov
 face's box where a free place exists: the label, its short form (`#12 happy`), its tag
 (`#12`); in a crowd where none is free, the tag may cross another face's box but never its
 middle; else the label is left out, and the side panel still lists that face. The page
-(client/web/static/labels.js) places labels by the same rules."""
+(services/gateway/static/labels.js) places labels by the same rules."""
 
 from __future__ import annotations
 

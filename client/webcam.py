@@ -48,6 +48,8 @@ class Address:
 
 ADDRESSES = {"detector": Address("--target", "FACESTREAM_TARGET", "127.0.0.1:50051"),
              "recognizer": Address("--recognizer", "FACESTREAM_RECOGNIZER", "127.0.0.1:50053")}
+# The API's limit on a stream's smoothing half-life (docs/api.md), checked before connecting.
+MAX_HALF_LIFE_MS = 60_000
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -85,7 +87,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pace", action="store_true",
                         help="play files at their own frame rate, dropping frames when behind "
                              "(the default when a window shows them)")
-    parser.add_argument("--min-score", type=float, help="minimum face score (server default 0.65)")
+    parser.add_argument("--min-score", type=float, help="minimum face score (default: the detector's)")
     parser.add_argument("--max-faces", type=int, default=0, help="at most this many faces per frame")
     parser.add_argument("--no-emotions", action="store_true", help="detect faces only")
     parser.add_argument("--no-tracks", action="store_true",
@@ -93,7 +95,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "from an image or a folder never have tracks)")
     parser.add_argument("--half-life", type=float, metavar="MS",
                         help="half-life of each track's emotion smoothing in ms; 0 shows raw "
-                             "labels (default: the detector's, 300)")
+                             "labels (default: the detector's)")
     parser.add_argument("--timeline", metavar="FILE.csv",
                         help="write one row per track per frame: time, frame, track, raw label, "
                              "smoothed label and scores")
@@ -114,8 +116,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.window < 1:
         parser.error(f"--window must be at least 1, got {args.window}")
-    if args.half_life is not None and not 0 <= args.half_life <= 60000:
-        parser.error(f"--half-life must be 0..60000 ms, got {args.half_life}")
+    if args.half_life is not None and not 0 <= args.half_life <= MAX_HALF_LIFE_MS:
+        parser.error(f"--half-life must be 0..{MAX_HALF_LIFE_MS} ms, got {args.half_life}")
     if args.no_tracks and (args.timeline or args.plot):
         parser.error("--timeline and --plot follow tracks; drop --no-tracks")
     if args.no_emotions and (args.timeline or args.plot):

@@ -37,7 +37,7 @@ def unused_port() -> int:
 
 class ServiceProcess:
     """A running `python -m services.<module>` (or `python -m <module>` for a dotted name
-    such as client.web); `port` is the one it bound."""
+    such as services.gateway); `port` is the one it bound."""
 
     def __init__(self, module: str, port: int, args: list[str], env: dict[str, str] | None,
                  quiet: bool) -> None:
@@ -132,9 +132,9 @@ def service_process(module: str, port: int = 0, args: list[str] | None = None,
 @contextmanager
 def web_gateway(detector_target: str, args: list[str] | None = None, port: int = 0,
                 quiet: bool = True, ready_timeout_s: float = 60):
-    """Run the web gateway (`python -m client.web`) in front of a detector until the block
+    """Run the web gateway (`python -m services.gateway`) in front of a detector until the block
     ends; yields it once it listens (`.port`)."""
-    process = ServiceProcess("client.web", port, ["--detector-target", detector_target,
+    process = ServiceProcess("services.gateway", port, ["--detector-target", detector_target,
                                                   *(args or [])], None, quiet)
     try:
         process.wait_bound(ready_timeout_s)

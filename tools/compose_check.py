@@ -31,7 +31,6 @@ import grpc
 
 from client.sources import Frame
 from client.streaming import FrameStreamer
-from client.web.session import HEADER
 from devkit import ROOT
 from devkit.frames import clip_frames
 from devkit.processes import unused_port, wait_serving
@@ -40,6 +39,7 @@ from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from facestream.v1 import face_pb2, image_pb2
 from facestream.v1 import recognizer_service_pb2 as recognizer_pb
 from facestream.v1 import recognizer_service_pb2_grpc as recognizer_pb_grpc
+from services.gateway.session import HEADER
 
 PROJECT = "facestream-check"
 

@@ -16,10 +16,10 @@ import json
 import sys
 from pathlib import Path
 
-from client.web.settings import GatewaySettings
 from services.classifier.settings import ClassifierSettings
 from services.common.settings import env_name, flag_name
 from services.detector.settings import DetectorSettings
+from services.gateway.settings import GatewaySettings
 from services.recognizer.settings import RecognizerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +29,7 @@ BENCH_RESULTS = ROOT / "bench/results.json"
 SERVICES = (("detector", "python -m services.detector", DetectorSettings),
             ("classifier", "python -m services.classifier", ClassifierSettings),
             ("recognizer", "python -m services.recognizer", RecognizerSettings),
-            ("web gateway", "python -m client.web", GatewaySettings))
+            ("web gateway", "python -m services.gateway", GatewaySettings))
 # The generated table of docs/benchmarks.md sits between these lines.
 TABLE_START = "<!-- generated from bench/results.json by `python -m tools.gen_docs benchmarks` -->"
 TABLE_END = "<!-- end of the generated table -->"

@@ -51,6 +51,6 @@ def with_views(batch: np.ndarray, mode: str) -> np.ndarray:
 def average_views(scores: np.ndarray, crops: int) -> np.ndarray:
     """(V*N, labels) laid out as with_views makes them -> (N, labels), each the mean over
     its crop's views (still a distribution: a mean of distributions)."""
-    if len(scores) == crops:  # one view: numpy's mean would cost the batcher ~10% of its time
+    if len(scores) == crops:  # one view: numpy's mean is a real share of the batcher's time
         return scores
     return scores.reshape(-1, crops, scores.shape[-1]).mean(axis=0)

@@ -1,7 +1,8 @@
 """The emotion model on LiteRT (XNNPACK): the runtime for CPUs.
 
-The same model converted to .tflite (conversion.py) runs ~5x faster per face on a CPU
-than through TensorFlow, whose per-call cost dominates for a model this small. Each
+The same model converted to .tflite (conversion.py) runs faster per face on a CPU than
+through TensorFlow, whose per-call cost dominates for a model this small
+(docs/benchmarks.md). Each
 batcher worker thread owns its interpreters (one per bucket size), and `invoke` releases
 the GIL, so one worker per core keeps every core busy.
 """
@@ -69,9 +70,8 @@ class LiteRTEmotionModel:
         """Scores (N, labels) for an (N, H, W, C) batch from `preprocess`.
 
         The batch runs as bucket-sized chunks (5 faces as 4 + 1) rather than padded up to
-        a bucket (5 as 8): on XNNPACK a face costs the same at any batch size (6,790
-        faces/s at batch 1, 6,858 at 8), so padding is wasted work. With the batcher's
-        batches of 4-5 crops at 16 callers, 24% more calls/s through the classifier's core.
+        a bucket (5 as 8): on XNNPACK a face costs about the same at any batch size, so
+        padding is wasted work (docs/design-notes.md).
         """
         scores, start = [], 0
         for size in bucket_chunks(len(batch), self.buckets):
@@ -84,6 +84,6 @@ class LiteRTEmotionModel:
 
     def warm_up(self) -> None:
         """Allocate this thread's interpreter for every bucket (workers allocate their own
-        on first use, ~1 ms each)."""
+        on first use)."""
         for size in self.buckets:
             self.predict(np.zeros((size, CROP_SIZE, CROP_SIZE), np.uint8))

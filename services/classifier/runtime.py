@@ -1,8 +1,8 @@
 """Which runtime runs the emotion model, and how many workers feed it.
 
 On a GPU, TensorFlow with batch buckets is the right runtime. On a CPU, LiteRT runs the
-same model ~5x faster per face (README, Benchmarks), with one worker per core. `auto`
-decides without importing TensorFlow (slow to import, ~300 MB): TensorFlow only where an
+same model faster per face (docs/benchmarks.md), with one worker per core. `auto`
+decides without importing TensorFlow (slow to import, and large): TensorFlow only where an
 NVIDIA device is present and TensorFlow is installed.
 """
 

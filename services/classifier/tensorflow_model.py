@@ -39,7 +39,7 @@ class TensorFlowEmotionModel:
         import tensorflow as tf  # noqa: PLC0415
 
         # TensorFlow would take every core for one batch; on a small machine that starves
-        # the RPC threads feeding it (2 cores: 978 vs 773 faces/s served, 16 callers).
+        # the RPC threads feeding it (docs/design-notes.md).
         # Must happen before TensorFlow creates its thread pools (the first op below).
         threads = inference_threads or max(1, (os.cpu_count() or 2) // 2)
         try:

@@ -1,8 +1,8 @@
 """Who each face is: the recognizer asked per face (Detect) or once per track (streams).
 
 A track's identity is looked up in the background and refreshed every few seconds, so a
-stream keeps its frame rate: embedding a face takes ~80 ms on a small CPU, longer than a
-frame. No gRPC here: the IdentitySource (the recognizer client) hides it.
+stream keeps its frame rate: embedding a face takes longer than a frame on a small CPU
+(docs/recognizer.md). No gRPC here: the IdentitySource (the recognizer client) hides it.
 """
 
 from __future__ import annotations

@@ -11,11 +11,8 @@ label's share of the vote leads the shown one's by `label_margin` (hysteresis), 
 close labels do not take turns frame by frame. Votes rather than averaged probabilities
 decide it because they follow a real change of expression within about one half-life
 whatever the scores' confidence: a face that was read as happy at 0.95 and now reads as
-sad at 0.5 would need ~1.7 half-lives to tip averaged probabilities (measured on
-generated clips with tools/eval_tracking.py: after a change, 75-81% of labels followed
-within the half-life plus one frame, against 50-56% with averaged probabilities, while
-flips still fell 6-14x; averaged log-probabilities, which let a label the new frames
-call unlikely fall faster, followed fewer: 73% / 60% on two seeds against 87% / 77%).
+sad at 0.5 would need ~1.7 half-lives to tip averaged probabilities (docs/tracks.md
+compares votes, averaged probabilities and averaged log-probabilities).
 
 A label no frame has voted for during a whole half-life is out of the running, though:
 it is neither shown nor shown again, and gives way to the leader of the labels voted for
@@ -29,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-# Frame times are floats: a vote 9 frames of 1/30 s ago is a half-life of 300 ms old, not
-# a rounding error less.
+# Frame times are floats: a vote exactly one half-life old counts as that old, not a
+# rounding error less.
 _TIME_TOLERANCE_S = 1e-6
 
 

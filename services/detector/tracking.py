@@ -14,12 +14,9 @@ are bounded by the faces of the last `max_missed_frames` + 1 frames and lost one
 MAX_LOST_TRACKS, so a stream's memory stays bounded.
 
 Why not norfair (the tracking library on PyPI): its releases require numpy < 2, which the
-rest of this service pins; and on 300 generated crossings (two faces, random angles,
-speeds and sizes, one hiding the other, 5% missed detections) it switched ids 119 times
-(IoU distance, hit_counter_max 15) where this tracker switched 41 times with the same
-15-frame allowance (7 with its default 30), at a fifth of the time per frame. Why
-velocity: two faces whose paths cross are at the same place mid-crossing; which one
-re-emerges where is told by where each was heading.
+rest of this service pins, and it switched ids more often on generated crossings
+(docs/tracks.md). Why velocity: two faces whose paths cross are at the same place
+mid-crossing; which one re-emerges where is told by where each was heading.
 """
 
 from __future__ import annotations
@@ -46,8 +43,8 @@ MAX_COAST_S = 0.5
 # front a moment ago, not the one that has been coasting hidden.
 MISSED_PENALTY = 0.15
 # How much a face's size may differ from its track's (ratio of widths) and be the same:
-# a face the detector finds only now and then can come back with a box 1.7x the last one
-# (measured on generated clips), while someone stepping in front is larger still.
+# a face the detector finds only now and then can come back with a box much larger than
+# the last one, while someone stepping in front is larger still (docs/tracks.md).
 MAX_SIZE_RATIO = 2.0
 # Weight of each new velocity measurement: one wrong match (two faces crossing) bends a
 # track's course by this fraction only.

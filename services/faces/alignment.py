@@ -14,14 +14,9 @@ import numpy as np
 
 from services.common.crop import CROP_SIZE
 
-# Where the detector's keypoints fall on FER2013 faces, in their own 48x48 frame: right
-# eye, left eye, nose tip, mouth centre. Measured as the detector sees faces in use: 1,119
-# FER2013 training faces pasted into 640x480 scenes (64-250 px, rolled up to 20 degrees),
-# detected, and their keypoints mapped back through the known paste (spread 3-4.5 px per
-# coordinate). An earlier template, measured on the faces alone upscaled 4x, was ~10%
-# smaller: crops came out zoomed out, with the model's label on them agreeing with its
-# label on the original face 66% of the time (tools/eval_crops.py). The ears are left
-# out: they are often hidden and BlazeFace guesses them poorly.
+# Where the detector places its keypoints on FER2013 faces, in their own 48x48 frame:
+# right eye, left eye, nose tip, mouth centre (docs/design-notes.md says how measured).
+# The ears are left out: they are often hidden and BlazeFace guesses them poorly.
 TEMPLATE = np.array([[14.8, 18.3], [32.4, 18.2], [23.6, 28.2], [23.7, 37.1]], np.float32)
 ALIGNMENT_KEYPOINTS = 4
 
@@ -83,7 +78,7 @@ def crop_box(gray: np.ndarray, box: tuple[float, float, float, float]) -> np.nda
 
 def plausible_keypoints(box: tuple[float, float, float, float], keypoints: np.ndarray) -> bool:
     """Whether eyes, nose and mouth sit like a face's: inside (a margin around) the box,
-    the eyes apart by 20-75% of the box width, the mouth below the eyes' line (in the
+    the eyes apart by 0.2-0.75 of the box width, the mouth below the eyes' line (in the
     face's own frame, so a tilted head still passes) by 0.5-2 eye distances, and the nose
     between the eyes and the mouth. Anything else would align a non-face crop."""
     x, y, width, height = box

@@ -114,10 +114,8 @@ def _resized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     bilinear to exactly 2x, and halved once more.
 
     Not one call with OpenCV's area averaging: at a fractional factor it takes its generic
-    path, 3-5x the cost of these steps (exact halving has a SIMD path) for pixels within
-    0.1-0.3 grey levels on average (measured on face-free pictures: a 375 px face
-    neighbourhood to 128, the check every known face gets on every frame, 0.72 vs 0.15
-    ms; 1920x1080 to 614x346, 5.4 vs ~0.6 ms).
+    path, several times the cost of these steps (exact halving has a SIMD path) for
+    nearly the same pixels (docs/design-notes.md).
     """
     width, height = size
     if image.shape[1] < 2 * width or image.shape[0] < 2 * height:

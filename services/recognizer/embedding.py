@@ -1,4 +1,5 @@
-"""Face embeddings with dlib's ResNet (128-d, 99.38% on LFW as published).
+"""Face embeddings with dlib's ResNet (128-d; its published LFW accuracy is in
+docs/recognizer.md).
 
 The network was trained on 150x150 chips aligned by dlib's 5-point shape predictor, so
 faces are aligned exactly that way here, whatever found them. dlib reads contiguous RGB

@@ -14,13 +14,13 @@ import aiohttp
 import grpc
 import pytest
 
-from client.web.session import HEADER
 from devkit.processes import memory_mb, service_process, web_gateway
 from facestream.v1 import detector_service_pb2 as dpb
 from facestream.v1 import detector_service_pb2_grpc as dpb_grpc
 from facestream.v1 import image_pb2
 from facestream.v1 import recognizer_service_pb2 as rpb
 from facestream.v1 import recognizer_service_pb2_grpc as rpb_grpc
+from services.gateway.session import HEADER
 from tests.conftest import GROUP_PHOTO
 
 ENCODED = image_pb2.IMAGE_FORMAT_ENCODED

@@ -12,9 +12,9 @@ import aiohttp
 import cv2
 import pytest
 
-from client.web.session import HEADER
 from devkit.frames import clip_frames
 from devkit.processes import web_gateway
+from services.gateway.session import HEADER
 from tests.certs import make_certificates
 
 

@@ -12,10 +12,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from client.web.settings import GatewaySettings
 from services.classifier.settings import ClassifierSettings
 from services.common.settings import env_name, load_settings
 from services.detector.settings import DetectorSettings
+from services.gateway.settings import GatewaySettings
 from services.recognizer.settings import RecognizerSettings
 from tests.conftest import ROOT
 

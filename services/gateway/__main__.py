@@ -1,4 +1,4 @@
-"""`python -m client.web [--flags]`: the web gateway, until SIGTERM or Ctrl-C."""
+"""`python -m services.gateway [--flags]`: the web gateway, until SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import asyncio
 import signal
 import sys
 
-from client.web.gateway import serve
-from client.web.settings import GatewaySettings
 from services.common.logs import configure_logging
 from services.common.settings import SettingsError, load_settings
+from services.gateway.server import serve
+from services.gateway.settings import GatewaySettings
 
 
 async def _run(settings: GatewaySettings) -> None:
@@ -24,7 +24,7 @@ async def _run(settings: GatewaySettings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        settings = load_settings(GatewaySettings, argv, prog="python -m client.web")
+        settings = load_settings(GatewaySettings, argv, prog="python -m services.gateway")
     except SettingsError as error:
         print(f"web: invalid setting: {error}", file=sys.stderr)
         return 2

@@ -1,5 +1,5 @@
-# The web gateway: the browser page and one StreamDetect per page; no models.
-#   docker build -f deploy/web.Dockerfile --build-arg BASE_IMAGE=... .
+# The web gateway (services/gateway): the browser page and one StreamDetect per page; no models.
+#   docker build -f deploy/gateway.Dockerfile --build-arg BASE_IMAGE=... .
 ARG BASE_IMAGE=facestream/python-base:bookworm
 
 FROM ${BASE_IMAGE} AS stubs
@@ -19,10 +19,10 @@ COPY --from=stubs /out/facestream /app/facestream
 COPY services/__init__.py /app/services/__init__.py
 COPY services/common /app/services/common
 COPY client/__init__.py client/results.py /app/client/
-COPY client/web /app/client/web
+COPY services/gateway /app/services/gateway
 USER 10001:10001
 ENV FACESTREAM_HOST=0.0.0.0 FACESTREAM_PORT=8080
 EXPOSE 8080
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=5 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)"]
-ENTRYPOINT ["python", "-m", "client.web"]
+ENTRYPOINT ["python", "-m", "services.gateway"]

@@ -1,7 +1,7 @@
 """The web gateway: serves the page, checks who may stream, and runs one PageStream per
 WebSocket. Plain aiohttp; the detector is reached with grpc.aio on the same event loop.
 
-    python -m client.web                       # http://127.0.0.1:8080
+    python -m services.gateway                       # http://127.0.0.1:8080
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import grpc
 from aiohttp import WSMsgType, web
 from prometheus_client import Counter, Gauge, start_http_server
 
-from client.web.session import FrameRefused, MessageRate, PageStream, page_options, parse_frame
-from client.web.settings import GatewaySettings
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from services.common.channels import FAST_RECONNECT_OPTIONS
 from services.common.security import bearer_metadata, channel_credentials
+from services.gateway.session import FrameRefused, MessageRate, PageStream, page_options, parse_frame
+from services.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,8 @@ class Gateway:
             REFUSED.labels("origin").inc()
             raise web.HTTPForbidden(text=f"origin {origin} may not stream here (the gateway's "
                                          "allowed_origins setting)")
-        # No per-message compression: a few KB of deflate must not become a 30 MB text. A
+        # No per-message compression: a small deflated message must not inflate into a
+        # huge text. A
         # frame somewhat over max_frame_bytes gets an error message; far over, a close.
         ws = web.WebSocketResponse(max_msg_size=4 * self.settings.max_frame_bytes,
                                    heartbeat=20, compress=False)

@@ -28,14 +28,13 @@ import grpc
 from client.results import response_to_record
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import image_pb2
+from services.common.api_limits import MAX_HALF_LIFE_MS
 
 log = logging.getLogger(__name__)
 
 HEADER = struct.Struct("<dI")
 # A capture time beyond this (the year 2286, in ms) is no clock's.
 MAX_CAPTURE_MS = 1e13
-# The detector's own limit on a stream's smoothing half-life (its settings say why).
-MAX_HALF_LIFE_MS = 60_000
 RETRY_DELAYS_S = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 Send = Callable[[dict], Awaitable[None]]
@@ -98,7 +97,7 @@ def page_options(message: dict) -> PageOptions:
         if (isinstance(half_life, bool) or not isinstance(half_life, int | float)
                 or not 0 <= half_life <= MAX_HALF_LIFE_MS):
             raise FrameRefused(f"half_life_ms is {half_life!r}; give milliseconds from 0 to "
-                               f"{MAX_HALF_LIFE_MS}, or leave it out for the detector's default")
+                               f"{MAX_HALF_LIFE_MS:.0f}, or leave it out for the detector's default")
         half_life = int(half_life)
     return PageOptions(bool(message.get("track", True)), half_life,
                        bool(message.get("identify", False)))
