@@ -9,7 +9,7 @@ import pytest
 from services.faces.any_pose.combine import calibrated, combine, raw_threshold
 from services.faces.any_pose.schedule import AnyPoseSchedule
 from services.faces.any_pose.tuning import AnyPoseTuning
-from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace
+from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace, KnownFace
 from services.faces.finder import make_face_finder
 from services.faces.models.centerface import CENTERFACE_STRIDE as STRIDE
 from services.faces.models.centerface import CenterFaceModel, decode, six_keypoints
@@ -183,3 +183,62 @@ def test_a_1080p_stream_looks_through_tiles_and_finds_a_small_face_where_it_is(p
     assert len(faces) == 1 and ANY_POSE.tile_scale == 0.5
     x, y, w, h = faces[0].box
     assert 1500 < x + w / 2 < 1700 and 700 < y + h / 2 < 900
+
+
+def _known(missed=0, unconfirmed=None, x=0.0):
+    return KnownFace(DetectedFace((x, 0.0, 40.0, 40.0), 0.8), missed, unconfirmed)
+
+
+def test_the_stream_schedule_plans_discovery_and_tiles_in_turn():
+    schedule = AnyPoseSchedule(stream_scan_frames=4, stream_pixels=320 * 240, tuning=ANY_POSE)
+    plans = [schedule.plan(1920, 1080) for _ in range(13)]
+    assert plans[0].first and not any(plan.first for plan in plans[1:])
+    assert [i for i, plan in enumerate(plans) if plan.discovery] == [0, 4, 8, 12]
+    tiles = [(i, plan.tile) for i, plan in enumerate(plans) if plan.tile is not None]
+    assert [i for i, _ in tiles] == [3, 6, 9, 12]  # one every tile_period frames
+    assert tiles[0][1] != tiles[1][1] and tiles[0][1] == tiles[2][1]  # the two, in turn
+    assert schedule.plan(640, 480).first  # a new size starts over
+
+
+def test_faces_only_centerface_keeps_are_checked_every_frame_until_a_crowd():
+    schedule = AnyPoseSchedule(stream_scan_frames=10, stream_pixels=320 * 240, tuning=ANY_POSE)
+    few = [_known(unconfirmed=1, x=100.0 * i) for i in range(ANY_POSE.checks_per_frame)]
+    assert schedule.checks_due(few) == [True] * len(few)
+    # In a crowd a face confirmed lately keeps its last box until recheck_frames; one the
+    # frontal scan reported (never confirmed by CenterFace) or one already missed is due.
+    crowd = [_known(unconfirmed=1, x=100.0 * i) for i in range(ANY_POSE.checks_per_frame)]
+    crowd += [_known(unconfirmed=ANY_POSE.recheck_frames), _known(), _known(missed=1,
+                                                                         unconfirmed=1)]
+    assert schedule.checks_due(crowd) == [False] * ANY_POSE.checks_per_frame + [True] * 3
+
+
+def test_a_lost_face_is_followed_where_centerface_sees_it_and_a_crowd_keeps_its_boxes(portrait):
+    finder = make_face_finder(FaceFinderSettings(backend="auto"))
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[140:340, 220:420] = cv2.resize(portrait, (200, 200), interpolation=cv2.INTER_AREA)
+    (seen,) = [f for f in finder.discovery_pass(frame, DEFAULT_MIN_SCORE) if f.score >= 0.5]
+    stream = finder.new_stream()
+    stream.detect(frame, DEFAULT_MIN_SCORE)
+    # The follow path: CenterFace finds the lost face in its neighbourhood and confirms it
+    # now; on a frame without it the face is missed, and still looked for.
+    followed, missed = stream._follow(frame, [KnownFace(seen)], 0.5)
+    assert not missed and followed[0].unconfirmed_frames == 1
+    x, y, w, h = followed[0].box
+    assert 220 < x + w / 2 < 420 and 140 < y + h / 2 < 340
+    blank = np.full_like(frame, 90)
+    followed, missed = stream._follow(blank, [KnownFace(seen)], 0.5)
+    assert not followed and missed[0].missed == 1
+    # The crowd recheck: more lost faces than checks_per_frame, all confirmed lately, keep
+    # their last boxes without one CenterFace call, one frame older each.
+    crowd = [KnownFace(DetectedFace((60.0 * i, 10.0, 40.0, 40.0), 0.8), 0, 1)
+             for i in range(ANY_POSE.checks_per_frame + 1)]
+    calls = []
+    look_around = finder.look_around
+    finder.look_around = lambda *args: calls.append(args) or look_around(*args)
+    try:
+        followed, missed = stream._follow(blank, crowd, 0.5)
+    finally:
+        finder.look_around = look_around
+    assert not calls and not missed
+    assert [k.box for k in followed] == [k.box for k in crowd]
+    assert {k.unconfirmed_frames for k in followed} == {2}
