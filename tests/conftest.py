@@ -39,9 +39,9 @@ def classifier_server():
     from services.classifier.server import create_server
     from services.classifier.settings import ClassifierSettings
 
-    running = create_server(ClassifierSettings(port=0, model=str(EMOTION_MODEL), max_batch_size=32))
-    yield running
-    running.stop(1.0)
+    with create_server(ClassifierSettings(port=0, model=str(EMOTION_MODEL),
+                                          max_batch_size=32)) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -49,11 +49,10 @@ def detector_server(classifier_server):
     from services.detector.server import create_server
     from services.detector.settings import DetectorSettings
 
-    running = create_server(DetectorSettings(
-        port=0, detector_model=str(FACE_MODEL),
-        classifier_target=f"127.0.0.1:{classifier_server.port}"))
-    yield running
-    running.stop(1.0)
+    with create_server(DetectorSettings(
+            port=0, detector_model=str(FACE_MODEL),
+            classifier_target=f"127.0.0.1:{classifier_server.port}")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -62,9 +61,9 @@ def recognizer_server(tmp_path_factory):
     from services.recognizer.settings import RecognizerSettings
 
     gallery = tmp_path_factory.mktemp("recognizer") / "gallery.sqlite3"
-    running = create_server(RecognizerSettings(port=0, gallery=str(gallery), embeddings_api=True))
-    yield running
-    running.stop(1.0)
+    with create_server(RecognizerSettings(port=0, gallery=str(gallery),
+                                          embeddings_api=True)) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -120,10 +119,7 @@ def detect_with(settings, request):
     from facestream.v1 import detector_service_pb2_grpc
     from services.detector.server import create_server
 
-    running = create_server(settings)
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            stub = detector_service_pb2_grpc.DetectorServiceStub(channel)
-            return stub.Detect(request, timeout=10)
-    finally:
-        running.stop(0)
+    with (create_server(settings) as running,
+          grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel):
+        stub = detector_service_pb2_grpc.DetectorServiceStub(channel)
+        return stub.Detect(request, timeout=10)

@@ -62,6 +62,12 @@ class RunningServer:
         self.server.stop(grace_s).wait()
         self.release()
 
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        """`with create_server(settings) as running:` stops it however the block ends."""
+        self.stop(1.0)
 
 
 

@@ -313,15 +313,15 @@ def test_enroll_from_the_command_line_then_identify_the_clip(classifier_server, 
     assert enrolled.returncode == 0, enrolled.stderr
     assert enrolled.stdout.startswith("enrolled Eileen Collins from astronaut.png")
 
-    detector = create_server(DetectorSettings(
-        port=0, detector_model=str(FACE_MODEL), recognizer_target=recognizer,
-        classifier_target=f"127.0.0.1:{classifier_server.port}"))
+    jsonl = tmp_path / "r.jsonl"
     try:
-        jsonl = tmp_path / "r.jsonl"
-        result = run_client("--source", str(SAMPLE_CLIP), "--target", f"127.0.0.1:{detector.port}",
-                            "--identify", "--pace", "--jsonl", str(jsonl))
+        with create_server(DetectorSettings(
+                port=0, detector_model=str(FACE_MODEL), recognizer_target=recognizer,
+                classifier_target=f"127.0.0.1:{classifier_server.port}")) as detector:
+            result = run_client("--source", str(SAMPLE_CLIP), "--target",
+                                f"127.0.0.1:{detector.port}", "--identify", "--pace",
+                                "--jsonl", str(jsonl))
     finally:
-        detector.stop(0)
         recognizer_server.recognizer.gallery.delete(name="Eileen Collins")
     assert result.returncode == 0, result.stderr
     people = [face["person"] for line in map(json.loads, jsonl.read_text().splitlines())

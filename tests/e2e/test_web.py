@@ -283,15 +283,14 @@ def identifying_gateway(classifier_server, recognizer_server, recognizer_stub):
     person = recognizer_stub.Enroll(recognizer_pb.EnrollRequest(name="Eileen Collins", images=[
         recognizer_pb.FaceImage(image=image_pb2.Image(
             data=portrait, format=image_pb2.IMAGE_FORMAT_ENCODED))]), timeout=60)
-    running = create_server(DetectorSettings(
-        port=0, detector_model=str(FACE_MODEL),
-        classifier_target=f"127.0.0.1:{classifier_server.port}",
-        recognizer_target=f"127.0.0.1:{recognizer_server.port}"))
     try:
-        with web_gateway(f"127.0.0.1:{running.port}") as process:
+        with (create_server(DetectorSettings(
+                port=0, detector_model=str(FACE_MODEL),
+                classifier_target=f"127.0.0.1:{classifier_server.port}",
+                recognizer_target=f"127.0.0.1:{recognizer_server.port}")) as running,
+              web_gateway(f"127.0.0.1:{running.port}") as process):
             yield f"http://127.0.0.1:{process.port}"
     finally:
-        running.stop(0)
         recognizer_stub.DeletePerson(recognizer_pb.DeletePersonRequest(person_id=person.person_id),
                                      timeout=10)
 

@@ -84,16 +84,13 @@ def test_a_model_served_by_name_says_its_eight_labels():
     from services.classifier.server import create_server
     from services.classifier.settings import ClassifierSettings
 
-    running = create_server(ClassifierSettings(port=0, model="ferplus", max_batch_size=8,
-                                               inference_workers=1))
-    try:
+    with create_server(ClassifierSettings(port=0, model="ferplus", max_batch_size=8,
+                                          inference_workers=1)) as running:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = classifier_service_pb2_grpc.ClassifierServiceStub(channel)
             info = stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=5)
             crop = np.full((48, 48), 120, np.uint8)
             response = stub.Classify(pb.ClassifyRequest(crops=[crop_message(crop)]), timeout=5)
-    finally:
-        running.stop(0)
     assert info.name == "ferplus" and info.version == MODELS["ferplus"].sha256[:12]
     assert list(info.labels) == list(LABELS) and "contempt" in info.labels
     assert len(response.results[0].scores) == 8 and list(response.labels) == list(LABELS)

@@ -139,9 +139,8 @@ def test_a_classifier_known_down_is_skipped_and_reported_once(caplog):
     from services.detector.server import create_server
     from services.detector.settings import DetectorSettings
 
-    running = create_server(DetectorSettings(port=0, detector_model=str(FACE_MODEL),
-                                             classifier_target=f"127.0.0.1:{unused_port()}"))
-    try:
+    with create_server(DetectorSettings(port=0, detector_model=str(FACE_MODEL),
+                                        classifier_target=f"127.0.0.1:{unused_port()}")) as running:
         with caplog.at_level(logging.WARNING), \
                 grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = pb_grpc.DetectorServiceStub(channel)
@@ -151,8 +150,6 @@ def test_a_classifier_known_down_is_skipped_and_reported_once(caplog):
                 assert len(reply.faces) == 4
                 reasons.append(reply.emotions_unavailable_reason)
                 time.sleep(0.05)
-    finally:
-        running.stop(0)
     assert all(reasons)
     assert any("unreachable (reconnecting)" in reason for reason in reasons[1:])
     warnings = [r for r in caplog.records if "classifier unreachable" in r.getMessage()]

@@ -10,21 +10,17 @@ import numpy as np
 import pytest
 
 from client.results import face_to_dict
+from devkit.frames import raw_image
 from devkit.scenes import background, face_free_pictures
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
-from facestream.v1 import face_pb2, image_pb2
+from facestream.v1 import face_pb2
 from services.detector.server import create_server
 from services.detector.settings import DetectorSettings
 from tests.conftest import CAMERAMAN, FACE_FREE_PHOTO, PORTRAIT
 
 # A face that comes into view in a stream is found within this many frames.
 FOUND_WITHIN_FRAMES = 15
-
-
-def raw(frame: np.ndarray) -> image_pb2.Image:
-    return image_pb2.Image(data=frame.tobytes(), format=image_pb2.IMAGE_FORMAT_BGR8,
-                           width=frame.shape[1], height=frame.shape[0])
 
 
 def portraits_scene() -> tuple[np.ndarray, list[tuple[int, int, int]]]:
@@ -48,7 +44,7 @@ def inside(face, x: int, y: int, side: int) -> bool:
 
 def test_every_portrait_found_once_with_its_pose(detector_stub):
     frame, placed = portraits_scene()
-    reply = detector_stub.Detect(pb.DetectRequest(image=raw(frame)), timeout=30)
+    reply = detector_stub.Detect(pb.DetectRequest(image=raw_image(frame)), timeout=30)
     for x, y, side in placed:
         assert sum(inside(f, x, y, side) for f in reply.faces) == 1, (x, y, side)
     assert len(reply.faces) == len(placed)
@@ -61,7 +57,7 @@ def test_every_portrait_found_once_with_its_pose(detector_stub):
 
 def test_a_face_free_photo_has_no_face(detector_stub):
     photo = cv2.imread(str(FACE_FREE_PHOTO))
-    assert len(detector_stub.Detect(pb.DetectRequest(image=raw(photo)), timeout=30).faces) == 0
+    assert len(detector_stub.Detect(pb.DetectRequest(image=raw_image(photo)), timeout=30).faces) == 0
 
 
 def test_a_portrait_that_comes_into_view_is_found_in_time_and_kept(detector_stub):
@@ -69,7 +65,7 @@ def test_a_portrait_that_comes_into_view_is_found_in_time_and_kept(detector_stub
     empty = background(face_free_pictures(), 1280, 720, np.random.default_rng(3))
     x, y, side = placed[1]  # the turned cameraman
     frames = [empty] * 3 + [frame] * (FOUND_WITHIN_FRAMES + 10)
-    requests = [pb.StreamDetectRequest(frame_id=n + 1, image=raw(f), capture_time_us=n * 33_333)
+    requests = [pb.StreamDetectRequest(frame_id=n + 1, image=raw_image(f), capture_time_us=n * 33_333)
                 for n, f in enumerate(frames)]
     answers = list(detector_stub.StreamDetect(iter(requests), timeout=120))
     seen = [any(inside(f, x, y, side) for f in a.faces) for a in answers]
@@ -82,17 +78,16 @@ def test_a_portrait_that_comes_into_view_is_found_in_time_and_kept(detector_stub
 @pytest.fixture(scope="module")
 def strict_detector(classifier_server):
     """A detector that reads no face as frontal enough (max_emotion_yaw 0)."""
-    running = create_server(DetectorSettings(
-        port=0, classifier_target=f"127.0.0.1:{classifier_server.port}", max_emotion_yaw=0.0,
-        recognizer_target=""))
-    with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+    with (create_server(DetectorSettings(
+            port=0, classifier_target=f"127.0.0.1:{classifier_server.port}",
+            max_emotion_yaw=0.0, recognizer_target="")) as running,
+          grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel):
         yield pb_grpc.DetectorServiceStub(channel)
-    running.stop(0)
 
 
 def test_turned_faces_carry_the_status_and_no_scores_to_the_jsonl(strict_detector):
     frame, _ = portraits_scene()
-    reply = strict_detector.Detect(pb.DetectRequest(image=raw(frame)), timeout=30)
+    reply = strict_detector.Detect(pb.DetectRequest(image=raw_image(frame)), timeout=30)
     assert len(reply.faces) == 3
     for face in reply.faces:
         assert face.emotion_status == face_pb2.EMOTION_STATUS_FACE_TURNED

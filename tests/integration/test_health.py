@@ -63,13 +63,10 @@ def test_classifier_goes_not_serving_when_its_workers_are_lost():
     from services.classifier.server import create_server
     from services.classifier.settings import ClassifierSettings
 
-    running = create_server(ClassifierSettings(port=0, model=str(EMOTION_MODEL)))
-    try:
+    with create_server(ClassifierSettings(port=0, model=str(EMOTION_MODEL))) as running:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             health = health_pb2_grpc.HealthStub(channel)
             check = health_pb2.HealthCheckRequest(service="facestream.v1.ClassifierService")
             assert health.Check(check, timeout=5).status == SERVING
             running.classifier.batcher._on_worker_lost()
             assert health.Check(check, timeout=5).status == NOT_SERVING
-    finally:
-        running.stop(0)

@@ -39,10 +39,9 @@ def detector_for(recognizer_target: str):
 
 @pytest.fixture(scope="module")
 def stub(recognizer_server):
-    running = detector_for(f"127.0.0.1:{recognizer_server.port}")
-    with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+    with (detector_for(f"127.0.0.1:{recognizer_server.port}") as running,
+          grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel):
         yield detector_service_pb2_grpc.DetectorServiceStub(channel)
-    running.stop(0)
 
 
 def detect(stub, path, identify=True):
@@ -101,12 +100,8 @@ def test_a_stream_resolves_identity_once_per_track_not_per_frame(stub, enrolled)
 
 
 def test_without_a_recognizer_faces_say_identity_unavailable():
-    running = detector_for("")
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            response = detect(detector_service_pb2_grpc.DetectorServiceStub(channel), PORTRAIT)
-    finally:
-        running.stop(0)
+    with detector_for("") as running, grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        response = detect(detector_service_pb2_grpc.DetectorServiceStub(channel), PORTRAIT)
     (face,) = response.faces
     assert face.identity_status == face_pb2.IDENTITY_STATUS_UNAVAILABLE
     assert "no recognizer configured (--recognizer-target)" in response.identity_unavailable_reason

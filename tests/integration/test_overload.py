@@ -31,9 +31,8 @@ def test_full_batching_queue_answers_resource_exhausted():
     from services.classifier.server import create_server
     from services.classifier.settings import ClassifierSettings
 
-    running = create_server(ClassifierSettings(port=0, model=str(EMOTION_MODEL), max_batch_size=4,
-                                               max_queue_size=8))
-    try:
+    with create_server(ClassifierSettings(port=0, model=str(EMOTION_MODEL), max_batch_size=4,
+                                          max_queue_size=8)) as running:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = cgrpc.ClassifierServiceStub(channel)
 
@@ -53,8 +52,6 @@ def test_full_batching_queue_answers_resource_exhausted():
             assert served and all(n == 8 for n in served)
             assert running.classifier.batcher.queue_depth() == 0
             assert len(stub.Classify(crop_request(1), timeout=10).results) == 1
-    finally:
-        running.stop(0)
 
 
 def test_concurrent_rpc_cap_refuses_the_extra_stream(classifier_server):

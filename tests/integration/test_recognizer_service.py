@@ -219,8 +219,7 @@ def test_a_restarted_recognizer_keeps_the_gallery(tmp_path):
         enrolled = stub.Enroll(pb.EnrollRequest(
             name="Eileen Collins", images=[face_image(cv2.imread(str(PORTRAIT)))]), timeout=30)
     first.stop(0)
-    second = create_server(settings)
-    try:
+    with create_server(settings) as second:
         with grpc.insecure_channel(f"127.0.0.1:{second.port}") as channel:
             stub = recognizer_service_pb2_grpc.RecognizerServiceStub(channel)
             (person,) = stub.ListPeople(pb.ListPeopleRequest(), timeout=5).people
@@ -229,17 +228,14 @@ def test_a_restarted_recognizer_keeps_the_gallery(tmp_path):
             identity = stub.Identify(pb.IdentifyRequest(
                 image=face_image(cv2.imread(str(PORTRAIT))[:, ::-1].copy())), timeout=30)
             assert identity.identities[0].name == "Eileen Collins"
-    finally:
-        second.stop(0)
 
 
 def test_the_gallery_needs_the_token_when_one_is_set(tmp_path):
     from services.recognizer.server import create_server
     from services.recognizer.settings import RecognizerSettings
 
-    running = create_server(RecognizerSettings(port=0, gallery=str(tmp_path / "g.sqlite3"),
-                                               embedding_workers=1, auth_token="s3cret"))
-    try:
+    with create_server(RecognizerSettings(port=0, gallery=str(tmp_path / "g.sqlite3"),
+                                          embedding_workers=1, auth_token="s3cret")) as running:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = recognizer_service_pb2_grpc.RecognizerServiceStub(channel)
             for call, request in ((stub.ListPeople, pb.ListPeopleRequest()),
@@ -250,17 +246,14 @@ def test_the_gallery_needs_the_token_when_one_is_set(tmp_path):
             people = stub.ListPeople(pb.ListPeopleRequest(), timeout=5,
                                      metadata=[("authorization", "Bearer s3cret")])
             assert list(people.people) == []
-    finally:
-        running.stop(0)
 
 
 def test_raw_embeddings_are_off_unless_asked_for(tmp_path):
     from services.recognizer.server import create_server
     from services.recognizer.settings import RecognizerSettings
 
-    running = create_server(RecognizerSettings(port=0, gallery=str(tmp_path / "g.sqlite3"),
-                                               embedding_workers=1))
-    try:
+    with create_server(RecognizerSettings(port=0, gallery=str(tmp_path / "g.sqlite3"),
+                                          embedding_workers=1)) as running:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = recognizer_service_pb2_grpc.RecognizerServiceStub(channel)
             portrait = face_image(cv2.imread(str(PORTRAIT)))
@@ -273,8 +266,6 @@ def test_raw_embeddings_are_off_unless_asked_for(tmp_path):
             # Images are still identified.
             answer = stub.Identify(pb.IdentifyRequest(image=portrait), timeout=30)
             assert len(answer.identities) == 1 and not answer.identities[0].known
-    finally:
-        running.stop(0)
 
 
 def test_nan_boxes_are_invalid_argument(recognizer_stub):

@@ -32,11 +32,10 @@ def mtls_classifier(certs):
     from services.classifier.server import create_server
     from services.classifier.settings import ClassifierSettings
 
-    running = create_server(ClassifierSettings(
-        port=0, model=str(EMOTION_MODEL), tls_cert=certs["server_cert"], tls_key=certs["server_key"],
-        tls_client_ca=certs["ca"], auth_token=TOKEN))
-    yield running
-    running.stop(0)
+    with create_server(ClassifierSettings(
+            port=0, model=str(EMOTION_MODEL), tls_cert=certs["server_cert"],
+            tls_key=certs["server_key"], tls_client_ca=certs["ca"], auth_token=TOKEN)) as running:
+        yield running
 
 
 def tls_channel(certs, port: int, client_cert: bool) -> grpc.Channel:
@@ -95,14 +94,13 @@ def tls_detector(certs, mtls_classifier):
     from services.detector.server import create_server
     from services.detector.settings import DetectorSettings
 
-    running = create_server(DetectorSettings(
-        port=0, detector_model=str(FACE_MODEL), tls_cert=certs["server_cert"],
-        tls_key=certs["server_key"], auth_token=TOKEN,
-        classifier_target=f"localhost:{mtls_classifier.port}", classifier_tls_ca=certs["ca"],
-        classifier_tls_cert=certs["client_cert"], classifier_tls_key=certs["client_key"],
-        classifier_auth_token=TOKEN))
-    yield running
-    running.stop(0)
+    with create_server(DetectorSettings(
+            port=0, detector_model=str(FACE_MODEL), tls_cert=certs["server_cert"],
+            tls_key=certs["server_key"], auth_token=TOKEN,
+            classifier_target=f"localhost:{mtls_classifier.port}", classifier_tls_ca=certs["ca"],
+            classifier_tls_cert=certs["client_cert"], classifier_tls_key=certs["client_key"],
+            classifier_auth_token=TOKEN)) as running:
+        yield running
 
 
 def test_tls_all_the_way_with_tokens(certs, tls_detector):
@@ -147,9 +145,8 @@ def test_the_token_can_come_from_a_file(tmp_path):
 
     token_file = tmp_path / "token"
     token_file.write_text("from-a-file\n")
-    running = create_server(DetectorSettings(port=0, classifier_target="", recognizer_target="",
-                                             auth_token_file=str(token_file)))
-    try:
+    with create_server(DetectorSettings(port=0, classifier_target="", recognizer_target="",
+                                        auth_token_file=str(token_file))) as running:
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = dgrpc.DetectorServiceStub(channel)
             image = image_pb2.Image(data=GROUP_PHOTO.read_bytes(),
@@ -160,5 +157,3 @@ def test_the_token_can_come_from_a_file(tmp_path):
             reply = stub.Detect(dpb.DetectRequest(image=image), timeout=30,
                                 metadata=(("authorization", "Bearer from-a-file"),))
             assert len(reply.faces) == 4
-    finally:
-        running.stop(0)

@@ -9,17 +9,12 @@ import grpc
 import numpy as np
 import pytest
 
+from devkit.frames import raw_image
 from devkit.scenes import astronaut_face, background, face_free_pictures, matches, paste_face, scene
 from facestream.v1 import detector_service_pb2 as pb
-from facestream.v1 import image_pb2
 from services.detector.settings import DetectorSettings
 
 STREAM_SCAN_FRAMES = DetectorSettings().stream_scan_frames
-
-
-def raw(frame: np.ndarray) -> image_pb2.Image:
-    return image_pb2.Image(data=frame.tobytes(), format=image_pb2.IMAGE_FORMAT_BGR8,
-                           width=frame.shape[1], height=frame.shape[0])
 
 
 def boxes(faces) -> list[tuple[float, float, float, float]]:
@@ -38,7 +33,7 @@ def test_eight_small_faces_in_a_720p_frame(detector_stub, pictures, seed):
     built = scene([(astronaut_face(), "happy")] * 8, sizes, 1280, 720, pictures, rng,
                   max_angle=10)
     assert len(built.faces) == 8
-    reply = detector_stub.Detect(pb.DetectRequest(image=raw(built.frame)), timeout=30)
+    reply = detector_stub.Detect(pb.DetectRequest(image=raw_image(built.frame)), timeout=30)
     found = boxes(reply.faces)
     hits = [p for p in built.faces if any(matches(p.box, f) for f in found)]
     assert len(hits) >= 7, f"found {len(hits)} of 8 (sizes {[p.box[2] for p in built.faces]})"
@@ -50,7 +45,7 @@ def test_two_faces_side_by_side_each_with_its_own_keypoints(detector_stub, pictu
     face = astronaut_face()
     paste_face(frame, face, 150, 150, 160)
     paste_face(frame, face, 318, 150, 160)  # 8 px apart
-    reply = detector_stub.Detect(pb.DetectRequest(image=raw(frame)), timeout=30)
+    reply = detector_stub.Detect(pb.DetectRequest(image=raw_image(frame)), timeout=30)
     assert all(f.box.width < 240 for f in reply.faces), "one box spans both faces"
     left = [f for f in reply.faces if matches((150, 150, 160, 160), boxes([f])[0])]
     right = [f for f in reply.faces if matches((318, 150, 160, 160), boxes([f])[0])]
@@ -66,7 +61,7 @@ def test_two_faces_side_by_side_each_with_its_own_keypoints(detector_stub, pictu
 @pytest.mark.parametrize("width,height,seed", [(640, 480, 11), (1280, 720, 12), (1920, 1080, 13)])
 def test_a_face_free_frame_has_no_face(detector_stub, pictures, width, height, seed):
     frame = background(pictures, width, height, np.random.default_rng(seed))
-    reply = detector_stub.Detect(pb.DetectRequest(image=raw(frame)), timeout=30)
+    reply = detector_stub.Detect(pb.DetectRequest(image=raw_image(frame)), timeout=30)
     assert boxes(reply.faces) == []
 
 
@@ -84,7 +79,7 @@ def test_a_small_face_that_comes_into_view_mid_stream_is_found_and_kept(detector
                 x, y = 900 + 2 * (index - appears), 500 - (index - appears)
                 paste_face(frame, astronaut_face(), x, y, 40)
                 positions[index] = (x, y, 40, 40)
-            yield pb.StreamDetectRequest(frame_id=index, image=raw(frame))
+            yield pb.StreamDetectRequest(frame_id=index, image=raw_image(frame))
 
     replies = list(detector_stub.StreamDetect(requests(), timeout=120))
     assert [r.frame_id for r in replies] == list(range(frames))
@@ -104,7 +99,7 @@ def test_a_folder_of_photos_gets_the_full_scan_on_every_frame(detector_stub, pic
     paste_face(frame, astronaut_face(), 200, 300, 40)
     options = pb.DetectOptions(scan_mode=pb.SCAN_MODE_FULL)
     replies = list(detector_stub.StreamDetect(
-        iter([pb.StreamDetectRequest(frame_id=0, image=raw(frame), options=options)]), timeout=30))
+        iter([pb.StreamDetectRequest(frame_id=0, image=raw_image(frame), options=options)]), timeout=30))
     assert any(matches((200, 300, 40, 40), f) for f in boxes(replies[0].faces))
 
 
@@ -115,7 +110,7 @@ def test_a_folder_of_photos_gets_the_full_scan_on_every_frame(detector_stub, pic
 def test_scan_modes_detect_cannot_honour_are_refused(detector_stub, pictures, mode, expected):
     frame = background(pictures, 320, 240, np.random.default_rng(41))
     with pytest.raises(grpc.RpcError) as caught:
-        detector_stub.Detect(pb.DetectRequest(image=raw(frame), options=pb.DetectOptions(
+        detector_stub.Detect(pb.DetectRequest(image=raw_image(frame), options=pb.DetectOptions(
             scan_mode=mode)), timeout=10)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert expected in caught.value.details()
