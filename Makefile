@@ -14,7 +14,7 @@ STUBS_STAMP := facestream/v1/.generated
 CONVERTED_MODEL := models/converted/.catalog
 MODELS := models/emotion_model.hdf5 models/face_detection_short_range.tflite \
 	models/face_detection_full_range.tflite models/face_detection_full_range_sparse.tflite \
-	models/face_landmark.tflite models/centerface.onnx \
+	models/face_landmark.tflite models/face_landmarker.task models/centerface.onnx \
 	models/dlib_face_recognition_resnet_model_v1.dat models/shape_predictor_5_face_landmarks.dat
 # One of the face-free pictures that generated scenes are built on (tools/fetch_models.py).
 FACE_FREE := samples/face_free/rocket.jpg

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from facestream.v1.face_pb2 import EMOTION_STATUS_OK, EmotionStatus
+from facestream.v1.face_pb2 import (
+    EMOTION_STATUS_OK,
+    EXPRESSION_STATUS_OK,
+    EmotionStatus,
+    ExpressionStatus,
+)
 
 
 def plural(count: int, word: str) -> str:
@@ -33,6 +38,25 @@ def face_to_dict(face, labels: list[str]) -> dict[str, Any]:
         "smoothed_emotion": face.smoothed_emotion if smoothed else None,
         "smoothed_scores": ({label: round(p, 4) for label, p in zip(labels, face.smoothed_scores)}
                             if smoothed else {}),
+        # the emotion against the track's own resting face, once its baseline is ready
+        "relative_emotion": face.relative_emotion or None,
+        "baseline_ready": face.baseline_ready,
+        **expression_to_dict(face),
+    }
+
+
+def expression_to_dict(face) -> dict[str, Any]:
+    """--expressions: the blendshapes by name, the gaze in degrees (0, 0 into the camera),
+    whether the face looks at the camera, and why not when they are missing."""
+    ok = face.expression_status == EXPRESSION_STATUS_OK
+    return {
+        "expression_status": ExpressionStatus.Name(face.expression_status)
+        .removeprefix("EXPRESSION_STATUS_").lower(),
+        "blendshapes": ({name: round(score, 4) for name, score in sorted(face.blendshapes.items())}
+                        if ok else {}),
+        "gaze": ({"yaw": round(face.gaze.yaw, 1), "pitch": round(face.gaze.pitch, 1)}
+                 if ok else None),
+        "looking": face.looking if ok else None,
     }
 
 

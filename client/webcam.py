@@ -90,6 +90,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--min-score", type=float, help="minimum face score (default: the detector's)")
     parser.add_argument("--max-faces", type=int, default=0, help="at most this many faces per frame")
     parser.add_argument("--no-emotions", action="store_true", help="detect faces only")
+    parser.add_argument("--expressions", action="store_true",
+                        help="also read each face's 52 blendshapes, gaze and whether it looks "
+                             "at the camera (JSONL: blendshapes, gaze, looking)")
     parser.add_argument("--no-tracks", action="store_true",
                         help="judge every frame alone: no track ids, no smoothing (pictures "
                              "from an image or a folder never have tracks)")
@@ -253,6 +256,7 @@ def detect_options(args: argparse.Namespace, stills: bool) -> pb.DetectOptions:
     if args.no_emotions:
         options.classify = False
     options.identify = args.identify
+    options.expressions = args.expressions
     return options
 
 

@@ -22,6 +22,7 @@ RUN python tools/fetch_models.py --root /app --cache /tmp/wheels \
       --only models/face_detection_short_range.tflite \
       --only models/face_detection_full_range.tflite \
       --only models/face_landmark.tflite \
+      --only models/face_landmarker.task \
       --only models/centerface.onnx && rm -rf /tmp/wheels
 COPY --from=stubs /out/facestream /app/facestream
 COPY services/__init__.py /app/services/__init__.py

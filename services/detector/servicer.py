@@ -21,7 +21,9 @@ from services.detector.pipeline import (
     ScanMode,
     Stream,
 )
+from services.faces.expressions import ExpressionStatus
 from services.faces.imaging import decode_image
+from services.faces.models.face_landmarker import BLENDSHAPE_NAMES
 
 _EMOTION_STATUS = {
     EmotionState.OK: face_pb2.EMOTION_STATUS_OK,
@@ -35,6 +37,15 @@ _IDENTITY_STATUS = {
     IdentityStatus.UNKNOWN: face_pb2.IDENTITY_STATUS_UNKNOWN,
     IdentityStatus.PENDING: face_pb2.IDENTITY_STATUS_PENDING,
     IdentityStatus.UNAVAILABLE: face_pb2.IDENTITY_STATUS_UNAVAILABLE,
+}
+_EXPRESSION_STATUS = {
+    ExpressionStatus.OK: face_pb2.EXPRESSION_STATUS_OK,
+    ExpressionStatus.NOT_REQUESTED: face_pb2.EXPRESSION_STATUS_NOT_REQUESTED,
+    ExpressionStatus.FACE_TOO_SMALL: face_pb2.EXPRESSION_STATUS_FACE_TOO_SMALL,
+    ExpressionStatus.FACE_TURNED: face_pb2.EXPRESSION_STATUS_FACE_TURNED,
+    ExpressionStatus.NOT_SEEN: face_pb2.EXPRESSION_STATUS_NOT_SEEN,
+    ExpressionStatus.OVER_BUDGET: face_pb2.EXPRESSION_STATUS_OVER_BUDGET,
+    ExpressionStatus.UNAVAILABLE: face_pb2.EXPRESSION_STATUS_UNAVAILABLE,
 }
 _SCAN_MODE = {
     pb.SCAN_MODE_UNSPECIFIED: None,
@@ -50,7 +61,8 @@ def _requested(options: pb.DetectOptions) -> RequestedOptions:
 
     return RequestedOptions(options.return_crops, given("classify"), given("min_score"),
                             options.max_faces, _scan_mode(options.scan_mode), given("track"),
-                            given("smoothing_half_life_ms"), options.identify)
+                            given("smoothing_half_life_ms"), options.identify,
+                            options.expressions)
 
 
 def _scan_mode(value: int) -> ScanMode | None:
@@ -82,6 +94,12 @@ def _face_to_proto(face, labels: list[str], with_crop: bool) -> face_pb2.Face:
     if face.smoothed_scores is not None and labels:
         message.smoothed_scores.extend(face.smoothed_scores.tolist())
         message.smoothed_emotion = labels[face.smoothed_label]
+    message.expression_status = _EXPRESSION_STATUS[face.expression_status]
+    if face.expression is not None:
+        message.blendshapes.update(zip(BLENDSHAPE_NAMES, face.expression.blendshapes.tolist()))
+        message.gaze.CopyFrom(face_pb2.Gaze(yaw=face.expression.gaze.yaw,
+                                            pitch=face.expression.gaze.pitch))
+        message.looking = face.expression.looking
     if with_crop:
         message.crop.CopyFrom(image_pb2.Image(
             data=face.crop.tobytes(), format=image_pb2.IMAGE_FORMAT_GRAY8,

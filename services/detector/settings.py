@@ -34,6 +34,18 @@ class DetectorSettings(FaceFinderSettings, ImageServerSettings):
     max_emotion_yaw: float = setting(70.0, "faces turned further than this "
                                      "(|yaw|, degrees) get EMOTION_STATUS_FACE_TURNED and no "
                                      "emotion: the model reads frontal faces")
+    face_landmarker_model: str = setting("models/face_landmarker.task", "MediaPipe Face "
+                                         "Landmarker bundle (.task) that reads expressions "
+                                         "(blendshapes, gaze); empty: expressions unavailable")
+    expression_max_faces: int = setting(8, "most faces per frame whose expressions are read "
+                                        "(the largest first); the rest are marked over budget")
+    expression_min_face_px: float = setting(32.0, "smallest face (box side, px) whose "
+                                            "expression is read")
+    expression_max_yaw: float = setting(60.0, "faces turned further (|yaw|, degrees) get no "
+                                        "expression: the landmark model sees near-frontal "
+                                        "faces")
+    looking_cone_deg: float = setting(20.0, "a gaze within this many degrees of the camera "
+                                      "counts as looking at it")
     classifier_target: str = setting("127.0.0.1:50052",
                                      "classifier address (dns:///host:port for replicas); "
                                      "empty: no emotions")
@@ -61,6 +73,17 @@ class DetectorSettings(FaceFinderSettings, ImageServerSettings):
         require(0.0 <= self.max_emotion_yaw <= 180.0, "max_emotion_yaw", self.max_emotion_yaw,
                 "must be 0..180 degrees")
         require(1 <= self.max_faces <= 1024, "max_faces", self.max_faces, "must be 1..1024")
+        require(not self.face_landmarker_model or Path(self.face_landmarker_model).is_file(),
+                "face_landmarker_model", self.face_landmarker_model,
+                "no such file; run `make models`, or set it empty")
+        require(0 <= self.expression_max_faces <= 1024, "expression_max_faces",
+                self.expression_max_faces, "must be 0..1024")
+        require(8 <= self.expression_min_face_px <= 4096, "expression_min_face_px",
+                self.expression_min_face_px, "must be 8..4096")
+        require(0 <= self.expression_max_yaw <= 90, "expression_max_yaw",
+                self.expression_max_yaw, "must be 0..90 degrees")
+        require(0 < self.looking_cone_deg <= 90, "looking_cone_deg", self.looking_cone_deg,
+                "must be within (0, 90] degrees")
         require(self.classify_timeout_ms > 0, "classify_timeout_ms", self.classify_timeout_ms,
                 "must be > 0")
         require(bool(self.classifier_tls_cert) == bool(self.classifier_tls_key), "classifier_tls_key",
