@@ -82,6 +82,9 @@ def pipeline(seconds: float) -> tuple[dict, dict]:
         # The same at a camera's pace: one frame every 1/30 s, the machine idle between
         # (each stage runs slower then: caches gone cold, idle cores woken).
         camera, camera_stages = stream_load(target, frames, 1, seconds, "jpeg", CAMERA_INTERVAL_S)
+        # The same with expressions read (blendshapes, gaze), in the same run.
+        expressive, expressive_stages = stream_load(target, frames, 1, seconds, "jpeg",
+                                                    CAMERA_INTERVAL_S, expressions=True)
         eight, _ = stream_load(target, frames, 8, seconds)
         multi, _ = stream_load(target, group, 1, seconds)
         memory = {"detector": round(peak_rss_mb(detector.pid), 1),
@@ -96,6 +99,8 @@ def pipeline(seconds: float) -> tuple[dict, dict]:
         "single_stream": _stream_row(single),
         "single_stream_jpeg": _stream_row(jpeg),
         "single_stream_jpeg_30fps": _stream_row(camera),
+        "single_stream_jpeg_30fps_expressions": _stream_row(expressive),
+        "stages_ms_jpeg_30fps_expressions": _with_transport(expressive_stages, expressive),
         "eight_streams": _stream_row(eight),
         "multi_face": {"fps": round(multi.per_s, 1), "p50_ms": round(multi.percentile(50), 2)},
         "stages_ms": _with_transport(stages, single),
@@ -164,6 +169,8 @@ def print_table(results: dict) -> None:
     for name, key in (("single stream", "single_stream"),
                       ("single stream, JPEG frames", "single_stream_jpeg"),
                       ("single stream, JPEG frames at 30 fps", "single_stream_jpeg_30fps"),
+                      ("single stream, JPEG frames at 30 fps, expressions on",
+                       "single_stream_jpeg_30fps_expressions"),
                       ("single stream, JPEG frames at 30 fps, frontal backend",
                        "single_stream_jpeg_30fps_frontal"),
                       ("eight streams", "eight_streams"),
@@ -175,7 +182,9 @@ def print_table(results: dict) -> None:
                      + (f"  p99 {row['p99_ms']:.1f} ms" if "p99_ms" in row else "")))
     for name, key in (("pipeline stages (ms)", "stages_ms"),
                       ("pipeline stages, JPEG frames (ms)", "stages_ms_jpeg"),
-                      ("pipeline stages, JPEG frames at 30 fps (ms)", "stages_ms_jpeg_30fps")):
+                      ("pipeline stages, JPEG frames at 30 fps (ms)", "stages_ms_jpeg_30fps"),
+                      ("pipeline stages, JPEG at 30 fps, expressions on (ms)",
+                       "stages_ms_jpeg_30fps_expressions")):
         rows.append((name, "  ".join(f"{k} {v:.2f}" for k, v in p[key].items())))
     for size, row in results["detector_ms"].items():
         rows.append((f"detect p50 ms, {size}", "  ".join(f"{k} {v:.1f}" for k, v in row.items())))
@@ -190,6 +199,10 @@ def print_table(results: dict) -> None:
     rows.append(("web gateway, 8 pages at 30 fps", "answered fps per page: "
                  + " ".join(f"{fps:.1f}" for fps in w["eight_pages_fps"])))
     track = results["tracking_ms"]
+    for faces, row in results["expressions_ms"].items():
+        rows.append((f"expressions (mesh + blendshapes + gaze), {faces} face"
+                     + ("s" if faces != "1" else "") + ", 1 thread",
+                     f"p50 {row['p50_ms']:.2f} ms/frame  {row['per_face_ms']:.2f} ms/face"))
     rows.append((f"tracks + smoothing, {track['faces']} faces", f"p50 {track['p50_ms']:.3f} ms/frame  "
                  f"mean {track['mean_ms']:.3f} ms/frame"))
     r = results["recognizer"]
@@ -238,8 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     results["detector_ms"] = detector_latency(seconds)
     results["detector_runtimes_ms"] = runtimes(seconds)
     results["centerface_call_ms"] = centerface_calls(seconds)
+    from bench.expressions import expressions_ms  # noqa: PLC0415
     from bench.tracking import tracking_ms  # noqa: PLC0415
 
+    results["expressions_ms"] = expressions_ms(seconds)
     results["tracking_ms"] = tracking_ms(seconds)
     results["web"] = web(seconds)
     from bench.recognizer import recognizer_speed  # noqa: PLC0415

@@ -69,10 +69,12 @@ def no_op_load(target: str, callers: int, seconds: float) -> Rate:
 
 
 async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds: float,
-                   encoding: str, interval_s: float = 0.0):
+                   encoding: str, interval_s: float = 0.0, expressions: bool = False):
     images = [encode_frame(f, encoding) for f in frames]
     latencies: list[float] = []
-    stages = {"decode": [], "detect": [], "align": [], "classify": [], "track": []}
+    stages = {"decode": [], "detect": [], "align": [], "classify": [], "track": [],
+              "expressions": []}
+    request_options = dpb.DetectOptions(expressions=expressions)
     options = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
     async with grpc.aio.insecure_channel(target, options=options) as channel:
         stub = dgrpc.DetectorServiceStub(channel)
@@ -86,7 +88,8 @@ async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds:
             while time.perf_counter() < stop_at:
                 t0 = time.perf_counter()
                 await call.write(dpb.StreamDetectRequest(
-                    frame_id=frame_id, image=images[(offset + frame_id) % len(images)]))
+                    frame_id=frame_id, image=images[(offset + frame_id) % len(images)],
+                    options=request_options))
                 response = await call.read()
                 latencies.append((time.perf_counter() - t0) * 1000)
                 assert response.frame_id == frame_id and not response.HasField("error")
@@ -104,8 +107,9 @@ async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds:
 
 
 def stream_load(target: str, frames: list[np.ndarray], streams: int, seconds: float,
-                encoding: str = "raw", interval_s: float = 0.0):
+                encoding: str = "raw", interval_s: float = 0.0, expressions: bool = False):
     """`streams` concurrent StreamDetect calls over the frames, sent raw (BGR) or as the
     client's JPEGs, each frame as soon as the last is answered or, with `interval_s`, no
-    sooner than that after the last was sent (a camera's pace): (Rate, mean stage ms)."""
-    return _run(_streams(target, frames, streams, seconds, encoding, interval_s))
+    sooner than that after the last was sent (a camera's pace), with `expressions` asked
+    for or not: (Rate, mean stage ms)."""
+    return _run(_streams(target, frames, streams, seconds, encoding, interval_s, expressions))

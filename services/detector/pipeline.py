@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
@@ -13,6 +15,7 @@ import numpy as np
 
 from services.common.api_limits import MAX_HALF_LIFE_MS
 from services.common.errors import InvalidInput
+from services.detector.baseline import Baseline
 from services.detector.identities import (
     IdentitySource,
     IdentityStatus,
@@ -27,6 +30,7 @@ from services.detector.tracking import FaceTracker
 from services.faces.alignment import normalize
 from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace
 from services.faces.expressions import Expression, ExpressionReader, ExpressionStatus
+from services.faces.models.face_landmarker import BLENDSHAPE_NAMES
 from services.faces.pose import HeadPose, head_pose
 
 log = logging.getLogger(__name__)
@@ -120,6 +124,8 @@ class Face:
     person: PersonMatch | None = None
     expression_status: ExpressionStatus = ExpressionStatus.NOT_REQUESTED
     expression: Expression | None = None
+    relative_emotion: str = ""  # against the track's resting face; "" until it is learned
+    baseline_ready: bool = False
 
 
 @dataclass
@@ -144,6 +150,15 @@ class FrameResult:
     faces_omitted: int = 0  # found, but over max_faces
 
 
+@contextmanager
+def _timed(timings: StageTimes, stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        setattr(timings, stage, (time.perf_counter() - started) * 1000)
+
+
 class FacePipeline:
     def __init__(self, detector: FaceDetector, emotions: EmotionSource | None,
                  identities: IdentitySource | None = None,
@@ -162,6 +177,8 @@ class FacePipeline:
         self._half_life_ms = settings.smoothing_half_life_ms
         self._label_margin = settings.label_margin
         self._max_missed_frames = settings.track_max_missed_frames
+        self._baseline_ready_frames = settings.baseline_ready_frames
+        self._relative_margin = settings.relative_emotion_margin
 
     def open_stream(self) -> Stream:
         return Stream(self._detector, self._max_missed_frames)
@@ -203,7 +220,31 @@ class FacePipeline:
         """`captured_at_s`: when the frame was taken, in seconds on any one clock per
         stream; it times the emotion smoothing."""
         timings = StageTimes()
-        started = time.perf_counter()
+        with _timed(timings, "detect_ms"):
+            detections, omitted = self._detect(frame, options, stream)
+        with _timed(timings, "align_ms"):
+            gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+            size = (frame.shape[1], frame.shape[0])
+            faces = [Face(d, normalize(gray, d.box, d.keypoints), head_pose(d.keypoints, size))
+                     for d in detections]
+        result = FrameResult(faces, timings=timings, faces_omitted=omitted)
+        with _timed(timings, "classify_ms"):
+            if options.classify and faces:
+                self._classify(result, time_left_s, stream)
+        if options.expressions and faces:  # before tracking: a track's baseline learns them
+            with _timed(timings, "expressions_ms"):
+                self._read_expressions(result, frame)
+        if options.track and stream is not None:
+            with _timed(timings, "track_ms"):
+                self.track(result, stream, options, captured_at_s)
+        if options.identify and faces:
+            with _timed(timings, "identify_ms"):
+                self._identify(result, frame, time_left_s)
+        return result
+
+    def _detect(self, frame: np.ndarray, options: Options,
+                stream: Stream | None) -> tuple[list[DetectedFace], int]:
+        """The frame's faces, best first, and how many were left out over max_faces."""
         detector = self._detector
         if options.incremental and stream is not None and stream.scan is not None:
             detector = stream.scan
@@ -212,33 +253,8 @@ class FacePipeline:
         # near faces are the ones a person looks at.
         detections.sort(key=lambda face: (face.box[2] * face.box[3], face.score), reverse=True)
         omitted = max(0, len(detections) - options.max_faces)
-        detections = sorted(detections[:options.max_faces], key=lambda face: face.score,
-                            reverse=True)
-        detected = time.perf_counter()
-        timings.detect_ms = (detected - started) * 1000
-        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        size = (frame.shape[1], frame.shape[0])
-        faces = [Face(d, normalize(gray, d.box, d.keypoints), head_pose(d.keypoints, size))
-                 for d in detections]
-        aligned = time.perf_counter()
-        timings.align_ms = (aligned - detected) * 1000
-        result = FrameResult(faces, timings=timings, faces_omitted=omitted)
-        if options.classify and faces:
-            self._classify(result, time_left_s, stream)
-        classified = time.perf_counter()
-        timings.classify_ms = (classified - aligned) * 1000
-        if options.track and stream is not None:
-            self.track(result, stream, options, captured_at_s)
-            timings.track_ms = (time.perf_counter() - classified) * 1000
-        if options.identify and faces:
-            identifying = time.perf_counter()
-            self._identify(result, frame, time_left_s)
-            timings.identify_ms = (time.perf_counter() - identifying) * 1000
-        if options.expressions and faces:
-            reading = time.perf_counter()
-            self._read_expressions(result, frame)
-            timings.expressions_ms = (time.perf_counter() - reading) * 1000
-        return result
+        return sorted(detections[:options.max_faces], key=lambda face: face.score,
+                      reverse=True), omitted
 
     def _read_expressions(self, result: FrameResult, frame: np.ndarray) -> None:
         if self._expressions is None:
@@ -253,11 +269,13 @@ class FacePipeline:
 
     def track(self, result: FrameResult, stream: Stream, options: Options,
               captured_at_s: float) -> None:
-        """Give each face of the frame its track id and, with scores, smoothed scores."""
+        """Give each face of the frame its track id and, with scores, smoothed scores and
+        the emotion relative to the track's resting face."""
         tracks = stream.tracker.assign([face.detection.box for face in result.faces], captured_at_s)
         for face, track in zip(result.faces, tracks, strict=True):
             state = face.track_state = track.state
             face.track_id = track.track_id
+            face.baseline_ready = state.baseline is not None and state.baseline.ready
             if face.scores is None:
                 # A turned face shows what its track's frontal frames said.
                 if face.emotion_state is EmotionState.FACE_TURNED and state.smoother is not None:
@@ -270,6 +288,18 @@ class FacePipeline:
                 state.smoother_half_life_ms = options.half_life_ms
             face.smoothed_scores, face.smoothed_label = state.smoother.update(face.scores,
                                                                               captured_at_s)
+            self._relate_to_baseline(face, state, result.labels)
+
+    def _relate_to_baseline(self, face: Face, state: TrackState, labels: list[str]) -> None:
+        """Teach the track's baseline this frontal frame; the emotion standing out."""
+        if state.baseline is None or state.baseline.labels != labels:
+            state.baseline = Baseline(labels, ready_frames=self._baseline_ready_frames,
+                                      margin=self._relative_margin,
+                                      blendshape_names=BLENDSHAPE_NAMES)
+        shapes = face.expression.blendshapes if face.expression is not None else None
+        state.baseline.update(face.smoothed_scores, shapes)
+        face.relative_emotion = state.baseline.relative(face.smoothed_scores, shapes)
+        face.baseline_ready = state.baseline.ready
 
     def _classify(self, result: FrameResult, time_left_s: float | None,
                   stream: Stream | None) -> None:

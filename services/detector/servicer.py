@@ -94,6 +94,7 @@ def _face_to_proto(face, labels: list[str], with_crop: bool) -> face_pb2.Face:
     if face.smoothed_scores is not None and labels:
         message.smoothed_scores.extend(face.smoothed_scores.tolist())
         message.smoothed_emotion = labels[face.smoothed_label]
+    message.relative_emotion, message.baseline_ready = face.relative_emotion, face.baseline_ready
     message.expression_status = _EXPRESSION_STATUS[face.expression_status]
     if face.expression is not None:
         message.blendshapes.update(zip(BLENDSHAPE_NAMES, face.expression.blendshapes.tolist()))

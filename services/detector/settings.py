@@ -46,6 +46,12 @@ class DetectorSettings(FaceFinderSettings, ImageServerSettings):
                                         "faces")
     looking_cone_deg: float = setting(20.0, "a gaze within this many degrees of the camera "
                                       "counts as looking at it")
+    baseline_ready_frames: int = setting(45, "frontal frames a track needs before its "
+                                         "resting face (baseline) is learned and its "
+                                         "relative emotion reported")
+    relative_emotion_margin: float = setting(0.25, "a track's relative emotion is a label "
+                                             "whose smoothed score rises this much above the "
+                                             "track's resting level; otherwise neutral")
     classifier_target: str = setting("127.0.0.1:50052",
                                      "classifier address (dns:///host:port for replicas); "
                                      "empty: no emotions")
@@ -82,6 +88,10 @@ class DetectorSettings(FaceFinderSettings, ImageServerSettings):
                 self.expression_min_face_px, "must be 8..4096")
         require(0 <= self.expression_max_yaw <= 90, "expression_max_yaw",
                 self.expression_max_yaw, "must be 0..90 degrees")
+        require(1 <= self.baseline_ready_frames <= 100_000, "baseline_ready_frames",
+                self.baseline_ready_frames, "must be 1..100000")
+        require(0.0 < self.relative_emotion_margin < 1.0, "relative_emotion_margin",
+                self.relative_emotion_margin, "must be within (0, 1)")
         require(0 < self.looking_cone_deg <= 90, "looking_cone_deg", self.looking_cone_deg,
                 "must be within (0, 90] degrees")
         require(self.classify_timeout_ms > 0, "classify_timeout_ms", self.classify_timeout_ms,

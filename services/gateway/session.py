@@ -80,10 +80,11 @@ class PageOptions:
     track: bool = True  # video and camera; off for a photo
     half_life_ms: int | None = None  # None: the detector's default
     identify: bool = False  # names from the recognizer's gallery
+    expressions: bool = True  # blendshapes, gaze and looking: on unless the page says not
 
     def to_proto(self) -> pb.DetectOptions:
         options = pb.DetectOptions(
-            track=self.track, identify=self.identify,
+            track=self.track, identify=self.identify, expressions=self.expressions,
             scan_mode=pb.SCAN_MODE_INCREMENTAL if self.track else pb.SCAN_MODE_FULL)
         if self.half_life_ms is not None:
             options.smoothing_half_life_ms = self.half_life_ms
@@ -100,7 +101,8 @@ def page_options(message: dict) -> PageOptions:
                                f"{MAX_HALF_LIFE_MS:.0f}, or leave it out for the detector's default")
         half_life = int(half_life)
     return PageOptions(bool(message.get("track", True)), half_life,
-                       bool(message.get("identify", False)))
+                       bool(message.get("identify", False)),
+                       bool(message.get("expressions", True)))
 
 
 class PageStream:

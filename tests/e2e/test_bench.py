@@ -35,11 +35,14 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
             assert row["faces_per_s"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"]
     pipeline = results["pipeline"]
     for key in ("single_stream", "single_stream_jpeg", "single_stream_jpeg_30fps",
-                "eight_streams", "multi_face"):
+                "single_stream_jpeg_30fps_expressions", "eight_streams", "multi_face"):
         assert pipeline[key]["fps"] > 0 and pipeline[key]["p50_ms"] > 0
+    assert pipeline["stages_ms_jpeg_30fps_expressions"]["expressions"] > 0
+    assert set(results["expressions_ms"]) == {"1", "4", "8"}
+    assert all(row["per_face_ms"] > 0 for row in results["expressions_ms"].values())
     for key in ("stages_ms", "stages_ms_jpeg", "stages_ms_jpeg_30fps"):
         assert set(pipeline[key]) == {"decode", "detect", "align", "classify", "track",
-                                      "transport"}
+                                      "expressions", "transport"}
     assert len(results["web"]["eight_pages_fps"]) == 8 and min(results["web"]["eight_pages_fps"]) > 0
     assert results["web"]["gateway_p50_ms"] > 0 and results["web"]["direct_p50_ms"] > 0
     tracking = results["tracking_ms"]

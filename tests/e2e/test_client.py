@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import cv2
+import numpy as np
 import pytest
 
 from devkit.clips import crossing_clip
@@ -103,7 +104,9 @@ def test_a_video_without_faces_is_an_empty_result_not_an_error(detector_server, 
     assert result.returncode == 0, result.stderr
     # The header alone: the score columns follow the model's labels, which a response
     # carries only when it classified a face.
-    assert timeline.read_text().splitlines() == ["time_s,frame,track,person,emotion,smoothed_emotion"]
+    assert timeline.read_text().splitlines() == [
+        "time_s,frame,track,person,emotion,smoothed_emotion,relative_emotion,looking,smile,"
+        "eyes_closed"]
     assert cv2.imread(str(plot)) is not None and "tracks: none with emotions" in result.stdout
 
 
@@ -174,7 +177,9 @@ def test_timeline_has_a_row_per_track_per_frame_and_the_plot_a_panel_per_track(
     with timeline.open() as file:
         rows = list(csv.DictReader(file))
     assert list(rows[0]) == ["time_s", "frame", "track", "person", "emotion", "smoothed_emotion",
+                             "relative_emotion", "looking", "smile", "eyes_closed",
                              "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert {row["looking"] for row in rows} == {""}  # no --expressions: nothing read
     assert sorted((int(r["frame"]), int(r["track"])) for r in rows) == sorted(faces)
     for row in rows:
         face = faces[(int(row["frame"]), int(row["track"]))]
@@ -358,3 +363,41 @@ def test_faces_over_the_cap_are_counted_and_the_largest_kept(detector_server, tm
     (line,) = [json.loads(text) for text in jsonl.read_text().splitlines()]
     assert len(line["faces"]) == 2 and line["faces_omitted"] == 2
     assert "2 more faces found than returned, on 1 frame" in result.stdout
+
+
+def test_expressions_reach_the_jsonl_with_the_tracks_baseline(detector_server, tmp_path):
+    jsonl, timeline, plot = tmp_path / "r.jsonl", tmp_path / "t.csv", tmp_path / "p.png"
+    result = run_client("--source", str(SAMPLE_CLIP), "--target",
+                        f"127.0.0.1:{detector_server.port}", "--expressions", "--jsonl", str(jsonl),
+                        "--timeline", str(timeline), "--plot", str(plot))
+    assert result.returncode == 0, result.stderr
+    # The summary gains attention, blinks, smile and the emotion against the person's rest.
+    assert "looking at the camera" in result.stdout and "blinks/min" in result.stdout
+    assert "against their rest: " in result.stdout
+    with timeline.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 90 and {row["looking"] for row in rows} <= {"0", "1"}
+    assert all(0.0 <= float(row["smile"]) <= 1.0 for row in rows)
+    assert rows[-1]["relative_emotion"] and not rows[0]["relative_emotion"]
+    picture = cv2.imread(str(plot))
+    assert picture.shape[0] > 220 * 1.4  # the emotions panel and the expressions panel below
+    faces = [line["faces"][0] for line in map(json.loads, jsonl.read_text().splitlines())]
+    assert len(faces) == 90
+    for face in faces:
+        assert face["expression_status"] == "ok"
+        assert len(face["blendshapes"]) == 52 and "jawOpen" in face["blendshapes"]
+        assert all(0.0 <= score <= 1.0 for score in face["blendshapes"].values())
+        assert set(face["gaze"]) == {"yaw", "pitch"} and isinstance(face["looking"], bool)
+    # The astronaut smiles and looks into the camera.
+    smiles = [face["blendshapes"]["mouthSmileLeft"] for face in faces]
+    assert np.median(smiles) > 0.5
+    assert sum(face["looking"] for face in faces) >= 0.7 * len(faces)
+    # The track's baseline is learned from its frames, then its relative emotion reported.
+    ready = [face["baseline_ready"] for face in faces]
+    assert not ready[0] and ready[-1] and ready == sorted(ready)
+    assert all((face["relative_emotion"] is not None) == face["baseline_ready"] for face in faces)
+    plain = tmp_path / "plain.jsonl"
+    assert run_client("--source", str(SAMPLE_CLIP), "--target", f"127.0.0.1:{detector_server.port}",
+                      "--jsonl", str(plain)).returncode == 0
+    first = json.loads(plain.read_text().splitlines()[0])["faces"][0]
+    assert first["expression_status"] == "not_requested" and first["blendshapes"] == {}

@@ -1,6 +1,6 @@
-"""Nothing acknowledged is lost: 8 callers enroll up to 1,000 people and the recognizer is
-killed with SIGKILL midway: restarted on the same SQLite file, or, with a PostgreSQL
-gallery behind two replicas, the other replica answering."""
+"""Nothing acknowledged is lost: 8 callers enroll up to 1,000 people, saving a resting face
+for each, and the recognizer is killed with SIGKILL midway: restarted on the same SQLite
+file, or, with a PostgreSQL gallery behind two replicas, the other replica answering."""
 
 from __future__ import annotations
 
@@ -33,9 +33,15 @@ def enrollment(name: str) -> pb.EnrollRequest:
         faces=[face_pb2.Box(x=52, y=51, width=104, height=104)])])
 
 
-def enroll_until_killed(process) -> list[str]:
-    """8 callers enroll people through `process`, which is killed with SIGKILL once
-    KILL_AFTER enrollments are acknowledged; the names acknowledged."""
+BASELINE = pb.Baseline(labels=["happy", "neutral"], rest_scores=[0.2, 0.8], frames=45)
+
+
+def enroll_until_killed(process, saved: list[str] | None = None) -> list[str]:
+    """8 callers enroll people through `process`, each then saving the person's resting
+    face, and the process is killed with SIGKILL once KILL_AFTER enrollments are
+    acknowledged; the names acknowledged (and, into `saved`, the person ids whose resting
+    face was)."""
+    saved = [] if saved is None else saved
     acknowledged: list[str] = []
     lock = threading.Lock()
     killed = threading.Event()
@@ -47,7 +53,7 @@ def enroll_until_killed(process) -> list[str]:
                 return
             name = f"person-{index:04d}"
             try:
-                stub.Enroll(enrollment(name), timeout=30)
+                person = stub.Enroll(enrollment(name), timeout=30)
             except grpc.RpcError:
                 return  # in flight when the process died: never acknowledged
             with lock:
@@ -55,6 +61,13 @@ def enroll_until_killed(process) -> list[str]:
                 if len(acknowledged) == KILL_AFTER:
                     process.popen.send_signal(signal.SIGKILL)
                     killed.set()
+            try:
+                stub.SaveBaseline(pb.SaveBaselineRequest(person_id=person.person_id,
+                                                         baseline=BASELINE), timeout=30)
+            except grpc.RpcError:
+                return
+            with lock:
+                saved.append(person.person_id)
 
         with ThreadPoolExecutor(CALLERS) as pool:
             list(pool.map(enroll, range(PEOPLE)))
@@ -78,18 +91,21 @@ def check_nothing_lost(acknowledged: list[str], people: list) -> None:
 
 def test_sigkill_midway_loses_no_acknowledged_enrollment(tmp_path):
     gallery = tmp_path / "gallery.sqlite3"
+    saved: list[str] = []
     with service_process("recognizer", 0, ["--gallery", str(gallery)], quiet=True) as process:
-        acknowledged = enroll_until_killed(process)
+        acknowledged = enroll_until_killed(process, saved)
 
     with sqlite3.connect(gallery) as db:  # the file opens cleanly after the crash
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        kept = {row[0] for row in db.execute("SELECT person_id FROM resting_faces")}
+    assert saved and set(saved) <= kept
     with service_process("recognizer", 0, ["--gallery", str(gallery)], quiet=True) as process:
         check_nothing_lost(acknowledged, people_of(process))
 
 
 def test_one_of_two_replicas_killed_the_other_has_every_enrollment(postgres_url):
     with psycopg.connect(postgres_url, autocommit=True) as db:
-        db.execute("DROP TABLE IF EXISTS embeddings, people")
+        db.execute("DROP TABLE IF EXISTS resting_faces, embeddings, people")
     args = ["--gallery", postgres_url, "--embedding-workers", "1"]
     with service_process("recognizer", 0, args, quiet=True) as survivor, \
             service_process("recognizer", 0, args, quiet=True) as victim:

@@ -317,3 +317,24 @@ def test_the_face_panel_names_the_person_and_the_chart_stays_in_view(
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / f"page-names-{width}x{height}.png"))
     page.close()
+
+
+def test_the_face_panel_shows_the_expression_beyond_the_label(browser, gateway):
+    """The camera shows the smiling astronaut: the panel shows her gaze and that she looks
+    into the camera, her strongest blendshapes as bars (a smile among them), and once her
+    track's resting face is learned, the emotion relative to it."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(gateway)
+    wait_until(page, "document.querySelector('#bars .face .relative')"
+                     " && !/learning/.test(document.querySelector('#bars .face .relative')"
+                     ".textContent)", timeout=60_000)
+    panel = page.query_selector("#bars .face")
+    gaze = panel.query_selector(".gaze").text_content()
+    assert gaze.startswith("gaze yaw ") and "looking at the camera" in gaze, gaze
+    shapes = [row.query_selector("span").text_content()
+              for row in panel.query_selector_all(".bar.shape")]
+    assert len(shapes) == 5 and {"mouthSmileLeft", "mouthSmileRight"} & set(shapes), shapes
+    assert panel.query_selector(".relative").text_content().startswith("relative to their rest: ")
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "page-expressions-1280x800.png"))
+    page.close()

@@ -35,7 +35,7 @@ def eventually(check, timeout_s: float = 1.0):
 @pytest.fixture
 def clean_url(postgres_url):
     with psycopg.connect(postgres_url, autocommit=True) as db:
-        db.execute("DROP TABLE IF EXISTS embeddings, people")
+        db.execute("DROP TABLE IF EXISTS resting_faces, embeddings, people")
     return postgres_url
 
 

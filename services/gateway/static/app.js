@@ -277,6 +277,7 @@ function drawBars(result) {
         + `roll ${face.pose.roll.toFixed(0)}°` + (face.emotion_status === "face_turned" ? " · turned" : "");
       box.append(pose);
     }
+    box.append(...expressionRows(face));
     for (const [label, p] of Object.entries(scores)) {
       const row = document.createElement("div");
       row.className = "bar";
@@ -286,6 +287,38 @@ function drawBars(result) {
     }
     return box;
   }));
+}
+
+// What the face's expression says beyond the label: the emotion against the person's own
+// resting face, where the eyes look, and the strongest blendshapes as bars.
+function expressionRows(face) {
+  const rows = [];
+  const line = (className, text) => {
+    const row = document.createElement("div");
+    row.className = className;
+    row.textContent = text;
+    rows.push(row);
+  };
+  const raw = face.smoothed_emotion || face.emotion;
+  if (face.relative_emotion) line("relative", `relative to their rest: ${face.relative_emotion}`
+    + (raw && raw !== face.relative_emotion ? ` (label: ${raw})` : ""));
+  else if (face.track_id && raw) line("relative", "learning their resting face…");
+  if (face.gaze) {
+    line("gaze", `gaze yaw ${face.gaze.yaw.toFixed(0)}° pitch ${face.gaze.pitch.toFixed(0)}° · `
+      + (face.looking ? "looking at the camera" : "looking away"));
+  } else if (face.expression_status && face.expression_status !== "not_requested") {
+    line("gaze", `expression: ${face.expression_status.replaceAll("_", " ")}`);
+  }
+  const strongest = Object.entries(face.blendshapes || {})
+    .filter(([name]) => name !== "_neutral").sort((a, b) => b[1] - a[1]).slice(0, 5);
+  for (const [name, score] of strongest) {
+    const row = document.createElement("div");
+    row.className = "bar shape";
+    row.innerHTML = `<span>${name}</span><div><i></i></div>`;
+    row.querySelector("i").style.width = `${(score * 100).toFixed(1)}%`;
+    rows.push(row);
+  }
+  return rows;
 }
 
 // The last minute of each track's smoothed emotions (up to four tracks), on a time axis,
