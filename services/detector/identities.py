@@ -30,10 +30,20 @@ class IdentityStatus(Enum):
 
 
 @dataclass(frozen=True)
+class SavedBaseline:
+    """A person's resting face as the recognizer keeps it with them."""
+
+    labels: tuple[str, ...]
+    rest: tuple[float, ...]
+    frames: int
+
+
+@dataclass(frozen=True)
 class PersonMatch:
     person_id: str  # "" when nobody enrolled is close enough
     name: str
     distance: float
+    baseline: SavedBaseline | None = None  # their saved resting face, if any
 
     @property
     def status(self) -> IdentityStatus:
@@ -49,6 +59,10 @@ class IdentitySource(Protocol):
                timeout_s: float) -> Future:
         """Identify the face at `box` in the BGR `region`: a future of a PersonMatch (or
         of IdentityUnavailable)."""
+
+    def save_baseline(self, person_id: str, baseline: SavedBaseline, timeout_s: float) -> Future:
+        """Keep the person's resting face with them: a future of None (or of
+        IdentityUnavailable)."""
 
 
 def face_region(frame: np.ndarray, box) -> tuple[np.ndarray, tuple[float, float, float, float]]:

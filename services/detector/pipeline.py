@@ -23,6 +23,7 @@ from services.detector.identities import (
     identify_now,
     identify_tracked,
 )
+from services.detector.person_baselines import share_baseline
 from services.detector.settings import DetectorSettings
 from services.detector.smoothing import EmotionSmoother
 from services.detector.track_state import TrackState
@@ -342,11 +343,14 @@ class FacePipeline:
         boxes = [face.detection.box for face in result.faces]
         if all(face.track_state is not None for face in result.faces):
             states = [face.track_state.identity for face in result.faces]
-            identify_tracked(self._identities, frame, boxes, states, time.monotonic(),
+            now_s = time.monotonic()
+            identify_tracked(self._identities, frame, boxes, states, now_s,
                              self._identify_timeout_s)
             for face, state in zip(result.faces, states):
                 face.identity_status, face.person = state.status, state.match
                 result.identity_error = result.identity_error or state.error
+                share_baseline(face.track_state, self._identities, now_s,
+                               self._identify_timeout_s)
             return
         for face, answer in zip(result.faces, identify_now(self._identities, frame, boxes,
                                                            timeout), strict=True):

@@ -12,7 +12,7 @@ from facestream.v1 import recognizer_service_pb2 as pb
 from facestream.v1 import recognizer_service_pb2_grpc as pb_grpc
 from services.common.channels import FAST_RECONNECT_OPTIONS
 from services.common.security import bearer_metadata, secure_channel
-from services.detector.identities import IdentityUnavailable, PersonMatch
+from services.detector.identities import IdentityUnavailable, PersonMatch, SavedBaseline
 
 
 class RecognizerClient:
@@ -47,8 +47,38 @@ class RecognizerClient:
             except grpc.FutureCancelledError:
                 answer.cancel()
                 return
-            answer.set_result(PersonMatch(identity.person_id, identity.name, identity.distance))
+            baseline = identity.baseline if identity.HasField("baseline") else None
+            answer.set_result(PersonMatch(
+                identity.person_id, identity.name, identity.distance,
+                SavedBaseline(tuple(baseline.labels), tuple(baseline.rest_scores),
+                              baseline.frames) if baseline is not None else None))
 
+        return self._answered(call, answer, done)
+
+    def save_baseline(self, person_id: str, baseline: SavedBaseline, timeout_s: float) -> Future:
+        """A future of None once the recognizer has committed the person's resting face."""
+        request = pb.SaveBaselineRequest(person_id=person_id, baseline=pb.Baseline(
+            labels=baseline.labels, rest_scores=baseline.rest, frames=baseline.frames))
+        answer: Future = Future()
+        call = self._stub.SaveBaseline.future(request, timeout=timeout_s, metadata=self._metadata)
+
+        def done(call_future) -> None:
+            try:
+                call_future.result()
+            except grpc.RpcError as error:
+                answer.set_exception(IdentityUnavailable(
+                    f"recognizer {self.target}: {error.code().name} {error.details()}"))
+                return
+            except grpc.FutureCancelledError:
+                answer.cancel()
+                return
+            answer.set_result(None)
+
+        return self._answered(call, answer, done)
+
+    @staticmethod
+    def _answered(call, answer: Future, done) -> Future:
+        """`answer`, settled by `done` when the call ends; cancelling it cancels the call."""
         answer.add_done_callback(lambda f: call.cancel() if f.cancelled() else None)
         call.add_done_callback(done)
         return answer

@@ -15,3 +15,5 @@ class TrackState:
     smoother_half_life_ms: float | None = None  # the half-life it was made with
     identity: TrackIdentity = field(default_factory=TrackIdentity)
     baseline: Baseline | None = None  # the track's resting face, from its frontal frames
+    baseline_person: str = ""  # the person its baseline was last shared with
+    baseline_saved_at_s: float = float("-inf")

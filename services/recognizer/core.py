@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.common.errors import InvalidInput
+from services.common.errors import InvalidInput, NotFound
 from services.faces.detection import DEFAULT_MIN_SCORE
 from services.recognizer.embedding import DIMENSIONS, FaceEmbedder
-from services.recognizer.gallery import Gallery, Person
+from services.recognizer.gallery import Gallery, Person, RestingFace
 
 MAX_NAME_CHARS = 200
 MAX_IMAGES_PER_ENROLL = 32
@@ -39,6 +39,7 @@ class Identity:
     name: str
     distance: float  # to the closest enrolled face; nan when nobody is enrolled
     known: bool
+    rest: RestingFace | None = None  # the person's saved resting face, when known
 
 
 class Recognizer:
@@ -128,8 +129,24 @@ class Recognizer:
             match, name = found
             known = match.distance <= threshold
             identities.append(Identity(box, match.person_id if known else "",
-                                       name if known else "", match.distance, known))
+                                       name if known else "", match.distance, known,
+                                       self.gallery.rest_of(match.person_id) if known else None))
         return identities
+
+    def save_rest(self, person_id: str, rest: RestingFace) -> None:
+        """Keep an enrolled person's resting face; InvalidInput or NotFound say what is
+        wrong with the request."""
+        if not person_id:
+            raise InvalidInput("person_id is empty: send the person_id Identify gave")
+        if not rest.labels or len(rest.labels) != len(rest.scores):
+            raise InvalidInput(f"baseline has {len(rest.labels)} labels and "
+                               f"{len(rest.scores)} rest_scores; send one score per label")
+        if not all(math.isfinite(v) and 0.0 <= v <= 1.0 for v in rest.scores):
+            raise InvalidInput("baseline.rest_scores must each be within [0, 1]")
+        if rest.frames < 1:
+            raise InvalidInput(f"baseline.frames is {rest.frames}; it must be at least 1")
+        if not self.gallery.save_rest(person_id, rest):
+            raise NotFound("no person with that person_id is enrolled (ListPeople shows who is)")
 
     def identify_image(self, query: FaceQuery, max_distance: float = 0.0) -> list[Identity]:
         boxes, vectors = self.embed(query)

@@ -8,6 +8,7 @@ change this replica makes and, with PostgreSQL, with every change another replic
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Protocol
@@ -24,6 +25,24 @@ class Person:
     faces: int
 
 
+@dataclass(frozen=True)
+class RestingFace:
+    """A person's emotion scores at rest, as a detector learned them from their frames."""
+
+    labels: tuple[str, ...]
+    scores: tuple[float, ...]
+    frames: int
+
+    def encoded(self) -> tuple[str, bytes, int]:
+        """How a store keeps it: labels as JSON, scores as float32 bytes, frames."""
+        return json.dumps(list(self.labels)), np.array(self.scores, np.float32).tobytes(), self.frames
+
+    @classmethod
+    def decoded(cls, labels: str, scores: bytes, frames: int) -> RestingFace:
+        return cls(tuple(json.loads(labels)),
+                   tuple(float(v) for v in np.frombuffer(scores, np.float32)), int(frames))
+
+
 class GalleryMemory:
     """People, their embeddings and the search index, in memory; thread-safe."""
 
@@ -33,6 +52,7 @@ class GalleryMemory:
         self._index = EmbeddingIndex(dimensions)
         self._names: dict[str, str] = {}  # person_id -> name
         self._faces: dict[str, int] = {}
+        self._rests: dict[str, RestingFace] = {}
 
     def remember(self, person_id: str, name: str, vectors: np.ndarray) -> Person:
         with self._lock:
@@ -52,7 +72,19 @@ class GalleryMemory:
             if self._names.pop(person_id, None) is None:
                 return 0  # not here: spare the index's pass over every embedding
             self._faces.pop(person_id, None)
+            self._rests.pop(person_id, None)
             return self._index.remove(person_id)
+
+    def remember_rest(self, person_id: str, rest: RestingFace | None) -> None:
+        with self._lock:
+            if rest is None:
+                self._rests.pop(person_id, None)
+            elif person_id in self._names:
+                self._rests[person_id] = rest
+
+    def rest_of(self, person_id: str) -> RestingFace | None:
+        with self._lock:
+            return self._rests.get(person_id)
 
     def person_named(self, name: str) -> str | None:
         with self._lock:
@@ -83,6 +115,8 @@ class Gallery(Protocol):
 
     def enroll(self, name: str, vectors: np.ndarray) -> Person: ...
     def delete(self, person_id: str | None = None, name: str | None = None) -> int | None: ...
+    def save_rest(self, person_id: str, rest: RestingFace) -> bool: ...
+    def rest_of(self, person_id: str) -> RestingFace | None: ...
     def people(self) -> list[Person]: ...
     def nearest(self, queries: np.ndarray) -> list[tuple[Match, str] | None]: ...
     def close(self) -> None: ...

@@ -18,7 +18,7 @@ from collections import defaultdict
 import numpy as np
 import psycopg
 
-from services.recognizer.gallery import GalleryMemory, Person
+from services.recognizer.gallery import GalleryMemory, Person, RestingFace
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,12 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vector BYTEA NOT NULL
 );
 CREATE INDEX IF NOT EXISTS embeddings_by_person ON embeddings(person_id);
+CREATE TABLE IF NOT EXISTS resting_faces (
+    person_id TEXT PRIMARY KEY REFERENCES people(person_id) ON DELETE CASCADE,
+    labels TEXT NOT NULL,
+    scores BYTEA NOT NULL,
+    frames INTEGER NOT NULL
+);
 """
 
 
@@ -86,6 +92,9 @@ class PostgresGallery(GalleryMemory):
                 self.forget(person.person_id)
         for person_id, name in names.items():
             self.replace(person_id, name, np.array(vectors[person_id], np.float32))
+        for person_id, labels, scores, frames in db.execute(
+                "SELECT person_id, labels, scores, frames FROM resting_faces"):
+            self.remember_rest(person_id, RestingFace.decoded(labels, bytes(scores), frames))
 
     def _reload_person(self, db: psycopg.Connection, person_id: str) -> Person | None:
         row = db.execute("SELECT name FROM people WHERE person_id = %s", (person_id,)).fetchone()
@@ -96,6 +105,10 @@ class PostgresGallery(GalleryMemory):
                            (person_id,)).fetchall()
         vectors = np.array([np.frombuffer(b, np.float32) for (b,) in blobs], np.float32)
         self.replace(person_id, row[0], vectors)
+        rest = db.execute("SELECT labels, scores, frames FROM resting_faces WHERE person_id = %s",
+                          (person_id,)).fetchone()
+        self.remember_rest(person_id, RestingFace.decoded(rest[0], bytes(rest[1]), rest[2])
+                           if rest else None)
         return Person(person_id, row[0], len(vectors))
 
     def _listen(self) -> None:
@@ -139,6 +152,24 @@ class PostgresGallery(GalleryMemory):
                 self._db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, person_id))
             return self._reload_person(self._db, person_id)
 
+    def save_rest(self, person_id: str, rest: RestingFace) -> bool:
+        """Keeps the person's resting face (replacing an earlier one), committed and
+        announced to every replica before it returns. False when no such person is
+        enrolled."""
+        with self._write_lock:
+            with self._db.transaction():
+                if self._db.execute("SELECT 1 FROM people WHERE person_id = %s",
+                                    (person_id,)).fetchone() is None:
+                    return False
+                self._db.execute(
+                    "INSERT INTO resting_faces (person_id, labels, scores, frames) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (person_id) DO UPDATE SET "
+                    "labels = EXCLUDED.labels, scores = EXCLUDED.scores, "
+                    "frames = EXCLUDED.frames", (person_id, *rest.encoded()))
+                self._db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, person_id))
+            self.remember_rest(person_id, RestingFace.decoded(*rest.encoded()))  # as stored
+            return True
+
     def delete(self, person_id: str | None = None, name: str | None = None) -> int | None:
         """Removes the person and their embeddings, in every replica: embeddings removed,
         or None when no such person is enrolled."""
@@ -152,12 +183,13 @@ class PostgresGallery(GalleryMemory):
                     return None
                 removed = self._db.execute("DELETE FROM embeddings WHERE person_id = %s",
                                            (person_id,)).rowcount
+                self._db.execute("DELETE FROM resting_faces WHERE person_id = %s", (person_id,))
                 if self._db.execute("DELETE FROM people WHERE person_id = %s",
                                     (person_id,)).rowcount == 0:
                     return None
                 self._db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, person_id))
             # Reclaim the deleted rows' space now rather than at the next autovacuum.
-            self._db.execute("VACUUM embeddings, people")
+            self._db.execute("VACUUM embeddings, people, resting_faces")
             self.forget(person_id)
             return removed
 

@@ -14,6 +14,7 @@ from services.faces.imaging import decode_image
 from services.recognizer import metrics
 from services.recognizer.core import FaceQuery, Identity, Recognizer
 from services.recognizer.embedding import DIMENSIONS, MODEL_NAME
+from services.recognizer.gallery import RestingFace
 
 
 def _box(box) -> face_pb2.Box:
@@ -30,6 +31,10 @@ def _identity(identity: Identity) -> pb.Identity:
     # embedding towards an enrolled template; only a match says how close it is.
     if identity.known and not math.isnan(identity.distance):
         message.distance = identity.distance
+    if identity.known and identity.rest is not None:
+        message.baseline.CopyFrom(pb.Baseline(labels=identity.rest.labels,
+                                              rest_scores=identity.rest.scores,
+                                              frames=identity.rest.frames))
     return message
 
 
@@ -124,3 +129,10 @@ class RecognizerServicer(pb_grpc.RecognizerServiceServicer):
             # the name stays out of the message: status messages are logged
             raise NotFound(f"no person with that {kind} is enrolled (ListPeople shows who is)")
         return pb.DeletePersonResponse(faces_deleted=removed)
+
+    @grpc_errors
+    def SaveBaseline(self, request, context):
+        baseline = request.baseline
+        self._recognizer.save_rest(request.person_id, RestingFace(
+            tuple(baseline.labels), tuple(baseline.rest_scores), baseline.frames))
+        return pb.SaveBaselineResponse()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.recognizer.gallery import GalleryMemory, Person
+from services.recognizer.gallery import GalleryMemory, Person, RestingFace
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS people (
@@ -28,7 +28,16 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS embeddings_by_person ON embeddings(person_id);
+CREATE TABLE IF NOT EXISTS resting_faces (
+    person_id TEXT PRIMARY KEY REFERENCES people(person_id) ON DELETE CASCADE,
+    labels TEXT NOT NULL,
+    scores BLOB NOT NULL,
+    frames INTEGER NOT NULL
+);
 """
+# PRAGMA user_version of a gallery with every table above; a file from before resting faces
+# is 0 and gains their table when opened (CREATE TABLE IF NOT EXISTS), its people kept.
+SCHEMA_VERSION = 2
 
 
 class SqliteGallery(GalleryMemory):
@@ -41,7 +50,12 @@ class SqliteGallery(GalleryMemory):
         for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
                        "secure_delete=ON"):
             self._db.execute(f"PRAGMA {pragma}")
-        self._db.executescript(SCHEMA)
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._write_lock = threading.Lock()
         names = dict(self._db.execute("SELECT person_id, name FROM people"))
         vectors: dict[str, list[np.ndarray]] = {pid: [] for pid in names}
@@ -49,6 +63,9 @@ class SqliteGallery(GalleryMemory):
             vectors[person_id].append(np.frombuffer(blob, np.float32))
         for person_id, name in names.items():
             self.remember(person_id, name, np.array(vectors[person_id], np.float32))
+        for person_id, labels, scores, frames in self._db.execute(
+                "SELECT person_id, labels, scores, frames FROM resting_faces"):
+            self.remember_rest(person_id, RestingFace.decoded(labels, scores, frames))
 
     def enroll(self, name: str, vectors: np.ndarray) -> Person:
         """Adds `vectors` to the person called `name` (created when new); committed to
@@ -64,6 +81,22 @@ class SqliteGallery(GalleryMemory):
                                      [(person_id, vector.tobytes()) for vector in vectors])
             return self.remember(person_id, name, vectors)
 
+    def save_rest(self, person_id: str, rest: RestingFace) -> bool:
+        """Keeps the person's resting face (replacing an earlier one); committed to disk
+        before it returns. False when no such person is enrolled."""
+        with self._write_lock:
+            if not self.knows(person_id):
+                return False
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(
+                    "INSERT INTO resting_faces (person_id, labels, scores, frames) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET "
+                    "labels = excluded.labels, scores = excluded.scores, frames = excluded.frames",
+                    (person_id, *rest.encoded()))
+            self.remember_rest(person_id, RestingFace.decoded(*rest.encoded()))  # as stored
+            return True
+
     def delete(self, person_id: str | None = None, name: str | None = None) -> int | None:
         """Removes the person and their embeddings for good: embeddings removed, or None
         when no such person is enrolled."""
@@ -74,6 +107,7 @@ class SqliteGallery(GalleryMemory):
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.execute("DELETE FROM embeddings WHERE person_id = ?", (person_id,))
+                self._db.execute("DELETE FROM resting_faces WHERE person_id = ?", (person_id,))
                 self._db.execute("DELETE FROM people WHERE person_id = ?", (person_id,))
             # The log still holds the rows' old pages until it is checkpointed: fold it into
             # the (zeroed) file and truncate it.

@@ -25,7 +25,9 @@ from tests.conftest import FACE_MODEL, PORTRAIT
 from tests.integration.test_recognizer_service import face_image
 
 LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-REST = RestingFace(LABELS, (0.05, 0.01, 0.04, 0.1, 0.3, 0.05, 0.45), 120)
+# float32 values: what a store keeps of a resting face's scores.
+REST = RestingFace(LABELS, tuple(float(v) for v in np.array(
+    (0.05, 0.01, 0.04, 0.1, 0.3, 0.05, 0.45), np.float32)), 120)
 # The gallery schema as the release before resting faces wrote it.
 PREVIOUS_SCHEMA = """
 CREATE TABLE people (person_id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE);
@@ -177,3 +179,5 @@ def test_a_tracks_resting_face_is_saved_with_its_person_and_the_next_stream_star
         ready_at = next(i for i, face in enumerate(second) if face.baseline_ready)
         known_at = next(i for i, face in enumerate(second) if face.person_name)
         assert ready_at <= known_at + 1 < learned_at
+        print(f"first stream: baseline learned at frame {learned_at}; second: identified at "
+              f"frame {known_at}, baseline ready at frame {ready_at}")
