@@ -15,7 +15,7 @@ COMMON = {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
     ("detector_channel", "facestream.v1.DetectorService", {"Detect", "StreamDetect"}),
     ("classifier_channel", "facestream.v1.ClassifierService", {"Classify", "GetModelInfo"}),
     ("recognizer_channel", "facestream.v1.RecognizerService",
-     {"Embed", "Enroll", "Identify", "Verify", "ListPeople", "DeletePerson"}),
+     {"Embed", "Enroll", "Identify", "Verify", "ListPeople", "DeletePerson", "SaveBaseline"}),
 ])
 def test_reflection_lists_services_and_serves_descriptors(request, channel_fixture, service, methods):
     database = ProtoReflectionDescriptorDatabase(request.getfixturevalue(channel_fixture))
