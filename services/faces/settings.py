@@ -48,6 +48,11 @@ class FaceFinderSettings:
                                             "CenterFace sees when it looks for new faces in a "
                                             "stream (auto), once every stream_scan_frames, "
                                             "on one thread")
+    stream_discovery_lag_frames: int = setting(0, "frames a stream's CenterFace discovery "
+                                               "pass (and tile) may run beside before its "
+                                               "faces join (auto): 0 runs it within its frame; "
+                                               "more spreads its cost, so no frame stalls, and "
+                                               "finds new faces that many frames later")
     min_score: float = setting(DEFAULT_MIN_SCORE, "default minimum detector score in [0, 1]")
     nms_iou: float = setting(0.3, "overlap (IoU) above which two detections are one face: "
                              "the weaker is merged into the stronger")
@@ -74,5 +79,7 @@ class FaceFinderSettings:
         for name in ("centerface_max_pixels", "stream_centerface_pixels"):
             require(64 * 64 <= getattr(self, name) <= 1 << 24, name, getattr(self, name),
                     "must be 4096..16777216")
+        require(0 <= self.stream_discovery_lag_frames <= 30, "stream_discovery_lag_frames",
+                self.stream_discovery_lag_frames, "must be 0..30")
         require(0.0 <= self.min_score <= 1.0, "min_score", self.min_score, "must be within [0, 1]")
         require(0.0 < self.nms_iou <= 1.0, "nms_iou", self.nms_iou, "must be within (0, 1]")

@@ -242,3 +242,33 @@ def test_a_lost_face_is_followed_where_centerface_sees_it_and_a_crowd_keeps_its_
     assert not calls and not missed
     assert [k.box for k in followed] == [k.box for k in crowd]
     assert {k.unconfirmed_frames for k in followed} == {2}
+
+
+@pytest.mark.parametrize("lag", [0, 2])
+def test_a_turned_face_coming_into_view_is_discovered_within_the_scan_and_the_lag(portrait, lag):
+    """A face only CenterFace finds (turned too far for the frontal scan) walks into an
+    empty 640x480 stream: the discovery pass finds it within stream_scan_frames frames,
+    plus the lag when the pass runs beside the frames; the same answer on every run."""
+    settings = FaceFinderSettings(backend="auto", stream_scan_frames=5,
+                                  stream_discovery_lag_frames=lag)
+    finder = make_face_finder(settings)
+    turned = cv2.resize(cv2.imread(str(ROOT / "samples/camera.png")), (200, 200))
+    empty = np.full((480, 640, 3), 90, np.uint8)
+
+    def frames():
+        for index in range(30):
+            frame = empty.copy()
+            if index >= 3:  # it comes into view on frame 3, drifting right
+                x = 150 + 2 * index
+                frame[140:340, x:x + 200] = turned
+            yield frame
+
+    runs = []
+    for _ in range(2):
+        stream = finder.new_stream()
+        runs.append([len(stream.detect(frame, DEFAULT_MIN_SCORE)) for frame in frames()])
+    assert runs[0] == runs[1]  # deterministic, however fast the passes run
+    first_seen = runs[0].index(1)
+    assert 3 <= first_seen <= 3 + settings.stream_scan_frames + lag
+    assert runs[0][first_seen:] == [1] * (30 - first_seen)
+    print(f"lag {lag}: found on frame {first_seen}")

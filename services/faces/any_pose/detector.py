@@ -3,6 +3,9 @@ passes, combined; a stream gets `new_stream()` (stream.py)."""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import numpy as np
 
 from services.faces.any_pose.combine import combine, raw_threshold, rescored
@@ -17,7 +20,7 @@ from services.faces.geometry import (
     neighbourhood,
     scale_within,
 )
-from services.faces.models.centerface import CenterFaceModel
+from services.faces.models.centerface import CenterFaceModel, resized
 from services.faces.settings import FaceFinderSettings
 
 
@@ -38,6 +41,19 @@ class AnyPoseDetector:
         self.stream_scan_frames = settings.stream_scan_frames
         self.nms_iou = frontal.nms_iou
         self.tuning = tuning
+        self.discovery_lag_frames = settings.stream_discovery_lag_frames
+        # Streams' discovery passes run here, beside the frames that follow them.
+        self._background = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                              thread_name_prefix="face-discovery")
+
+    def _start(self, work, *args) -> Future:
+        """`work(*args)` on a background thread, or done here when streams wait for no
+        pass (lag 0)."""
+        if self.discovery_lag_frames:
+            return self._background.submit(work, *args)
+        done: Future = Future()
+        done.set_result(work(*args))
+        return done
 
     def centerface_pass(self, bgr: np.ndarray, min_score: float, max_pixels: int,
                         model: CenterFaceModel | None = None) -> list[DetectedFace]:
@@ -50,6 +66,29 @@ class AnyPoseDetector:
     def discovery_pass(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
         """A stream's pass over its whole frame, downscaled to `stream_pixels`, one thread."""
         return self.centerface_pass(bgr, min_score, self.stream_pixels, self.stream_centerface)
+
+    def discovery_in_background(self, bgr: np.ndarray, min_score: float) -> Future:
+        """discovery_pass's faces, as a future: the frame is downscaled here, the model runs
+        on a background thread (the frame may be reused once this returns)."""
+        height, width = bgr.shape[:2]
+        scale = scale_within(width, height, self.stream_pixels)
+        lowest = min(raw_threshold(min_score, self.tuning), self.tuning.support_score)
+        return self._start(self.stream_centerface.detect_resized, resized(bgr, scale), scale,
+                           lowest, self.nms_iou)
+
+    def tile_in_background(self, bgr: np.ndarray, tile: Region, min_score: float) -> Future:
+        """tile_pass's faces, as a future (see discovery_in_background)."""
+        x, y, w, h = tile
+        height, width = bgr.shape[:2]
+        image = resized(bgr[y:y + h, x:x + w], self.tuning.tile_scale)
+
+        def faces() -> list[DetectedFace]:
+            found = self.stream_centerface.detect_resized(
+                image, self.tuning.tile_scale, raw_threshold(min_score, self.tuning),
+                self.nms_iou, (x, y))
+            return [face for face in found if inside_inner_borders(face, tile, width, height)]
+
+        return self._start(faces)
 
     def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
         return combine(self.frontal.detect(bgr, min_score),

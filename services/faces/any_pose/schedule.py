@@ -21,6 +21,7 @@ class FramePlan:
     first: bool  # the first frame of its size: the full detection, as an image gets
     discovery: bool  # CenterFace's pass over the whole, downscaled frame
     tile: Region | None  # a tile CenterFace looks through at tile_scale
+    frame: int = 0  # frames since the first of this size
 
 
 class AnyPoseSchedule:
@@ -46,14 +47,14 @@ class AnyPoseSchedule:
         if self._frame_size != (width, height):  # first frame, or the source changed size
             self._frame_size, self._frame = (width, height), 0
             self._tiles = self.tiles_for(width, height)
-            return FramePlan(first=True, discovery=True, tile=None)
+            return FramePlan(first=True, discovery=True, tile=None, frame=0)
         self._frame += 1
         period = self.tuning.tile_period
         tile = None
         if self._tiles and self._frame % period == 0:
             tile = self._tiles[(self._frame // period) % len(self._tiles)]
         return FramePlan(first=False, discovery=self._frame % self.stream_scan_frames == 0,
-                         tile=tile)
+                         tile=tile, frame=self._frame)
 
     def checks_due(self, lost: list[KnownFace]) -> list[bool]:
         """For each face the frontal scan lost this frame, whether CenterFace checks it now:

@@ -4,6 +4,7 @@ confirmed by neither model ends."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,6 +30,8 @@ class AnyPoseStream:
                                          stream_pixels=detector.stream_pixels,
                                          tuning=detector.tuning)
         self._known: list[KnownFace] = []  # last reported, then lost ones still looked for
+        # Discovery passes running beside the frames, with the frame their faces join on.
+        self._passes: list[tuple[int, Future]] = []
 
     @property
     def known(self) -> list[KnownFace]:
@@ -39,6 +42,7 @@ class AnyPoseStream:
         plan = self._schedule.plan(width, height)
         detector = self._detector
         if plan.first:
+            self._passes = []
             found = combine(self._frontal.detect(bgr, min_score),
                             detector.discovery_pass(bgr, min_score), min_score, self._tuning)
             self._known = [KnownFace(face) for face in found]
@@ -49,7 +53,7 @@ class AnyPoseStream:
                 if not np.any(overlaps(known.box, faces) >= self._tuning.same_face_iou)]
         followed, missed = self._follow(bgr, lost, keep_score)
         faces += followed
-        faces += self._discovered(bgr, plan, min_score, faces)
+        faces += self._discovered(bgr, plan, min_score, keep_score, faces)
         return self._report(faces, missed)
 
     def _frontal_faces(self, bgr: np.ndarray, min_score: float,
@@ -79,17 +83,35 @@ class AnyPoseStream:
         return followed, missed
 
     def _discovered(self, bgr: np.ndarray, plan: FramePlan, min_score: float,
-                    faces: list[KnownFace]) -> list[KnownFace]:
-        """New faces from this frame's discovery pass and tile, where no face is yet."""
-        found = []
+                    keep_score: float, faces: list[KnownFace]) -> list[KnownFace]:
+        """New faces, where no face is yet, from the discovery passes and tiles due on this
+        frame; this frame's own start now and run beside the frames that follow."""
+        joins_on = plan.frame + self._detector.discovery_lag_frames
         if plan.discovery:
-            found += self._detector.discovery_pass(bgr, min_score)
+            self._passes.append((joins_on, self._detector.discovery_in_background(bgr,
+                                                                                  min_score)))
         if plan.tile is not None:
-            found += self._detector.tile_pass(bgr, plan.tile, min_score)
+            self._passes.append((joins_on, self._detector.tile_in_background(bgr, plan.tile,
+                                                                             min_score)))
+        due = [running for joins_on, running in self._passes if joins_on <= plan.frame]
+        self._passes = [(joins_on, running) for joins_on, running in self._passes
+                        if joins_on > plan.frame]
+        found = [face for running in due for face in running.result()]
         if not found:
             return []
-        return [KnownFace(face, 0, 1) for face in combine([], found, min_score, self._tuning)
-                if not np.any(overlaps(face.box, faces) >= self._tuning.same_face_iou)]
+        new = [face for face in combine([], found, min_score, self._tuning)
+               if not np.any(overlaps(face.box, faces) >= self._tuning.same_face_iou)]
+        if not self._detector.discovery_lag_frames:
+            return [KnownFace(face, 0, 1) for face in new]
+        # Found a few frames ago: each is looked for again where it was, in this frame, and
+        # kept where it was found when this frame's check cannot tell.
+        joined = []
+        for face in new:
+            seen = self._detector.look_around(bgr, face.box, keep_score)
+            if seen is None or np.any(overlaps(seen.box, faces) >= self._tuning.same_face_iou):
+                seen = face
+            joined.append(KnownFace(seen, 0, 1))
+        return joined
 
     def _report(self, faces: list[KnownFace], missed: list[KnownFace]) -> list[DetectedFace]:
         kept = distinct(faces, self._tuning.same_face_iou)

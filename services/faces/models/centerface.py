@@ -58,6 +58,14 @@ def six_keypoints(landmarks: np.ndarray, box: tuple[float, float, float, float])
                      (x, eye_y), (x + width, eye_y)], np.float32)
 
 
+def resized(bgr: np.ndarray, scale: float) -> np.ndarray:
+    """The image as CenterFace sees it at `scale`: area-averaged down, bilinear up."""
+    if scale == 1.0:
+        return bgr
+    size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))
+    return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
 class CenterFaceModel:
     """The prepared CenterFace file (tools/fetch_models.py), runnable at any input shape."""
 
@@ -113,11 +121,12 @@ class CenterFaceModel:
                       origin: tuple[int, int] = (0, 0)) -> list[DetectedFace]:
         """Faces of an image seen resized by `scale`, best first, in the pixels of the frame
         the image was cut from with its corner at `origin`."""
-        image = bgr
-        if scale != 1.0:
-            size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))
-            image = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA if scale < 1
-                               else cv2.INTER_LINEAR)
+        return self.detect_resized(resized(bgr, scale), scale, min_score, nms_iou, origin)
+
+    def detect_resized(self, image: np.ndarray, scale: float, min_score: float,
+                       nms_iou: float, origin: tuple[int, int] = (0, 0)) -> list[DetectedFace]:
+        """Faces of `image`, a region of a frame (its corner at `origin`) already resized
+        by `scale`, in the frame's pixels."""
         scores, boxes, landmarks = self.detect_raw(image, min_score)
         if len(scores) == 0:
             return []
