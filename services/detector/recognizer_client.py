@@ -34,37 +34,26 @@ class RecognizerClient:
             image=image_pb2.Image(data=region.tobytes(), format=image_pb2.IMAGE_FORMAT_BGR8,
                                   width=region.shape[1], height=region.shape[0]),
             faces=[face_pb2.Box(x=x, y=y, width=width, height=height)]))
-        answer: Future = Future()
-        call = self._stub.Identify.future(request, timeout=timeout_s, metadata=self._metadata)
-
-        def done(call_future) -> None:
-            try:
-                identity = call_future.result().identities[0]
-            except grpc.RpcError as error:
-                answer.set_exception(IdentityUnavailable(
-                    f"recognizer {self.target}: {error.code().name} {error.details()}"))
-                return
-            except grpc.FutureCancelledError:
-                answer.cancel()
-                return
-            baseline = identity.baseline if identity.HasField("baseline") else None
-            answer.set_result(PersonMatch(
-                identity.person_id, identity.name, identity.distance,
-                SavedBaseline(tuple(baseline.labels), tuple(baseline.rest_scores),
-                              baseline.frames) if baseline is not None else None))
-
-        return self._answered(call, answer, done)
+        return self._answered(
+            self._stub.Identify.future(request, timeout=timeout_s, metadata=self._metadata),
+            lambda response: _person_match(response.identities[0]))
 
     def save_baseline(self, person_id: str, baseline: SavedBaseline, timeout_s: float) -> Future:
         """A future of None once the recognizer has committed the person's resting face."""
         request = pb.SaveBaselineRequest(person_id=person_id, baseline=pb.Baseline(
             labels=baseline.labels, rest_scores=baseline.rest, frames=baseline.frames))
+        return self._answered(
+            self._stub.SaveBaseline.future(request, timeout=timeout_s, metadata=self._metadata),
+            lambda response: None)
+
+    def _answered(self, call, result_of) -> Future:
+        """A future of `result_of(response)` once the call ends, or of IdentityUnavailable
+        when it fails; cancelling it cancels the call."""
         answer: Future = Future()
-        call = self._stub.SaveBaseline.future(request, timeout=timeout_s, metadata=self._metadata)
 
         def done(call_future) -> None:
             try:
-                call_future.result()
+                response = call_future.result()
             except grpc.RpcError as error:
                 answer.set_exception(IdentityUnavailable(
                     f"recognizer {self.target}: {error.code().name} {error.details()}"))
@@ -72,16 +61,18 @@ class RecognizerClient:
             except grpc.FutureCancelledError:
                 answer.cancel()
                 return
-            answer.set_result(None)
+            answer.set_result(result_of(response))
 
-        return self._answered(call, answer, done)
-
-    @staticmethod
-    def _answered(call, answer: Future, done) -> Future:
-        """`answer`, settled by `done` when the call ends; cancelling it cancels the call."""
         answer.add_done_callback(lambda f: call.cancel() if f.cancelled() else None)
         call.add_done_callback(done)
         return answer
 
     def close(self) -> None:
         self._channel.close()
+
+
+def _person_match(identity: pb.Identity) -> PersonMatch:
+    baseline = identity.baseline if identity.HasField("baseline") else None
+    return PersonMatch(identity.person_id, identity.name, identity.distance,
+                       SavedBaseline(tuple(baseline.labels), tuple(baseline.rest_scores),
+                                     baseline.frames) if baseline is not None else None)

@@ -59,9 +59,14 @@ class AnyPoseDetector:
                         model: CenterFaceModel | None = None) -> list[DetectedFace]:
         """CenterFace over the whole frame (downscaled to `max_pixels`), raw scores."""
         height, width = bgr.shape[:2]
-        lowest = min(raw_threshold(min_score, self.tuning), self.tuning.support_score)
         return (model or self.centerface).detect_scaled(
-            bgr, scale_within(width, height, max_pixels), lowest, self.nms_iou)
+            bgr, scale_within(width, height, max_pixels), self._pass_threshold(min_score),
+            self.nms_iou)
+
+    def _pass_threshold(self, min_score: float) -> float:
+        """The raw score a whole-frame pass keeps faces from: down to support_score, which
+        `combine` needs to judge large frontal faces."""
+        return min(raw_threshold(min_score, self.tuning), self.tuning.support_score)
 
     def discovery_pass(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
         """A stream's pass over its whole frame, downscaled to `stream_pixels`, one thread."""
@@ -72,23 +77,32 @@ class AnyPoseDetector:
         on a background thread (the frame may be reused once this returns)."""
         height, width = bgr.shape[:2]
         scale = scale_within(width, height, self.stream_pixels)
-        lowest = min(raw_threshold(min_score, self.tuning), self.tuning.support_score)
         return self._start(self.stream_centerface.detect_resized, resized(bgr, scale), scale,
-                           lowest, self.nms_iou)
+                           self._pass_threshold(min_score), self.nms_iou)
 
     def tile_in_background(self, bgr: np.ndarray, tile: Region, min_score: float) -> Future:
         """tile_pass's faces, as a future (see discovery_in_background)."""
+        return self._start(self._tile_faces, self._tile_image(bgr, tile), tile, bgr.shape[:2],
+                           min_score)
+
+    def tile_pass(self, bgr: np.ndarray, tile: Region, min_score: float) -> list[DetectedFace]:
+        """CenterFace over one tile at tile_scale, in frame pixels, raw scores; faces cut by
+        an inner tile border left to the neighbour tile."""
+        return self._tile_faces(self._tile_image(bgr, tile), tile, bgr.shape[:2], min_score)
+
+    def _tile_image(self, bgr: np.ndarray, tile: Region) -> np.ndarray:
         x, y, w, h = tile
-        height, width = bgr.shape[:2]
-        image = resized(bgr[y:y + h, x:x + w], self.tuning.tile_scale)
+        return resized(bgr[y:y + h, x:x + w], self.tuning.tile_scale)
 
-        def faces() -> list[DetectedFace]:
-            found = self.stream_centerface.detect_resized(
-                image, self.tuning.tile_scale, raw_threshold(min_score, self.tuning),
-                self.nms_iou, (x, y))
-            return [face for face in found if inside_inner_borders(face, tile, width, height)]
-
-        return self._start(faces)
+    def _tile_faces(self, image: np.ndarray, tile: Region, frame_size: tuple[int, int],
+                    min_score: float) -> list[DetectedFace]:
+        """The faces of a tile's resized `image`, in the pixels of a frame of
+        `frame_size` (height, width), those cut by an inner tile border left out."""
+        height, width = frame_size
+        found = self.stream_centerface.detect_resized(
+            image, self.tuning.tile_scale, raw_threshold(min_score, self.tuning), self.nms_iou,
+            tile[:2])
+        return [face for face in found if inside_inner_borders(face, tile, width, height)]
 
     def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
         return combine(self.frontal.detect(bgr, min_score),
@@ -106,15 +120,6 @@ class AnyPoseDetector:
                                                      self.nms_iou)
         best = best_overlapping(tuple(box), found, self.tuning.same_face_iou)
         return rescored(best, self.tuning) if best is not None else None
-
-    def tile_pass(self, bgr: np.ndarray, tile: Region, min_score: float) -> list[DetectedFace]:
-        """CenterFace over one tile at tile_scale, in frame pixels, raw scores; faces cut by
-        an inner tile border left to the neighbour tile."""
-        height, width = bgr.shape[:2]
-        found = self.stream_centerface.detect_region(bgr, tile, self.tuning.tile_scale,
-                                                     raw_threshold(min_score, self.tuning),
-                                                     self.nms_iou)
-        return [face for face in found if inside_inner_borders(face, tile, width, height)]
 
     def new_stream(self) -> AnyPoseStream:
         return AnyPoseStream(self)

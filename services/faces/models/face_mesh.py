@@ -44,7 +44,7 @@ class FaceMeshModel:
                  keypoints: np.ndarray) -> float:
         """Probability that the box (x, y, w, h in frame pixels) holds a face, given the
         detector's keypoints (right eye, left eye first) for the region's rotation."""
-        logit = float(self._pool.run(region_tensor(rgb, box, keypoints))[0].ravel()[0])
+        logit = float(self._pool.run(region_tensor(rgb, box, keypoints), outputs=1)[0].ravel()[0])
         return float(1.0 / (1.0 + np.exp(-logit)))
 
 

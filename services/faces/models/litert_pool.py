@@ -24,10 +24,11 @@ class Runner:
                          key=lambda o: int(np.prod(o["shape"])))
         self.output_indices = [output["index"] for output in outputs]
 
-    def run(self, tensor: np.ndarray) -> list[np.ndarray]:
+    def run(self, tensor: np.ndarray, outputs: int | None = None) -> list[np.ndarray]:
+        """The smallest `outputs` outputs (all by default): the others are not copied out."""
         self.interpreter.set_tensor(self.input_index, tensor)
         self.interpreter.invoke()
-        return [self.interpreter.get_tensor(index) for index in self.output_indices]
+        return [self.interpreter.get_tensor(index) for index in self.output_indices[:outputs]]
 
 
 class InterpreterPool:
@@ -51,10 +52,10 @@ class InterpreterPool:
             finally:
                 self._idle.put(runner)
 
-    def run(self, tensor: np.ndarray) -> list[np.ndarray]:
-        """The model's outputs for `tensor`, smallest first."""
+    def run(self, tensor: np.ndarray, outputs: int | None = None) -> list[np.ndarray]:
+        """The model's outputs for `tensor`, smallest first (the smallest `outputs` only)."""
         with self.runner() as runner:
-            return runner.run(tensor)
+            return runner.run(tensor, outputs)
 
 
 def input_shape(model: bytes) -> list[int]:
