@@ -15,6 +15,7 @@ class Rate:
     count: int
     seconds: float
     latencies_ms: list[float]
+    faces: int = 0  # found over all the frames, where a row counts them
 
     @property
     def per_s(self) -> float:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import cv2
 
+from bench.measure import Rate
 from devkit import ROOT
 from devkit.frames import clip_frames
 from devkit.processes import local_services, peak_rss_mb, service_process
@@ -74,7 +75,8 @@ def pipeline(seconds: float) -> tuple[dict, dict]:
 
     frames = clip_frames()
     group = [cv2.imread(str(ROOT / "samples/group.jpg"))]
-    with local_services(REFERENCE_MODEL, quiet=True) as (target, (classifier, detector)):
+    with (local_services(REFERENCE_MODEL, quiet=True) as (target, (classifier, detector)),
+          local_services(REFERENCE_MODEL, ["--backend", "frontal"], quiet=True) as (frontal, _)):
         single, stages = stream_load(target, frames, 1, seconds)
         # What a camera client sends (client/webcam.py's default encoding), and what the
         # classifier-speed issue's one-stream latency is defined on.
@@ -85,14 +87,14 @@ def pipeline(seconds: float) -> tuple[dict, dict]:
         # The same with expressions read (blendshapes, gaze), in the same run.
         expressive, expressive_stages = stream_load(target, frames, 1, seconds, "jpeg",
                                                     CAMERA_INTERVAL_S, expressions=True)
-        eight, _ = stream_load(target, frames, 8, seconds)
         multi, _ = stream_load(target, group, 1, seconds)
+        frontal_camera, _ = stream_load(frontal, frames, 1, seconds, "jpeg", CAMERA_INTERVAL_S)
+        # Eight streams on each backend, warm, taking turns: the rows compare within a run.
+        eight, frontal_eight = _taking_turns(
+            [lambda: stream_load(target, frames, 8, seconds)[0],
+             lambda: stream_load(frontal, frames, 8, seconds)[0]])
         memory = {"detector": round(peak_rss_mb(detector.pid), 1),
                   "classifier": round(peak_rss_mb(classifier.pid), 1)}
-    # The previous default backend (the frontal scan alone), in the same run.
-    with local_services(REFERENCE_MODEL, ["--backend", "frontal"], quiet=True) as (target, _):
-        frontal_camera, _ = stream_load(target, frames, 1, seconds, "jpeg", CAMERA_INTERVAL_S)
-        frontal_eight, _ = stream_load(target, frames, 8, seconds)
     return {
         "single_stream_jpeg_30fps_frontal": _stream_row(frontal_camera),
         "eight_streams_frontal": _stream_row(frontal_eight),
@@ -107,6 +109,34 @@ def pipeline(seconds: float) -> tuple[dict, dict]:
         "stages_ms_jpeg": _with_transport(jpeg_stages, jpeg),
         "stages_ms_jpeg_30fps": _with_transport(camera_stages, camera),
     }, memory
+
+
+def _taking_turns(measures: list, rounds: int = 2) -> list:
+    """Each measure once to warm up, then `rounds` times in turn: per measure, the Rate of
+    all its rounds together."""
+    for measure in measures:
+        measure()
+    runs = [[measure() for measure in measures] for _ in range(rounds)]
+    return [Rate(sum(r.count for r in rates), sum(r.seconds for r in rates),
+                 [ms for r in rates for ms in r.latencies_ms])
+            for rates in zip(*runs, strict=True)]
+
+
+def real_content(seconds: float) -> dict:
+    """Real people, one stream of JPEG frames back to back, after a warm-up: frames/s,
+    p50/p99, faces per frame and the server's stages; {} without the tuning data."""
+    from bench.real_content import real_clips  # noqa: PLC0415
+    from bench.served import stream_load  # noqa: PLC0415
+
+    clips = real_clips()
+    rows = {}
+    with local_services(REFERENCE_MODEL, quiet=True) as (target, _):
+        for name, frames in clips.items():
+            stream_load(target, frames, 1, min(seconds, 2.0), "jpeg")
+            rate, stages = stream_load(target, frames, 1, seconds, "jpeg")
+            rows[name] = {**_stream_row(rate), "faces_per_frame": round(rate.faces / rate.count, 2),
+                          "stages_ms": _with_transport(stages, rate)}
+    return rows
 
 
 def _stream_row(rate) -> dict:
@@ -180,6 +210,14 @@ def print_table(results: dict) -> None:
         rows.append((f"pipeline, {name}",
                      f"{row['fps']:,.1f} frames/s  p50 {row['p50_ms']:.1f} ms"
                      + (f"  p99 {row['p99_ms']:.1f} ms" if "p99_ms" in row else "")))
+    for name, row in results["real_content"].items() or [("real content", None)]:
+        rows.append((f"pipeline, {name.replace('_', ' ')}, JPEG", "skipped: no ../shared/data"
+                     if row is None else
+                     f"{row['fps']:,.1f} frames/s  p50 {row['p50_ms']:.1f} ms  "
+                     f"p99 {row['p99_ms']:.1f} ms  {row['faces_per_frame']:.2f} faces/frame"))
+        if row is not None:
+            rows.append(("  stages (ms)", "  ".join(f"{k} {v:.1f}"
+                                                   for k, v in row["stages_ms"].items())))
     for name, key in (("pipeline stages (ms)", "stages_ms"),
                       ("pipeline stages, JPEG frames (ms)", "stages_ms_jpeg"),
                       ("pipeline stages, JPEG frames at 30 fps (ms)", "stages_ms_jpeg_30fps"),
@@ -211,7 +249,8 @@ def print_table(results: dict) -> None:
     for people, row in r["identify_ms"].items():
         rows.append((f"recognizer, identify among {int(people):,}",
                      f"p50 {row['p50']:.2f} ms  p99 {row['p99']:.2f} ms (RPC included)"))
-    rows.append(("fer package (defaults)", f"{results['peers']['fer_fps']:.1f} frames/s"))
+    rows.append(("fer package (defaults)", f"{results['peers']['fer_fps']:.1f} frames/s; eight "
+                 f"streams of ours {p['eight_streams']['fps'] / results['peers']['fer_fps']:.1f}x"))
     rows.append(("notebook loop (Haar + predict)", f"{results['peers']['notebook_loop_fps']:.1f} frames/s"))
     rows.append(("peak memory", f"detector {results['memory_mb']['detector']:.0f} MiB, "
                                 f"classifier {results['memory_mb']['classifier']:.0f} MiB"))
@@ -246,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                              "served_tensorflow": served(seconds, 64, "tensorflow"),
                              "no_op_calls_per_s": no_op_ceiling(seconds)}
     results["pipeline"], results["memory_mb"] = pipeline(seconds)
+    results["real_content"] = real_content(seconds)
     from bench.detection import centerface_calls, detector_latency, runtimes  # noqa: PLC0415
 
     results["detector_ms"] = detector_latency(seconds)

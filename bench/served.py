@@ -72,6 +72,7 @@ async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds:
                    encoding: str, interval_s: float = 0.0, expressions: bool = False):
     images = [encode_frame(f, encoding) for f in frames]
     latencies: list[float] = []
+    faces = 0
     stages = {"decode": [], "detect": [], "align": [], "classify": [], "track": [],
               "expressions": []}
     request_options = dpb.DetectOptions(expressions=expressions)
@@ -82,6 +83,7 @@ async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds:
         stop_at = time.perf_counter() + seconds
 
         async def stream(offset: int):
+            nonlocal faces
             call = stub.StreamDetect()
             frame_id = 0
             # One frame in flight per stream: latency is then pure service time.
@@ -93,6 +95,7 @@ async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds:
                 response = await call.read()
                 latencies.append((time.perf_counter() - t0) * 1000)
                 assert response.frame_id == frame_id and not response.HasField("error")
+                faces += len(response.faces)
                 for name in stages:
                     stages[name].append(getattr(response.timings, f"{name}_ms"))
                 frame_id += 1
@@ -103,7 +106,8 @@ async def _streams(target: str, frames: list[np.ndarray], streams: int, seconds:
         started = time.perf_counter()
         await asyncio.gather(*(stream(i * 7) for i in range(streams)))
         elapsed = time.perf_counter() - started
-    return Rate(len(latencies), elapsed, latencies), {k: float(np.mean(v)) for k, v in stages.items()}
+    return (Rate(len(latencies), elapsed, latencies, faces),
+            {k: float(np.mean(v)) for k, v in stages.items()})
 
 
 def stream_load(target: str, frames: list[np.ndarray], streams: int, seconds: float,

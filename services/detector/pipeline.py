@@ -220,6 +220,14 @@ class FacePipeline:
                 stream: Stream | None = None, captured_at_s: float = 0.0) -> FrameResult:
         """`captured_at_s`: when the frame was taken, in seconds on any one clock per
         stream; it times the emotion smoothing."""
+        return self.finish(self.find(frame, options, stream), frame, options, time_left_s,
+                           stream, captured_at_s)
+
+    def find(self, frame: np.ndarray, options: Options,
+             stream: Stream | None = None) -> FrameResult:
+        """The first half of `analyse`: the frame's faces found, aligned and posed. A
+        stream's next frame may be found while `finish` completes this one: the two halves
+        share none of the stream's state."""
         timings = StageTimes()
         with _timed(timings, "detect_ms"):
             detections, omitted = self._detect(frame, options, stream)
@@ -228,7 +236,14 @@ class FacePipeline:
             size = (frame.shape[1], frame.shape[0])
             faces = [Face(d, normalize(gray, d.box, d.keypoints), head_pose(d.keypoints, size))
                      for d in detections]
-        result = FrameResult(faces, timings=timings, faces_omitted=omitted)
+        return FrameResult(faces, timings=timings, faces_omitted=omitted)
+
+    def finish(self, result: FrameResult, frame: np.ndarray, options: Options,
+               time_left_s: float | None = None, stream: Stream | None = None,
+               captured_at_s: float = 0.0) -> FrameResult:
+        """The second half of `analyse`: emotions, expressions, tracks and identities of
+        the faces `find` returned for this frame."""
+        faces, timings = result.faces, result.timings
         with _timed(timings, "classify_ms"):
             if options.classify and faces:
                 self._classify(result, time_left_s, stream)

@@ -54,7 +54,7 @@ def create_server(settings: DetectorSettings) -> RunningDetector:
                             settings=settings)
     server, port, health = build_server(settings, [SERVICE_NAME])
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
-        DetectorServicer(pipeline, settings.frame_limits), server)
+        DetectorServicer(pipeline, settings.frame_limits, settings.max_concurrent_rpcs), server)
     server.start()
     warm_up(detector, settings.min_score)
     if settings.metrics_port:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
 
 from facestream.v1 import detector_service_pb2 as pb
 from facestream.v1 import detector_service_pb2_grpc as pb_grpc
 from facestream.v1 import face_pb2, image_pb2
+from services.common.ahead import worked_ahead
 from services.common.errors import InvalidInput
 from services.common.frame_limits import FrameLimits
 from services.common.serving import time_left
@@ -17,6 +22,7 @@ from services.detector.pipeline import (
     EmotionState,
     FacePipeline,
     FrameResult,
+    Options,
     RequestedOptions,
     ScanMode,
     Stream,
@@ -121,29 +127,80 @@ def _observe(result: FrameResult, decode_ms: float) -> pb.StageTimings:
     return pb.StageTimings(**{f"{stage}_ms": ms for stage, ms in stages.items()})
 
 
+@dataclass
+class _FoundFrame:
+    """A frame between the pipeline's two halves."""
+
+    frame: np.ndarray
+    options: Options
+    result: FrameResult
+    decode_ms: float
+    captured_at_s: float
+
+
+def _frame_error(frame_id: int, error: Exception) -> pb.StreamDetectResponse:
+    code, message = status_of(error)
+    return pb.StreamDetectResponse(frame_id=frame_id,
+                                   error=pb.FrameError(code=code.value[0], message=message))
+
+
 class DetectorServicer(pb_grpc.DetectorServiceServicer):
-    def __init__(self, pipeline: FacePipeline, frame_limits: FrameLimits) -> None:
+    def __init__(self, pipeline: FacePipeline, frame_limits: FrameLimits,
+                 max_streams: int) -> None:
         self._pipeline = pipeline
         self._frame_limits = frame_limits
+        # A thread per open stream finds its next frames' faces. Kept between streams: a
+        # thread's memory arena stays warm, where new threads would each grow their own.
+        self._finders = ThreadPoolExecutor(max_workers=max_streams,
+                                           thread_name_prefix="stream-find")
 
-    def _analyse(self, image: image_pb2.Image, options: pb.DetectOptions, context,
-                 stream: Stream | None = None,
-                 capture_time_us: int = 0) -> tuple[FrameResult, pb.StageTimings, bool]:
+    def _found(self, request, context, stream: Stream | None = None) -> _FoundFrame:
+        """A request's frame decoded and its faces found (the pipeline's `find`)."""
         arrived_at_s = time.monotonic()
         started = time.perf_counter()
-        resolved = self._pipeline.resolve_options(_requested(options), streaming=stream is not None)
+        options = self._pipeline.resolve_options(_requested(request.options),
+                                                 streaming=stream is not None)
+        image = request.image
         frame = decode_image(image.data, image.format, image.width, image.height, self._frame_limits)
         decode_ms = (time.perf_counter() - started) * 1000
+        capture_time_us = getattr(request, "capture_time_us", 0)
         captured_at_s = capture_time_us / 1e6 if capture_time_us else arrived_at_s
-        result = self._pipeline.analyse(frame, resolved, time_left(context), stream, captured_at_s)
-        return result, _observe(result, decode_ms), resolved.return_crops
+        return _FoundFrame(frame, options, self._pipeline.find(frame, options, stream),
+                           decode_ms, captured_at_s)
+
+    def _finished(self, found: _FoundFrame, context,
+                  stream: Stream | None = None) -> tuple[FrameResult, pb.StageTimings]:
+        """The found frame's emotions, expressions, tracks and identities (`finish`)."""
+        result = self._pipeline.finish(found.result, found.frame, found.options,
+                                       time_left(context), stream, found.captured_at_s)
+        return result, _observe(result, found.decode_ms)
 
     @grpc_errors
     def Detect(self, request, context):
-        result, timings, with_crops = self._analyse(
-            request.image, request.options, context)
+        found = self._found(request, context)
+        result, timings = self._finished(found, context)
         return pb.DetectResponse(
-            faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],
+            faces=[_face_to_proto(f, result.labels, found.options.return_crops)
+                   for f in result.faces],
+            emotion_labels=result.labels, timings=timings,
+            emotions_unavailable_reason=result.emotions_error,
+            identity_unavailable_reason=result.identity_error,
+            faces_omitted=result.faces_omitted)
+
+    def _stream_answer(self, frame_id: int, found: _FoundFrame | Exception, context,
+                       stream: Stream) -> pb.StreamDetectResponse:
+        """One stream frame's answer; a frame that failed answers its error, and the stream
+        goes on."""
+        if isinstance(found, Exception):
+            return _frame_error(frame_id, found)
+        try:
+            result, timings = self._finished(found, context, stream)
+        except Exception as error:  # noqa: BLE001 - one bad frame must not end the stream
+            return _frame_error(frame_id, error)
+        return pb.StreamDetectResponse(
+            frame_id=frame_id,
+            faces=[_face_to_proto(f, result.labels, found.options.return_crops)
+                   for f in result.faces],
             emotion_labels=result.labels, timings=timings,
             emotions_unavailable_reason=result.emotions_error,
             identity_unavailable_reason=result.identity_error,
@@ -155,25 +212,14 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
         metrics.OPEN_STREAMS.inc()
         tracks = 0  # this stream's share of LIVE_TRACKS
         try:
-            for request in request_iterator:
-                try:
-                    result, timings, with_crops = self._analyse(
-                        request.image, request.options, context, stream, request.capture_time_us)
-                except Exception as error:  # noqa: BLE001 - one bad frame must not end the stream
-                    code, message = status_of(error)
-                    yield pb.StreamDetectResponse(
-                        frame_id=request.frame_id,
-                        error=pb.FrameError(code=code.value[0], message=message))
-                    continue
+            # The next frames' faces are found while this one's are classified and tracked.
+            for request, found in worked_ahead(
+                    request_iterator, lambda request: self._found(request, context, stream),
+                    self._finders):
+                answer = self._stream_answer(request.frame_id, found, context, stream)
                 metrics.LIVE_TRACKS.inc(stream.live_tracks - tracks)
                 tracks = stream.live_tracks
-                yield pb.StreamDetectResponse(
-                    frame_id=request.frame_id,
-                    faces=[_face_to_proto(f, result.labels, with_crops) for f in result.faces],
-                    emotion_labels=result.labels, timings=timings,
-                    emotions_unavailable_reason=result.emotions_error,
-                    identity_unavailable_reason=result.identity_error,
-                    faces_omitted=result.faces_omitted)
+                yield answer
         finally:
             metrics.OPEN_STREAMS.dec()
             metrics.LIVE_TRACKS.dec(tracks)

@@ -70,12 +70,15 @@ def test_detector_refuses_narrow_images_fast_and_without_memory():
             grpc.insecure_channel(f"127.0.0.1:{detector.port}",
                                   options=[("grpc.max_send_message_length", 32 << 20)]) as channel:
         stub = dpb_grpc.DetectorServiceStub(channel)
-        # The baseline is a server that has served: one good image and one of the raw size.
+        # The baseline is a server that has served: one good image and one of the raw size,
+        # on each RPC.
         stub.Detect(dpb.DetectRequest(image=image_pb2.Image(
             data=GROUP_PHOTO.read_bytes(), format=ENCODED)), timeout=30)
         square = image_pb2.Image(data=b"\0" * 16_000_000, format=image_pb2.IMAGE_FORMAT_GRAY8,
                                  width=4000, height=4000)
         stub.Detect(dpb.DetectRequest(image=square), timeout=60)
+        list(stub.StreamDetect(iter([dpb.StreamDetectRequest(frame_id=1, image=square)]),
+                               timeout=60))
         before = memory_mb(detector.pid)
         for name, image in IMAGES.items():
             error, took = timed_refusal(

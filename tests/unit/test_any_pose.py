@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, Future
+
 import cv2
 import numpy as np
 import pytest
@@ -221,12 +223,12 @@ def test_a_lost_face_is_followed_where_centerface_sees_it_and_a_crowd_keeps_its_
     stream.detect(frame, DEFAULT_MIN_SCORE)
     # The follow path: CenterFace finds the lost face in its neighbourhood and confirms it
     # now; on a frame without it the face is missed, and still looked for.
-    followed, missed = stream._follow(frame, [KnownFace(seen)], 0.5)
+    followed, missed = stream._follow(frame, [KnownFace(seen)], 0.5, {})
     assert not missed and followed[0].unconfirmed_frames == 1
     x, y, w, h = followed[0].box
     assert 220 < x + w / 2 < 420 and 140 < y + h / 2 < 340
     blank = np.full_like(frame, 90)
-    followed, missed = stream._follow(blank, [KnownFace(seen)], 0.5)
+    followed, missed = stream._follow(blank, [KnownFace(seen)], 0.5, {})
     assert not followed and missed[0].missed == 1
     # The crowd recheck: more lost faces than checks_per_frame, all confirmed lately, keep
     # their last boxes without one CenterFace call, one frame older each.
@@ -236,7 +238,7 @@ def test_a_lost_face_is_followed_where_centerface_sees_it_and_a_crowd_keeps_its_
     look_around = finder.look_around
     finder.look_around = lambda *args: calls.append(args) or look_around(*args)
     try:
-        followed, missed = stream._follow(blank, crowd, 0.5)
+        followed, missed = stream._follow(blank, crowd, 0.5, {})
     finally:
         finder.look_around = look_around
     assert not calls and not missed
@@ -272,3 +274,68 @@ def test_a_turned_face_coming_into_view_is_discovered_within_the_scan_and_the_la
     assert 3 <= first_seen <= 3 + settings.stream_scan_frames + lag
     assert runs[0][first_seen:] == [1] * (30 - first_seen)
     print(f"lag {lag}: found on frame {first_seen}")
+
+
+class InlineExecutor(Executor):
+    """Runs each piece of work when it is submitted: the order of a single thread."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        done: Future = Future()
+        done.set_result(fn(*args, **kwargs))
+        return done
+
+
+def _turned_face_walking_in(count: int = 24):
+    """A portrait in view from the start and a turned face (CenterFace's alone) walking in."""
+    portrait = cv2.resize(cv2.imread(str(PORTRAIT)), (120, 120))
+    turned = cv2.resize(cv2.imread(str(ROOT / "samples/camera.png")), (160, 160))
+    for index in range(count):
+        frame = np.full((480, 640, 3), 90, np.uint8)
+        frame[60:180, 40 + index:160 + index] = portrait
+        if index >= 4:
+            frame[260:420, 300 + 3 * index:460 + 3 * index] = turned
+        yield frame
+
+
+def test_centerface_work_beside_the_frontal_scan_finds_what_it_finds_after_it():
+    """The passes and checks started beside the frontal scan, on other threads, give the
+    faces of the same work done in order on one thread."""
+    settings = FaceFinderSettings(backend="auto", stream_scan_frames=5)
+    runs = []
+    for executor in (None, InlineExecutor()):
+        finder = make_face_finder(settings)
+        if executor is not None:
+            finder._background = executor
+        stream = finder.new_stream()
+        runs.append([[face.box for face in stream.detect(frame, DEFAULT_MIN_SCORE)]
+                     for frame in _turned_face_walking_in()])
+    assert runs[0] == runs[1]
+    assert max(len(boxes) for boxes in runs[0]) == 2  # both faces were followed
+
+
+def test_a_frame_with_the_discovery_pass_leaves_the_frontal_scan_share_to_the_others():
+    """No frame runs both the discovery pass and a share of the frontal pyramid; the other
+    frames of each stream_scan_frames still visit the whole pyramid."""
+    finder = make_face_finder(FaceFinderSettings(backend="auto", stream_scan_frames=5))
+    jobs = []
+    run_job = finder.frontal.run_job
+    finder.frontal.run_job = lambda rgb, job, *rest: jobs.append(job) or run_job(rgb, job, *rest)
+    stream = finder.new_stream()
+    per_frame = []
+    try:
+        for frame in _turned_face_walking_in(12):
+            jobs.clear()
+            stream.detect(frame, DEFAULT_MIN_SCORE)
+            per_frame.append(list(jobs))
+    finally:
+        finder.frontal.run_job = run_job
+    discovery_frames = [5, 10]
+    assert [per_frame[i] for i in discovery_frames] == [[], []]
+    assert all(per_frame[i] for i in range(1, 12) if i not in discovery_frames)
+
+    def visited(frames):
+        return {(job.scale, job.region) for i in frames for job in per_frame[i]}
+
+    # Frames 1-4 visit every job of the pyramid, as frames 6-9 do again.
+    assert visited(range(1, 5)) == visited(range(6, 10))
+    assert len(visited(range(1, 5))) > len(visited(range(1, 4)))

@@ -42,18 +42,10 @@ class AnyPoseDetector:
         self.nms_iou = frontal.nms_iou
         self.tuning = tuning
         self.discovery_lag_frames = settings.stream_discovery_lag_frames
-        # Streams' discovery passes run here, beside the frames that follow them.
-        self._background = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+        # Streams' CenterFace work runs here, beside their frontal scans. More threads than
+        # cores, so that a stream's short check need not wait behind other streams' passes.
+        self._background = ThreadPoolExecutor(max_workers=4 * (os.cpu_count() or 1),
                                               thread_name_prefix="face-discovery")
-
-    def _start(self, work, *args) -> Future:
-        """`work(*args)` on a background thread, or done here when streams wait for no
-        pass (lag 0)."""
-        if self.discovery_lag_frames:
-            return self._background.submit(work, *args)
-        done: Future = Future()
-        done.set_result(work(*args))
-        return done
 
     def centerface_pass(self, bgr: np.ndarray, min_score: float, max_pixels: int,
                         model: CenterFaceModel | None = None) -> list[DetectedFace]:
@@ -77,12 +69,12 @@ class AnyPoseDetector:
         on a background thread (the frame may be reused once this returns)."""
         height, width = bgr.shape[:2]
         scale = scale_within(width, height, self.stream_pixels)
-        return self._start(self.stream_centerface.detect_resized, resized(bgr, scale), scale,
+        return self._background.submit(self.stream_centerface.detect_resized, resized(bgr, scale), scale,
                            self._pass_threshold(min_score), self.nms_iou)
 
     def tile_in_background(self, bgr: np.ndarray, tile: Region, min_score: float) -> Future:
         """tile_pass's faces, as a future (see discovery_in_background)."""
-        return self._start(self._tile_faces, self._tile_image(bgr, tile), tile, bgr.shape[:2],
+        return self._background.submit(self._tile_faces, self._tile_image(bgr, tile), tile, bgr.shape[:2],
                            min_score)
 
     def tile_pass(self, bgr: np.ndarray, tile: Region, min_score: float) -> list[DetectedFace]:
@@ -112,14 +104,31 @@ class AnyPoseDetector:
     def look_around(self, bgr: np.ndarray, box, min_score: float) -> DetectedFace | None:
         """CenterFace's best face overlapping `box` in its neighbourhood, calibrated, or None
         below `min_score`."""
+        region, scale = self._neighbourhood(bgr, box)
+        x, y, w, h = region
+        return self._best_around(resized(bgr[y:y + h, x:x + w], scale), scale, (x, y), box,
+                                 min_score)
+
+    def _neighbourhood(self, bgr: np.ndarray, box) -> tuple[Region, float]:
+        """The region CenterFace checks for a face at `box`, and the scale it sees it at."""
         height, width = bgr.shape[:2]
         region = neighbourhood(box, width, height, self.tuning.neighbourhood)
-        scale = self.tuning.neighbourhood_side_px / max(region[2:])
-        found = self.stream_centerface.detect_region(bgr, region, scale,
-                                                     raw_threshold(min_score, self.tuning),
-                                                     self.nms_iou)
+        return region, self.tuning.neighbourhood_side_px / max(region[2:])
+
+    def _best_around(self, image: np.ndarray, scale: float, origin: tuple[int, int], box,
+                     min_score: float) -> DetectedFace | None:
+        found = self.stream_centerface.detect_resized(image, scale,
+                                                      raw_threshold(min_score, self.tuning),
+                                                      self.nms_iou, origin)
         best = best_overlapping(tuple(box), found, self.tuning.same_face_iou)
         return rescored(best, self.tuning) if best is not None else None
+
+    def look_around_in_background(self, bgr: np.ndarray, box, min_score: float) -> Future:
+        """look_around's answer, as a future: the neighbourhood is cut and resized here."""
+        region, scale = self._neighbourhood(bgr, box)
+        x, y, w, h = region
+        return self._background.submit(self._best_around, resized(bgr[y:y + h, x:x + w], scale),
+                                       scale, (x, y), box, min_score)
 
     def new_stream(self) -> AnyPoseStream:
         return AnyPoseStream(self)

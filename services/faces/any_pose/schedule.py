@@ -4,7 +4,10 @@ model and no pixels.
 The first frame of a size gets the full detection. After it, CenterFace's discovery pass
 over the downscaled frame runs once every `stream_scan_frames` frames, a large frame's
 tiles are looked through one every `tile_period` frames, and the faces only CenterFace
-keeps are re-checked every frame, or, in a crowd, every `recheck_frames` frames.
+keeps are re-checked every frame, or, in a crowd, every `recheck_frames` frames. A frame
+with the discovery pass leaves the frontal scan's share to the others, which spread it over
+one frame fewer: no frame pays for both, and the frontal scan still covers its pyramid
+within `stream_scan_frames` frames.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class FramePlan:
     discovery: bool  # CenterFace's pass over the whole, downscaled frame
     tile: Region | None  # a tile CenterFace looks through at tile_scale
     frame: int = 0  # frames since the first of this size
+    frontal_scan: bool = True  # the frontal scan runs its share of the pyramid
 
 
 class AnyPoseSchedule:
@@ -53,8 +57,15 @@ class AnyPoseSchedule:
         tile = None
         if self._tiles and self._frame % period == 0:
             tile = self._tiles[(self._frame // period) % len(self._tiles)]
-        return FramePlan(first=False, discovery=self._frame % self.stream_scan_frames == 0,
-                         tile=tile, frame=self._frame)
+        discovery = self._frame % self.stream_scan_frames == 0
+        return FramePlan(first=False, discovery=discovery, tile=tile, frame=self._frame,
+                         frontal_scan=not discovery or self.stream_scan_frames == 1)
+
+    @property
+    def frontal_scan_frames(self) -> int:
+        """The frames the frontal scan spreads its pyramid over: those without the
+        discovery pass."""
+        return max(1, self.stream_scan_frames - 1)
 
     def checks_due(self, lost: list[KnownFace]) -> list[bool]:
         """For each face the frontal scan lost this frame, whether CenterFace checks it now:

@@ -25,10 +25,10 @@ class AnyPoseStream:
     def __init__(self, detector: AnyPoseDetector) -> None:
         self._detector = detector
         self._tuning = detector.tuning
-        self._frontal = detector.frontal.new_stream()
         self._schedule = AnyPoseSchedule(stream_scan_frames=detector.stream_scan_frames,
                                          stream_pixels=detector.stream_pixels,
                                          tuning=detector.tuning)
+        self._frontal = detector.frontal.new_stream(self._schedule.frontal_scan_frames)
         self._known: list[KnownFace] = []  # last reported, then lost ones still looked for
         # Discovery passes running beside the frames, with the frame their faces join on.
         self._passes: list[tuple[int, Future]] = []
@@ -43,49 +43,63 @@ class AnyPoseStream:
         detector = self._detector
         if plan.first:
             self._passes = []
-            found = combine(self._frontal.detect(bgr, min_score),
-                            detector.discovery_pass(bgr, min_score), min_score, self._tuning)
+            discovery = detector.discovery_in_background(bgr, min_score)
+            found = combine(self._frontal.detect(bgr, min_score), discovery.result(), min_score,
+                            self._tuning)
             self._known = [KnownFace(face) for face in found]
             return found
         keep_score = max(0.0, min_score - detector.frontal.tuning.keep_margin)
-        faces = [KnownFace(face) for face in self._frontal_faces(bgr, min_score, keep_score)]
+        # CenterFace's work of this frame starts beside the frontal scan.
+        self._start_passes(bgr, plan, min_score)
+        checks = self._start_checks(bgr, keep_score)
+        faces = [KnownFace(face) for face in self._frontal_faces(bgr, min_score, keep_score,
+                                                                 plan.frontal_scan)]
         lost = [known for known in self._known
                 if not np.any(overlaps(known.box, faces) >= self._tuning.same_face_iou)]
-        followed, missed = self._follow(bgr, lost, keep_score)
+        followed, missed = self._follow(bgr, lost, keep_score, checks)
         faces += followed
         faces += self._discovered(bgr, plan, min_score, keep_score, faces)
         return self._report(faces, missed)
 
-    def _frontal_faces(self, bgr: np.ndarray, min_score: float,
-                       keep_score: float) -> list[DetectedFace]:
+    def _frontal_faces(self, bgr: np.ndarray, min_score: float, keep_score: float,
+                       scan: bool) -> list[DetectedFace]:
         """The frontal stream's faces; one it keeps below min_score stays only where
         CenterFace sees a face too (a box drifting onto hair or a pillar does not)."""
-        return [face for face in self._frontal.detect(bgr, min_score)
+        return [face for face in self._frontal.detect(bgr, min_score, scan)
                 if face.score >= min_score
                 or self._detector.look_around(bgr, face.box, keep_score) is not None]
 
-    def _follow(self, bgr: np.ndarray, lost: list[KnownFace],
-                keep_score: float) -> tuple[list[KnownFace], list[KnownFace]]:
+    def _follow(self, bgr: np.ndarray, lost: list[KnownFace], keep_score: float,
+                started: dict[int, Future]) -> tuple[list[KnownFace], list[KnownFace]]:
         """(followed, missed): the lost faces CenterFace finds in their neighbourhoods (or
         whose check is not due, at their last box), and those it missed, still looked for
-        up to keep_missed_frames."""
+        up to keep_missed_frames. `started`: checks already running, by id of the face."""
         followed, missed = [], []
         keep_missed = self._detector.frontal.tuning.keep_missed_frames
         for known, due in zip(lost, self._schedule.checks_due(lost), strict=True):
             if not due:
                 followed.append(KnownFace(known.face, 0, known.unconfirmed_frames + 1))
                 continue
-            seen = self._detector.look_around(bgr, known.box, keep_score)
+            check = started.get(id(known))
+            seen = (check.result() if check is not None
+                    else self._detector.look_around(bgr, known.box, keep_score))
             if seen is not None:
                 followed.append(KnownFace(seen, 0, 1))
             elif known.missed < keep_missed:
                 missed.append(KnownFace(known.face, known.missed + 1))
         return followed, missed
 
-    def _discovered(self, bgr: np.ndarray, plan: FramePlan, min_score: float,
-                    keep_score: float, faces: list[KnownFace]) -> list[KnownFace]:
-        """New faces, where no face is yet, from the discovery passes and tiles due on this
-        frame; this frame's own start now and run beside the frames that follow."""
+    def _start_checks(self, bgr: np.ndarray, keep_score: float) -> dict[int, Future]:
+        """The checks due of the faces only CenterFace kept, by id of the face: the frontal
+        scan most likely loses them again (when it does not, the answer goes unused; the
+        faces are the same either way)."""
+        kept = [known for known in self._known if known.unconfirmed_frames is not None]
+        return {id(known): self._detector.look_around_in_background(bgr, known.box, keep_score)
+                for known, due in zip(kept, self._schedule.checks_due(kept), strict=True) if due}
+
+    def _start_passes(self, bgr: np.ndarray, plan: FramePlan, min_score: float) -> None:
+        """The discovery pass and tile due on this frame, started beside it; their faces
+        join on this frame, or discovery_lag_frames later."""
         joins_on = plan.frame + self._detector.discovery_lag_frames
         if plan.discovery:
             self._passes.append((joins_on, self._detector.discovery_in_background(bgr,
@@ -93,6 +107,10 @@ class AnyPoseStream:
         if plan.tile is not None:
             self._passes.append((joins_on, self._detector.tile_in_background(bgr, plan.tile,
                                                                              min_score)))
+
+    def _discovered(self, bgr: np.ndarray, plan: FramePlan, min_score: float,
+                    keep_score: float, faces: list[KnownFace]) -> list[KnownFace]:
+        """New faces, where no face is yet, from the passes that join on this frame."""
         due = [running for joins_on, running in self._passes if joins_on <= plan.frame]
         self._passes = [(joins_on, running) for joins_on, running in self._passes
                         if joins_on > plan.frame]

@@ -179,5 +179,5 @@ class MultiScaleDetector:
         best = best_unmirrored(views, self.tuning) or candidate
         return DetectedFace(best.box, score, mean_keypoints(views, best))
 
-    def new_stream(self) -> StreamScan:
-        return StreamScan(self)
+    def new_stream(self, scan_frames: int | None = None) -> StreamScan:
+        return StreamScan(self, scan_frames)

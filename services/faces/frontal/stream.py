@@ -23,26 +23,30 @@ if TYPE_CHECKING:
 class StreamScan:
     """The per-stream state of the incremental scan; lives and dies with its stream."""
 
-    def __init__(self, detector: MultiScaleDetector) -> None:
+    def __init__(self, detector: MultiScaleDetector, scan_frames: int | None = None) -> None:
+        """`scan_frames`: the frames the full scan is spread over (stream_scan_frames)."""
         self._detector = detector
+        self._scan_frames = scan_frames or detector.stream_scan_frames
         self._tuning = detector.tuning
         self._frame_size: tuple[int, int] | None = None
         self._schedule: StreamSchedule | None = None
         self._known: list[KnownFace] = []
         self._pending: list[DetectedFace] = []  # verified last frame, not yet reported
 
-    def detect(self, bgr: np.ndarray, min_score: float) -> list[DetectedFace]:
+    def detect(self, bgr: np.ndarray, min_score: float, scan: bool = True) -> list[DetectedFace]:
+        """`scan=False` leaves this frame's share of the scan to the next frame: the known
+        faces are still followed, and new ones only confirmed."""
         height, width = bgr.shape[:2]
         if self._frame_size != (width, height):  # first frame, or the source changed size
             self._frame_size = (width, height)
             self._schedule = StreamSchedule(width, height, self._detector.scales(width, height),
-                                            self._detector.stream_scan_frames, self._tuning)
+                                            self._scan_frames, self._tuning)
             self._known, self._pending = [], []
             # The faces in view from the start are found at once by the full scan, as an
             # image gets it, rather than within stream_scan_frames frames.
             return self._report([], self._detector.detect(bgr, min_score), min_score)
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        scanned = self._scan_share(rgb, min_score)
+        scanned = self._scan_share(rgb, min_score) if scan else []
         tracked = self._followed(rgb, scanned, min_score) + self._confirmed(rgb, scanned,
                                                                              min_score)
         new = [face for face in scanned if not overlaps_any(face.box, tracked)]
