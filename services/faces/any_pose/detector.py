@@ -69,13 +69,14 @@ class AnyPoseDetector:
         on a background thread (the frame may be reused once this returns)."""
         height, width = bgr.shape[:2]
         scale = scale_within(width, height, self.stream_pixels)
-        return self._background.submit(self.stream_centerface.detect_resized, resized(bgr, scale), scale,
-                           self._pass_threshold(min_score), self.nms_iou)
+        return self._background.submit(self.stream_centerface.detect_resized,
+                                       resized(bgr, scale), scale,
+                                       self._pass_threshold(min_score), self.nms_iou)
 
     def tile_in_background(self, bgr: np.ndarray, tile: Region, min_score: float) -> Future:
         """tile_pass's faces, as a future (see discovery_in_background)."""
-        return self._background.submit(self._tile_faces, self._tile_image(bgr, tile), tile, bgr.shape[:2],
-                           min_score)
+        return self._background.submit(self._tile_faces, self._tile_image(bgr, tile), tile,
+                                       bgr.shape[:2], min_score)
 
     def tile_pass(self, bgr: np.ndarray, tile: Region, min_score: float) -> list[DetectedFace]:
         """CenterFace over one tile at tile_scale, in frame pixels, raw scores; faces cut by
