@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+from bench.real_content import real_clips
 from tests.conftest import ROOT
 
 
@@ -60,3 +61,23 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     for row in results["detector_runtimes_ms"].values():
         assert row["litert_ms"] > 0 and row["opencv_dnn_ms"] > 0
     assert results["memory_mb"]["detector"] > 0 and results["memory_mb"]["classifier"] > 0
+    assert pipeline["eight_streams_frontal"]["fps"] > 0
+    # Real people when the tuning data is on this machine; a row that says so when not.
+    if real_clips():
+        assert set(results["real_content"]) == {"street_1080p", "stage_720p"}
+        for row in results["real_content"].values():
+            assert row["fps"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"]
+            assert row["faces_per_frame"] > 0 and row["stages_ms"]["detect"] > 0
+    else:
+        assert results["real_content"] == {}
+        assert "skipped: no ../shared/data" in result.stdout
+
+
+def test_compare_serves_two_checkouts_and_measures_them_in_turns():
+    result = subprocess.run([sys.executable, "-m", "bench.compare", "--before", str(ROOT),
+                             "--seconds", "0.5", "--rounds", "1"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["round 0 before", "round 0 after"]
+    assert all("eight streams" in line and "p99" in line for line in lines)

@@ -105,16 +105,21 @@ class AnyPoseDetector:
     def look_around(self, bgr: np.ndarray, box, min_score: float) -> DetectedFace | None:
         """CenterFace's best face overlapping `box` in its neighbourhood, calibrated, or None
         below `min_score`."""
-        region, scale = self._neighbourhood(bgr, box)
-        x, y, w, h = region
-        return self._best_around(resized(bgr[y:y + h, x:x + w], scale), scale, (x, y), box,
-                                 min_score)
+        return self._best_around(*self._neighbourhood_image(bgr, box), box, min_score)
 
-    def _neighbourhood(self, bgr: np.ndarray, box) -> tuple[Region, float]:
-        """The region CenterFace checks for a face at `box`, and the scale it sees it at."""
+    def look_around_in_background(self, bgr: np.ndarray, box, min_score: float) -> Future:
+        """look_around's answer, as a future: the neighbourhood is cut and resized here."""
+        return self._background.submit(self._best_around, *self._neighbourhood_image(bgr, box),
+                                       box, min_score)
+
+    def _neighbourhood_image(self, bgr: np.ndarray,
+                             box) -> tuple[np.ndarray, float, tuple[int, int]]:
+        """The region CenterFace checks for a face at `box`, resized to the scale it sees it
+        at: (image, scale, the region's corner)."""
         height, width = bgr.shape[:2]
-        region = neighbourhood(box, width, height, self.tuning.neighbourhood)
-        return region, self.tuning.neighbourhood_side_px / max(region[2:])
+        x, y, w, h = neighbourhood(box, width, height, self.tuning.neighbourhood)
+        scale = self.tuning.neighbourhood_side_px / max(w, h)
+        return resized(bgr[y:y + h, x:x + w], scale), scale, (x, y)
 
     def _best_around(self, image: np.ndarray, scale: float, origin: tuple[int, int], box,
                      min_score: float) -> DetectedFace | None:
@@ -123,13 +128,6 @@ class AnyPoseDetector:
                                                       self.nms_iou, origin)
         best = best_overlapping(tuple(box), found, self.tuning.same_face_iou)
         return rescored(best, self.tuning) if best is not None else None
-
-    def look_around_in_background(self, bgr: np.ndarray, box, min_score: float) -> Future:
-        """look_around's answer, as a future: the neighbourhood is cut and resized here."""
-        region, scale = self._neighbourhood(bgr, box)
-        x, y, w, h = region
-        return self._background.submit(self._best_around, resized(bgr[y:y + h, x:x + w], scale),
-                                       scale, (x, y), box, min_score)
 
     def new_stream(self) -> AnyPoseStream:
         return AnyPoseStream(self)
