@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -333,7 +334,9 @@ def test_enroll_from_the_command_line_then_identify_the_clip(classifier_server, 
               for face in line["faces"]]
     assert people[0] is None  # the track's first frame: the lookup is still under way
     assert people[-1] == "Eileen Collins" and people.count("Eileen Collins") >= len(people) - 10
-    assert "#1 (Eileen Collins): 6.0 s in view" in result.stdout
+    # --pace drops a frame when the machine falls behind, which can shorten the view.
+    in_view = re.search(r"#1 \(Eileen Collins\): (\d+\.\d) s in view", result.stdout)
+    assert in_view is not None and float(in_view[1]) >= 5.0, result.stdout
 
 
 def test_enrolling_from_a_group_photo_lists_the_faces_then_takes_the_one_asked_for(
