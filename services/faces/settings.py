@@ -39,6 +39,9 @@ class FaceFinderSettings:
     max_scan_pixels: int = setting(1536 * 864, "frame pixels the finest scan level may "
                                    "cover (auto, frontal); larger frames are scanned "
                                    "downscaled")
+    stream_scan_pixels: int = setting(1280 * 720, "frame pixels the finest scan level may "
+                                      "cover in a stream (auto): in a larger frame, the "
+                                      "smaller faces are left to CenterFace's tiles")
     stream_scan_frames: int = setting(10, "frames over which a stream's full scan is spread "
                                       "(auto, frontal): a new face is found within this many "
                                       "frames")
@@ -73,8 +76,9 @@ class FaceFinderSettings:
         require(1 <= self.detector_threads <= 64, "detector_threads", self.detector_threads,
                 "must be 1..64")
         require(8 <= self.min_face_px <= 4096, "min_face_px", self.min_face_px, "must be 8..4096")
-        require(128 * 128 <= self.max_scan_pixels <= 1 << 26, "max_scan_pixels",
-                self.max_scan_pixels, "must be 16384..67108864")
+        for name in ("max_scan_pixels", "stream_scan_pixels"):
+            require(128 * 128 <= getattr(self, name) <= 1 << 26, name, getattr(self, name),
+                    "must be 16384..67108864")
         require(1 <= self.stream_scan_frames <= 300, "stream_scan_frames",
                 self.stream_scan_frames, "must be 1..300")
         for name in ("centerface_max_pixels", "stream_centerface_pixels"):

@@ -339,3 +339,34 @@ def test_a_frame_with_the_discovery_pass_leaves_the_frontal_scan_share_to_the_ot
     # Frames 1-4 visit every job of the pyramid, as frames 6-9 do again.
     assert visited(range(1, 5)) == visited(range(6, 10))
     assert len(visited(range(1, 5))) > len(visited(range(1, 4)))
+
+
+def test_a_1080p_streams_frontal_scan_stops_at_its_pixel_budget_and_the_tiles_find_smaller_faces(
+        portrait):
+    """A stream's frontal scan covers at most stream_scan_pixels at its finest level (an
+    image's covers max_scan_pixels); a face too small for it is the tiles' to find."""
+    settings = FaceFinderSettings(backend="auto")
+    finder = make_face_finder(settings)
+    image_finest = finder.frontal.scales(1920, 1080)[0]
+    stream_finest = (settings.stream_scan_pixels / (1920 * 1080)) ** 0.5
+    assert stream_finest < image_finest
+    jobs = []
+    run_job = finder.frontal.run_job
+    finder.frontal.run_job = lambda rgb, job, *rest: jobs.append(job) or run_job(rgb, job, *rest)
+    stream = finder.new_stream()
+    frame = np.full((1080, 1920, 3), 90, np.uint8)
+    try:
+        stream.detect(frame, DEFAULT_MIN_SCORE)  # the first frame: the full scan, no face
+        # The astronaut's face at ~20 px: under the stream's finest level's smallest
+        # (~36 px), ~10 px in a tile at ANY_POSE.tile_scale.
+        frame[600:710, 1200:1310] = cv2.resize(portrait, (110, 110), interpolation=cv2.INTER_AREA)
+        found = [stream.detect(frame, DEFAULT_MIN_SCORE) for _ in range(12)]
+    finally:
+        finder.frontal.run_job = run_job
+    assert max(job.scale for job in jobs) == pytest.approx(stream_finest)
+    frames_per_tile_round = ANY_POSE.tile_period * 2  # two tiles cover a 1080p frame
+    first = next(i for i, faces in enumerate(found) if faces)
+    assert first < frames_per_tile_round
+    assert all(len(faces) == 1 for faces in found[first:])
+    x, y, w, h = found[-1][0].box
+    assert 1200 < x + w / 2 < 1310 and 600 < y + h / 2 < 710 and max(w, h) < 36

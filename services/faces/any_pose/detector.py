@@ -39,6 +39,7 @@ class AnyPoseDetector:
         self.max_pixels = settings.centerface_max_pixels
         self.stream_pixels = settings.stream_centerface_pixels
         self.stream_scan_frames = settings.stream_scan_frames
+        self.stream_scan_pixels = settings.stream_scan_pixels
         self.nms_iou = frontal.nms_iou
         self.tuning = tuning
         self.discovery_lag_frames = settings.stream_discovery_lag_frames

@@ -28,7 +28,8 @@ class AnyPoseStream:
         self._schedule = AnyPoseSchedule(stream_scan_frames=detector.stream_scan_frames,
                                          stream_pixels=detector.stream_pixels,
                                          tuning=detector.tuning)
-        self._frontal = detector.frontal.new_stream(self._schedule.frontal_scan_frames)
+        self._frontal = detector.frontal.new_stream(self._schedule.frontal_scan_frames,
+                                                    detector.stream_scan_pixels)
         self._known: list[KnownFace] = []  # last reported, then lost ones still looked for
         # Discovery passes running beside the frames, with the frame their faces join on.
         self._passes: list[tuple[int, Future]] = []
