@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,13 +185,14 @@ def connect(args: argparse.Namespace, service: str = "detector") -> grpc.Channel
     address = ADDRESSES[service]
     target = address.of(args)
     channel = open_channel(args, target)
-    try:
-        grpc.channel_ready_future(channel).result(timeout=args.connect_timeout)
-    except KeyboardInterrupt:
+    ready = grpc.channel_ready_future(channel)
+    if not wait_unless_interrupted(ready, args.connect_timeout):
+        ready.cancel()
         channel.close()
         print(f"webcam: stopped while waiting for the {service}", file=sys.stderr)
         return None
-    except grpc.FutureTimeoutError:
+    if not ready.done():
+        ready.cancel()
         channel.close()
         answer = http_answer(target)
         if answer:
@@ -204,6 +206,26 @@ def connect(args: argparse.Namespace, service: str = "detector") -> grpc.Channel
                   "prints the line to export when its ports moved)", file=sys.stderr)
         return None
     return channel
+
+
+def wait_unless_interrupted(future: grpc.Future, timeout_s: float) -> bool:
+    """Wait up to timeout_s for `future`; False when Ctrl-C came first. Ctrl-C only sets a
+    flag here: a KeyboardInterrupt raised inside gRPC's own waiting can deadlock the
+    channel's close."""
+    settled = threading.Event()
+    interrupted = []
+    future.add_done_callback(lambda _: settled.set())
+
+    def on_interrupt(_signum, _frame):
+        interrupted.append(True)
+        settled.set()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        settled.wait(timeout_s)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return not interrupted
 
 
 def http_answer(target: str) -> str:
