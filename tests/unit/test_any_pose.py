@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -313,22 +315,29 @@ def test_centerface_work_beside_the_frontal_scan_finds_what_it_finds_after_it():
     assert max(len(boxes) for boxes in runs[0]) == 2  # both faces were followed
 
 
+@contextmanager
+def _frontal_jobs(finder) -> Iterator[list]:
+    """The frontal scan's jobs the finder runs meanwhile, in order."""
+    jobs = []
+    run_job = finder.frontal.run_job
+    finder.frontal.run_job = lambda rgb, job, *rest: jobs.append(job) or run_job(rgb, job, *rest)
+    try:
+        yield jobs
+    finally:
+        finder.frontal.run_job = run_job
+
+
 def test_a_frame_with_the_discovery_pass_leaves_the_frontal_scan_share_to_the_others():
     """No frame runs both the discovery pass and a share of the frontal pyramid; the other
     frames of each stream_scan_frames still visit the whole pyramid."""
     finder = make_face_finder(FaceFinderSettings(backend="auto", stream_scan_frames=5))
-    jobs = []
-    run_job = finder.frontal.run_job
-    finder.frontal.run_job = lambda rgb, job, *rest: jobs.append(job) or run_job(rgb, job, *rest)
     stream = finder.new_stream()
     per_frame = []
-    try:
+    with _frontal_jobs(finder) as jobs:
         for frame in _turned_face_walking_in(12):
             jobs.clear()
             stream.detect(frame, DEFAULT_MIN_SCORE)
             per_frame.append(list(jobs))
-    finally:
-        finder.frontal.run_job = run_job
     discovery_frames = [5, 10]
     assert [per_frame[i] for i in discovery_frames] == [[], []]
     assert all(per_frame[i] for i in range(1, 12) if i not in discovery_frames)
@@ -350,19 +359,14 @@ def test_a_1080p_streams_frontal_scan_stops_at_its_pixel_budget_and_the_tiles_fi
     image_finest = finder.frontal.scales(1920, 1080)[0]
     stream_finest = (settings.stream_scan_pixels / (1920 * 1080)) ** 0.5
     assert stream_finest < image_finest
-    jobs = []
-    run_job = finder.frontal.run_job
-    finder.frontal.run_job = lambda rgb, job, *rest: jobs.append(job) or run_job(rgb, job, *rest)
     stream = finder.new_stream()
     frame = np.full((1080, 1920, 3), 90, np.uint8)
-    try:
+    with _frontal_jobs(finder) as jobs:
         stream.detect(frame, DEFAULT_MIN_SCORE)  # the first frame: the full scan, no face
         # The astronaut's face at ~25-31 px: one the image scan's finest level sees, under
         # the stream's (~36 px); ~14 px in a tile at ANY_POSE.tile_scale.
         frame[600:750, 1200:1350] = cv2.resize(portrait, (150, 150), interpolation=cv2.INTER_AREA)
         found = [stream.detect(frame, DEFAULT_MIN_SCORE) for _ in range(12)]
-    finally:
-        finder.frontal.run_job = run_job
     assert max(job.scale for job in jobs) == pytest.approx(stream_finest)
     frames_per_tile_round = ANY_POSE.tile_period * 2  # two tiles cover a 1080p frame
     first = next(i for i, faces in enumerate(found) if faces)
