@@ -186,38 +186,36 @@ def connect(args: argparse.Namespace, service: str = "detector") -> grpc.Channel
     target = address.of(args)
     channel = open_channel(args, target)
     ready = grpc.channel_ready_future(channel)
-    if not wait_unless_interrupted(ready, args.connect_timeout):
-        ready.cancel()
-        channel.close()
+    interrupted = not wait_unless_interrupted(ready, args.connect_timeout)
+    if ready.done() and not interrupted:
+        return channel
+    ready.cancel()
+    channel.close()
+    if interrupted:
         print(f"webcam: stopped while waiting for the {service}", file=sys.stderr)
         return None
-    if not ready.done():
-        ready.cancel()
-        channel.close()
-        answer = http_answer(target)
-        if answer:
-            print(f"webcam: {target} answers HTTP ({answer}), not gRPC: that is a web server "
-                  f"(the page's gateway listens on 8080); the {service} listens on "
-                  f"{address.default.rpartition(':')[2]}", file=sys.stderr)
-        else:
-            print(f"webcam: no {service} at {target} after {args.connect_timeout:.0f} s; "
-                  f"start it with `make serve`, or point this client at yours with "
-                  f"{address.flag} HOST:PORT or {address.variable}=HOST:PORT (`make serve` "
-                  "prints the line to export when its ports moved)", file=sys.stderr)
-        return None
-    return channel
+    answer = http_answer(target)
+    if answer:
+        print(f"webcam: {target} answers HTTP ({answer}), not gRPC: that is a web server "
+              f"(the page's gateway listens on 8080); the {service} listens on "
+              f"{address.default.rpartition(':')[2]}", file=sys.stderr)
+    else:
+        print(f"webcam: no {service} at {target} after {args.connect_timeout:.0f} s; "
+              f"start it with `make serve`, or point this client at yours with "
+              f"{address.flag} HOST:PORT or {address.variable}=HOST:PORT (`make serve` "
+              "prints the line to export when its ports moved)", file=sys.stderr)
+    return None
 
 
 def wait_unless_interrupted(future: grpc.Future, timeout_s: float) -> bool:
     """Wait up to timeout_s for `future`; False when Ctrl-C came first. Ctrl-C only sets a
     flag here: a KeyboardInterrupt raised inside gRPC's own waiting can deadlock the
     channel's close."""
-    settled = threading.Event()
-    interrupted = []
+    settled, interrupted = threading.Event(), threading.Event()
     future.add_done_callback(lambda _: settled.set())
 
     def on_interrupt(_signum, _frame):
-        interrupted.append(True)
+        interrupted.set()
         settled.set()
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
@@ -225,7 +223,7 @@ def wait_unless_interrupted(future: grpc.Future, timeout_s: float) -> bool:
         settled.wait(timeout_s)
     finally:
         signal.signal(signal.SIGINT, previous)
-    return not interrupted
+    return not interrupted.is_set()
 
 
 def http_answer(target: str) -> str:
