@@ -49,6 +49,12 @@ class _AheadWorker(Generic[Item, Answer]):
         except Exception as error:  # noqa: BLE001 - the items broke: the caller raises it
             self._put((_END, error))
             return
+        finally:
+            # Items that are themselves worked ahead free their thread now, not when
+            # collected.
+            close = getattr(self._items, "close", None)
+            if close is not None:
+                close()
         self._put((_END, None))
 
 

@@ -113,7 +113,7 @@ class Stream:
 @dataclass
 class Face:
     detection: DetectedFace
-    crop: np.ndarray
+    crop: np.ndarray | None = None  # aligned in `finish`, with the pose
     pose: HeadPose | None = None
     emotion_state: EmotionState = EmotionState.NOT_REQUESTED
     scores: np.ndarray | None = None
@@ -149,6 +149,18 @@ class FrameResult:
     identity_error: str = ""
     timings: StageTimes = field(default_factory=StageTimes)
     faces_omitted: int = 0  # found, but over max_faces
+
+
+def _align(faces: list[Face], frame: np.ndarray) -> None:
+    """Each face's 48x48 crop and its head pose."""
+    if not faces:
+        return
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    size = (frame.shape[1], frame.shape[0])
+    for face in faces:
+        detection = face.detection
+        face.crop = normalize(gray, detection.box, detection.keypoints)
+        face.pose = head_pose(detection.keypoints, size)
 
 
 @contextmanager
@@ -225,25 +237,23 @@ class FacePipeline:
 
     def find(self, frame: np.ndarray, options: Options,
              stream: Stream | None = None) -> FrameResult:
-        """The first half of `analyse`: the frame's faces found, aligned and posed. A
-        stream's next frame may be found while `finish` completes this one: the two halves
-        share none of the stream's state."""
+        """The first half of `analyse`: the frame's faces found. A stream's next frame may
+        be found while `finish` completes this one: the two halves share none of the
+        stream's state, and all that `find` does is what the next frame must wait for."""
         timings = StageTimes()
         with _timed(timings, "detect_ms"):
             detections, omitted = self._detect(frame, options, stream)
-        with _timed(timings, "align_ms"):
-            gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            size = (frame.shape[1], frame.shape[0])
-            faces = [Face(d, normalize(gray, d.box, d.keypoints), head_pose(d.keypoints, size))
-                     for d in detections]
-        return FrameResult(faces, timings=timings, faces_omitted=omitted)
+        return FrameResult([Face(d) for d in detections], timings=timings,
+                           faces_omitted=omitted)
 
     def finish(self, result: FrameResult, frame: np.ndarray, options: Options,
                time_left_s: float | None = None, stream: Stream | None = None,
                captured_at_s: float = 0.0) -> FrameResult:
-        """The second half of `analyse`: emotions, expressions, tracks and identities of
-        the faces `find` returned for this frame."""
+        """The second half of `analyse`: the crops and poses, then the emotions,
+        expressions, tracks and identities of the faces `find` returned for this frame."""
         faces, timings = result.faces, result.timings
+        with _timed(timings, "align_ms"):
+            _align(faces, frame)
         with _timed(timings, "classify_ms"):
             if options.classify and faces:
                 self._classify(result, time_left_s, stream)

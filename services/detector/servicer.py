@@ -128,14 +128,21 @@ def _observe(result: FrameResult, decode_ms: float) -> pb.StageTimings:
 
 
 @dataclass
-class _FoundFrame:
-    """A frame between the pipeline's two halves."""
+class _DecodedFrame:
+    """A request's frame, ready for the pipeline."""
 
     frame: np.ndarray
     options: Options
-    result: FrameResult
     decode_ms: float
     captured_at_s: float
+
+
+@dataclass
+class _FoundFrame:
+    """A frame between the pipeline's two halves."""
+
+    decoded: _DecodedFrame
+    result: FrameResult
 
 
 def _frame_error(frame_id: int, error: Exception) -> pb.StreamDetectResponse:
@@ -149,38 +156,49 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
                  max_streams: int) -> None:
         self._pipeline = pipeline
         self._frame_limits = frame_limits
-        # A thread per open stream finds its next frames' faces. Kept between streams: a
+        # Per open stream, a thread decodes its next frames and one finds their faces, so
+        # that a stream's detection never waits for a decode. Kept between streams: a
         # thread's memory arena stays warm, where new threads would each grow their own.
+        self._decoders = ThreadPoolExecutor(max_workers=max_streams,
+                                            thread_name_prefix="stream-decode")
         self._finders = ThreadPoolExecutor(max_workers=max_streams,
                                            thread_name_prefix="stream-find")
 
-    def _found(self, request, context, stream: Stream | None = None) -> _FoundFrame:
-        """A request's frame decoded and its faces found (the pipeline's `find`)."""
+    def _decoded(self, request, streaming: bool) -> _DecodedFrame:
+        """A request's options checked and its frame decoded."""
         arrived_at_s = time.monotonic()
         started = time.perf_counter()
-        options = self._pipeline.resolve_options(_requested(request.options),
-                                                 streaming=stream is not None)
+        options = self._pipeline.resolve_options(_requested(request.options), streaming)
         image = request.image
         frame = decode_image(image.data, image.format, image.width, image.height, self._frame_limits)
         decode_ms = (time.perf_counter() - started) * 1000
         capture_time_us = getattr(request, "capture_time_us", 0)
         captured_at_s = capture_time_us / 1e6 if capture_time_us else arrived_at_s
-        return _FoundFrame(frame, options, self._pipeline.find(frame, options, stream),
-                           decode_ms, captured_at_s)
+        return _DecodedFrame(frame, options, decode_ms, captured_at_s)
+
+    def _found(self, decoded: _DecodedFrame | Exception,
+               stream: Stream | None = None) -> _FoundFrame | Exception:
+        """A decoded frame's faces found (the pipeline's `find`); a frame that could not be
+        decoded passes its error on."""
+        if isinstance(decoded, Exception):
+            return decoded
+        return _FoundFrame(decoded, self._pipeline.find(decoded.frame, decoded.options, stream))
 
     def _finished(self, found: _FoundFrame, context,
                   stream: Stream | None = None) -> tuple[FrameResult, pb.StageTimings]:
-        """The found frame's emotions, expressions, tracks and identities (`finish`)."""
-        result = self._pipeline.finish(found.result, found.frame, found.options,
-                                       time_left(context), stream, found.captured_at_s)
-        return result, _observe(result, found.decode_ms)
+        """The found frame's crops, emotions, expressions, tracks and identities
+        (`finish`)."""
+        decoded = found.decoded
+        result = self._pipeline.finish(found.result, decoded.frame, decoded.options,
+                                       time_left(context), stream, decoded.captured_at_s)
+        return result, _observe(result, decoded.decode_ms)
 
     @grpc_errors
     def Detect(self, request, context):
-        found = self._found(request, context)
+        found = self._found(self._decoded(request, streaming=False))
         result, timings = self._finished(found, context)
         return pb.DetectResponse(
-            faces=[_face_to_proto(f, result.labels, found.options.return_crops)
+            faces=[_face_to_proto(f, result.labels, found.decoded.options.return_crops)
                    for f in result.faces],
             emotion_labels=result.labels, timings=timings,
             emotions_unavailable_reason=result.emotions_error,
@@ -199,7 +217,7 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
             return _frame_error(frame_id, error)
         return pb.StreamDetectResponse(
             frame_id=frame_id,
-            faces=[_face_to_proto(f, result.labels, found.options.return_crops)
+            faces=[_face_to_proto(f, result.labels, found.decoded.options.return_crops)
                    for f in result.faces],
             emotion_labels=result.labels, timings=timings,
             emotions_unavailable_reason=result.emotions_error,
@@ -212,10 +230,13 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
         metrics.OPEN_STREAMS.inc()
         tracks = 0  # this stream's share of LIVE_TRACKS
         try:
-            # The next frames' faces are found while this one's are classified and tracked.
-            for request, found in worked_ahead(
-                    request_iterator, lambda request: self._found(request, context, stream),
-                    self._finders):
+            # The next frames are decoded, and their faces found, while this one's are
+            # classified and tracked.
+            decoded = worked_ahead(request_iterator,
+                                   lambda request: self._decoded(request, streaming=True),
+                                   self._decoders)
+            for (request, _), found in worked_ahead(
+                    decoded, lambda item: self._found(item[1], stream), self._finders):
                 answer = self._stream_answer(request.frame_id, found, context, stream)
                 metrics.LIVE_TRACKS.inc(stream.live_tracks - tracks)
                 tracks = stream.live_tracks

@@ -39,9 +39,10 @@ class FaceFinderSettings:
     max_scan_pixels: int = setting(1536 * 864, "frame pixels the finest scan level may "
                                    "cover (auto, frontal); larger frames are scanned "
                                    "downscaled")
-    stream_scan_pixels: int = setting(1280 * 720, "frame pixels the finest scan level may "
-                                      "cover in a stream (auto): in a larger frame, the "
-                                      "smaller faces are left to CenterFace's tiles")
+    stream_scan_pixels: int = setting(1280 * 720, "frame pixels a stream's frame may have "
+                                      "for the finest scan level (auto): a larger frame is "
+                                      "scanned no finer than CenterFace's tiles (0.5), and "
+                                      "its smaller faces are left to them")
     stream_scan_frames: int = setting(10, "frames over which a stream's full scan is spread "
                                       "(auto, frontal): a new face is found within this many "
                                       "frames")

@@ -350,24 +350,30 @@ def test_a_frame_with_the_discovery_pass_leaves_the_frontal_scan_share_to_the_ot
     assert len(visited(range(1, 5))) > len(visited(range(1, 4)))
 
 
-def test_a_1080p_streams_frontal_scan_stops_at_its_pixel_budget_and_the_tiles_find_smaller_faces(
+def test_a_1080p_streams_frontal_scan_stops_at_the_tiles_scale_and_the_tiles_find_smaller_faces(
         portrait):
-    """A stream's frontal scan covers at most stream_scan_pixels at its finest level (an
-    image's covers max_scan_pixels); a face too small for it is the tiles' to find."""
+    """A stream frame over stream_scan_pixels is scanned no finer than the tiles' scale (an
+    image's, within max_scan_pixels, finer still); a face too small for that is the tiles'
+    to find. A 720p stream, within the budget, keeps its finest level."""
     settings = FaceFinderSettings(backend="auto")
     finder = make_face_finder(settings)
     image_finest = finder.frontal.scales(1920, 1080)[0]
-    stream_finest = (settings.stream_scan_pixels / (1920 * 1080)) ** 0.5
-    assert stream_finest < image_finest
+    budget_scale = (settings.stream_scan_pixels / (1920 * 1080)) ** 0.5
+    assert ANY_POSE.tile_scale < budget_scale < image_finest
+    with _frontal_jobs(finder) as jobs:
+        stream = finder.new_stream()
+        for _ in range(3):
+            stream.detect(np.full((720, 1280, 3), 90, np.uint8), DEFAULT_MIN_SCORE)
+    assert max(job.scale for job in jobs) == 1.0
     stream = finder.new_stream()
     frame = np.full((1080, 1920, 3), 90, np.uint8)
     with _frontal_jobs(finder) as jobs:
         stream.detect(frame, DEFAULT_MIN_SCORE)  # the first frame: the full scan, no face
         # The astronaut's face at ~25-31 px: one the image scan's finest level sees, under
-        # the stream's (~36 px); ~14 px in a tile at ANY_POSE.tile_scale.
+        # the stream's (~48 px); ~14 px in a tile at ANY_POSE.tile_scale.
         frame[600:750, 1200:1350] = cv2.resize(portrait, (150, 150), interpolation=cv2.INTER_AREA)
         found = [stream.detect(frame, DEFAULT_MIN_SCORE) for _ in range(12)]
-    assert max(job.scale for job in jobs) == pytest.approx(stream_finest)
+    assert max(job.scale for job in jobs) == pytest.approx(ANY_POSE.tile_scale)
     frames_per_tile_round = ANY_POSE.tile_period * 2  # two tiles cover a 1080p frame
     first = next(i for i, faces in enumerate(found) if faces)
     assert first < frames_per_tile_round

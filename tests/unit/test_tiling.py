@@ -50,6 +50,13 @@ def test_finest_scale_is_native_unless_faces_are_large_or_the_frame_is_huge():
     assert finest_scale(3840, 2160, 24, 1920 * 1080, FRONTAL.smallest_model_face_px) == pytest.approx(0.5)
 
 
+def test_a_frame_over_the_budget_is_scanned_no_finer_than_the_over_budget_scale():
+    smallest = FRONTAL.smallest_model_face_px
+    assert finest_scale(1920, 1080, 24, 1280 * 720, smallest, 0.5) == pytest.approx(0.5)
+    assert finest_scale(3840, 2160, 24, 1280 * 720, smallest, 0.5) == pytest.approx(1 / 3)
+    assert finest_scale(1280, 720, 24, 1280 * 720, smallest, 0.5) == 1.0  # within it
+
+
 def test_stream_schedule_visits_every_job_once_per_period():
     scales = pyramid_scales(1920, 1080, 1.0, 128, FRONTAL.level_step)
     schedule = StreamSchedule(1920, 1080, scales, 8, FRONTAL)

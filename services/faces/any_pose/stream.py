@@ -28,8 +28,11 @@ class AnyPoseStream:
         self._schedule = AnyPoseSchedule(stream_scan_frames=detector.stream_scan_frames,
                                          stream_pixels=detector.stream_pixels,
                                          tuning=detector.tuning)
+        # A frame over the stream's scan budget is scanned at the tiles' scale: its faces
+        # too small for that are the tiles', which see them in any pose.
         self._frontal = detector.frontal.new_stream(self._schedule.frontal_scan_frames,
-                                                    detector.stream_scan_pixels)
+                                                    detector.stream_scan_pixels,
+                                                    self._tuning.tile_scale)
         self._known: list[KnownFace] = []  # last reported, then lost ones still looked for
         # Discovery passes running beside the frames, with the frame their faces join on.
         self._passes: list[tuple[int, Future]] = []

@@ -49,10 +49,12 @@ class MultiScaleDetector:
         self.stream_scan_frames = settings.stream_scan_frames
         self.tuning = tuning
 
-    def scales(self, width: int, height: int, max_pixels: int | None = None) -> list[float]:
-        """The pyramid's scales, its finest level within `max_pixels` (max_scan_pixels)."""
+    def scales(self, width: int, height: int, max_pixels: int | None = None,
+               over_budget_scale: float = 1.0) -> list[float]:
+        """The pyramid's scales, its finest level within `max_pixels` (max_scan_pixels), and
+        no finer than `over_budget_scale` in a frame larger than that."""
         finest = finest_scale(width, height, self.min_face_px, max_pixels or self.max_scan_pixels,
-                              self.tuning.smallest_model_face_px)
+                              self.tuning.smallest_model_face_px, over_budget_scale)
         return pyramid_scales(width, height, finest, self.model.input_size,
                               self.tuning.level_step)
 
@@ -180,6 +182,6 @@ class MultiScaleDetector:
         best = best_unmirrored(views, self.tuning) or candidate
         return DetectedFace(best.box, score, mean_keypoints(views, best))
 
-    def new_stream(self, scan_frames: int | None = None,
-                   scan_pixels: int | None = None) -> StreamScan:
-        return StreamScan(self, scan_frames, scan_pixels)
+    def new_stream(self, scan_frames: int | None = None, scan_pixels: int | None = None,
+                   over_budget_scale: float = 1.0) -> StreamScan:
+        return StreamScan(self, scan_frames, scan_pixels, over_budget_scale)

@@ -30,11 +30,14 @@ def pyramid_scales(width: int, height: int, finest: float, input_size: int,
 
 
 def finest_scale(width: int, height: int, min_face_px: int, max_scan_pixels: int,
-                 smallest_model_face_px: float) -> float:
+                 smallest_model_face_px: float, over_budget_scale: float = 1.0) -> float:
     """Scale of the finest level: never upsampled, coarse enough that `min_face_px` faces
-    are `smallest_model_face_px` model pixels, and within the pixel budget of one frame."""
-    return min(1.0, smallest_model_face_px / min_face_px,
-               math.sqrt(max_scan_pixels / (width * height)))
+    are `smallest_model_face_px` model pixels, and within the pixel budget of one frame; a
+    frame over that budget is scanned no finer than `over_budget_scale` either."""
+    budget_scale = math.sqrt(max_scan_pixels / (width * height))
+    if budget_scale < 1.0:
+        budget_scale = min(budget_scale, over_budget_scale)
+    return min(1.0, smallest_model_face_px / min_face_px, budget_scale)
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,15 @@ class StreamScan:
     """The per-stream state of the incremental scan; lives and dies with its stream."""
 
     def __init__(self, detector: MultiScaleDetector, scan_frames: int | None = None,
-                 scan_pixels: int | None = None) -> None:
+                 scan_pixels: int | None = None, over_budget_scale: float = 1.0) -> None:
         """`scan_frames`: the frames the full scan is spread over (stream_scan_frames);
         `scan_pixels`: what its finest level may cover (max_scan_pixels; the first frame
-        gets the full scan of an image)."""
+        gets the full scan of an image), and `over_budget_scale` the finest it may be in a
+        frame larger than that."""
         self._detector = detector
         self._scan_frames = scan_frames or detector.stream_scan_frames
         self._scan_pixels = scan_pixels
+        self._over_budget_scale = over_budget_scale
         self._tuning = detector.tuning
         self._frame_size: tuple[int, int] | None = None
         self._schedule: StreamSchedule | None = None
@@ -43,7 +45,8 @@ class StreamScan:
         height, width = bgr.shape[:2]
         if self._frame_size != (width, height):  # first frame, or the source changed size
             self._frame_size = (width, height)
-            scales = self._detector.scales(width, height, self._scan_pixels)
+            scales = self._detector.scales(width, height, self._scan_pixels,
+                                           self._over_budget_scale)
             self._schedule = StreamSchedule(width, height, scales, self._scan_frames,
                                             self._tuning)
             self._known, self._pending = [], []
