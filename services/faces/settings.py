@@ -32,8 +32,9 @@ class FaceFinderSettings:
     centerface_model: str = setting("models/centerface.onnx",
                                     "CenterFace .onnx file, prepared by `make models` (auto, "
                                     "centerface)")
-    detector_threads: int = setting(2, "threads per detector model call: 2 answers one "
-                                       "stream sooner, 1 serves more streams at once")
+    detector_threads: int = setting(2, "threads a detector model call may use: a BlazeFace "
+                                       "call takes more than one only while cores are idle; "
+                                       "2 answers one stream sooner")
     min_face_px: int = setting(24, "smallest face looked for, in frame pixels (auto, frontal); "
                                "larger is faster")
     max_scan_pixels: int = setting(1536 * 864, "frame pixels the finest scan level may "

@@ -33,6 +33,7 @@ from ai_edge_litert.interpreter import Interpreter
 from services.faces.detection import DetectedFace
 from services.faces.geometry import Region, padded_shape, weighted_nms
 from services.faces.imaging import resize_region
+from services.faces.models.cores import CORES
 
 # (input size, anchor count) of a model file -> ((stride, anchors per cell), ...).
 ANCHOR_LAYOUTS = {
@@ -151,8 +152,8 @@ class BlazeFaceModel:
     """One BlazeFace file, runnable at many input shapes from many threads.
 
     Allocating an interpreter for a shape is slow for large shapes, so idle interpreters
-    are kept per shape, the least recently used dropped beyond `max_idle` (each holds its
-    shape's activations, which grow with the input's pixels).
+    are kept per shape and thread count, the least recently used dropped beyond `max_idle`
+    (each holds its shape's activations, which grow with the input's pixels).
     """
 
     def __init__(self, model_path: str | Path, threads: int = 1, max_idle: int = 16,
@@ -161,25 +162,26 @@ class BlazeFaceModel:
         self.input_size = self.file.input_size
         self._threads = threads
         self._max_idle = max_idle
-        self._idle: OrderedDict[tuple[int, int], list[_Runner]] = OrderedDict()
+        self._idle: OrderedDict[tuple[int, int, int], list[_Runner]] = OrderedDict()
         self._lock = threading.Lock()
-        # More calls at once than the cores can run only share them, and each holds its own
-        # interpreter and activations.
+        # A call runs on `threads` only while that many cores are idle, on one otherwise
+        # (cores.py); more calls at once than cores would only share them, and each holds
+        # its own interpreter and activations.
         if max_running is None:
-            max_running = max(1, (os.cpu_count() or 1) // threads)
+            max_running = os.cpu_count() or 1
         self._running = threading.BoundedSemaphore(max_running)
 
     @contextmanager
     def _runner(self, height: int, width: int):
-        key = (height, width)
-        with self._running:
-            runner = self._take_idle(key) or _Runner(self.file, height, width, self._threads)
+        with self._running, CORES.threads(self._threads) as threads:
+            key = (height, width, threads)
+            runner = self._take_idle(key) or _Runner(self.file, height, width, threads)
             try:
                 yield runner
             finally:
                 self._put_idle(key, runner)
 
-    def _take_idle(self, key: tuple[int, int]) -> _Runner | None:
+    def _take_idle(self, key: tuple[int, int, int]) -> _Runner | None:
         with self._lock:
             runners = self._idle.get(key)
             if not runners:
@@ -189,7 +191,7 @@ class BlazeFaceModel:
                 del self._idle[key]  # no empty lists: eviction takes from the oldest shape
             return runner
 
-    def _put_idle(self, key: tuple[int, int], runner: _Runner) -> None:
+    def _put_idle(self, key: tuple[int, int, int], runner: _Runner) -> None:
         with self._lock:
             self._idle.setdefault(key, []).append(runner)
             self._idle.move_to_end(key)

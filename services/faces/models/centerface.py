@@ -19,6 +19,7 @@ import onnxruntime
 
 from services.faces.detection import DetectedFace
 from services.faces.geometry import Region, padded_shape, weighted_nms
+from services.faces.models.cores import CORES
 
 CENTERFACE_STRIDE = 4
 CENTERFACE_SIDE_MULTIPLE = 32
@@ -72,6 +73,7 @@ class CenterFaceModel:
     def __init__(self, model_path: str | Path, threads: int = 2) -> None:
         self.path = str(model_path)
         options = onnxruntime.SessionOptions()
+        self.threads = threads
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
@@ -91,7 +93,7 @@ class CenterFaceModel:
                              f"has {OUTPUT_CHANNELS}")
 
     def _run(self, blob: np.ndarray) -> list[np.ndarray]:
-        with self._running:
+        with self._running, CORES.holding(self.threads):
             return self._session.run(None, {self._input: blob})
 
     @staticmethod
