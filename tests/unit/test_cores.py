@@ -1,12 +1,17 @@
-"""A model call's threads: more than one only while cores are idle."""
+"""A model call's threads: more than one only while cores are idle, and the same answers
+on any number of them."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
+from services.faces.finder import make_face_finder
 from services.faces.models.blazeface import BlazeFaceModel
+from services.faces.models.centerface import CenterFaceModel
 from services.faces.models.cores import CORES, CoreUse
-from tests.conftest import FACE_MODEL
+from services.faces.settings import FaceFinderSettings
+from tests.conftest import FACE_MODEL, GROUP_PHOTO, ROOT
 
 
 def test_a_call_gets_its_threads_while_cores_are_idle_and_one_beside_others():
@@ -32,3 +37,27 @@ def test_blazeface_runs_on_one_thread_beside_another_models_call():
         model.detect_padded(image, 0.5, 0.3)
     threads = {key[2] for key in model._idle}
     assert threads == ({1, 2} if alone else {1})
+
+
+def test_a_streams_pass_runs_on_the_image_session_only_while_every_core_is_idle():
+    finder = make_face_finder(FaceFinderSettings(backend="auto"))
+    assert finder._pass_model() is finder.centerface
+    with CORES.holding(1):
+        assert finder._pass_model() is finder.stream_centerface
+
+
+def test_the_models_answer_the_same_on_one_thread_and_on_two():
+    """Which session or interpreter a call gets depends on timing; its faces must not."""
+    group = cv2.imread(str(GROUP_PHOTO))
+    rgb = np.ascontiguousarray(cv2.resize(group, (544, 384))[:, :, ::-1])
+    on_one, on_two = (BlazeFaceModel(FACE_MODEL, threads=t).detect_padded(rgb, 0.3, 0.3)
+                      for t in (1, 2))
+    assert on_one and len(on_one) == len(on_two)
+    for (score_a, box_a, points_a), (score_b, box_b, points_b) in zip(on_one, on_two, strict=True):
+        assert score_a == score_b
+        np.testing.assert_array_equal(box_a, box_b)
+        np.testing.assert_array_equal(points_a, points_b)
+    sessions = [CenterFaceModel(ROOT / "models/centerface.onnx", t) for t in (1, 2)]
+    blob = cv2.dnn.blobFromImage(cv2.resize(group, (320, 256)), 1.0, swapRB=True)
+    for a, b in zip(*(session._run(blob) for session in sessions), strict=True):
+        np.testing.assert_array_equal(a, b)
