@@ -28,15 +28,16 @@ def test_a_call_gets_its_threads_while_cores_are_idle_and_one_beside_others():
         assert again == 2
 
 
-def test_blazeface_runs_on_one_thread_beside_another_models_call():
-    model = BlazeFaceModel(FACE_MODEL, threads=2, max_running=2)
-    image = np.zeros((128, 128, 3), np.uint8)
+def test_a_small_blazeface_call_runs_on_one_thread_beside_another_models_call():
+    model = BlazeFaceModel(FACE_MODEL, threads=2)
+    small, large = np.zeros((128, 128, 3), np.uint8), np.zeros((480, 640, 3), np.uint8)
     alone = CORES.cores >= 2
-    model.detect_padded(image, 0.5, 0.3)
+    model.detect_padded(small, 0.5, 0.3)
     with CORES.holding(CORES.cores):  # e.g. CenterFace's calls on every core
-        model.detect_padded(image, 0.5, 0.3)
-    threads = {key[2] for key in model._idle}
-    assert threads == ({1, 2} if alone else {1})
+        model.detect_padded(small, 0.5, 0.3)
+        model.detect_padded(large, 0.5, 0.3)  # an image's level keeps its threads
+    threads = {key[1:] for key in model._idle}
+    assert threads == ({(128, 1), (128, 2), (640, 2)} if alone else {(128, 1), (640, 2)})
 
 
 def test_a_streams_pass_runs_on_the_image_session_only_while_every_core_is_idle():

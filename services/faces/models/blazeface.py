@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,11 @@ from services.faces.geometry import Region, padded_shape, weighted_nms
 from services.faces.imaging import resize_region
 from services.faces.models.cores import CORES
 
+# A call of at most this many input pixels (a stream's scan job or face check) runs on one
+# thread beside other calls. A larger one (an image's whole pyramid level) always runs on
+# its `threads`: it gains from them, and a second interpreter of a large shape holds tens
+# of MB.
+SMALL_CALL_PIXELS = 256 * 256
 # (input size, anchor count) of a model file -> ((stride, anchors per cell), ...).
 ANCHOR_LAYOUTS = {
     (128, 896): ((8, 2), (16, 6)),
@@ -164,16 +170,27 @@ class BlazeFaceModel:
         self._max_idle = max_idle
         self._idle: OrderedDict[tuple[int, int, int], list[_Runner]] = OrderedDict()
         self._lock = threading.Lock()
-        # A call runs on `threads` only while that many cores are idle, on one otherwise
-        # (cores.py); more calls at once than cores would only share them, and each holds
-        # its own interpreter and activations.
+        # More calls at once than the cores can run only share them, and each holds its own
+        # interpreter and activations. A small call runs on `threads` only while that many
+        # cores are idle, on one otherwise (cores.py), so as many run at once as cores.
+        cores = os.cpu_count() or 1
         if max_running is None:
-            max_running = os.cpu_count() or 1
+            max_running = max(1, cores // threads)
         self._running = threading.BoundedSemaphore(max_running)
+        self._running_small = threading.BoundedSemaphore(max(max_running, cores))
+
+    @contextmanager
+    def _threads_for(self, height: int, width: int) -> Iterator[int]:
+        if height * width > SMALL_CALL_PIXELS:
+            with self._running, CORES.holding(self._threads):
+                yield self._threads
+        else:
+            with self._running_small, CORES.threads(self._threads) as threads:
+                yield threads
 
     @contextmanager
     def _runner(self, height: int, width: int):
-        with self._running, CORES.threads(self._threads) as threads:
+        with self._threads_for(height, width) as threads:
             key = (height, width, threads)
             runner = self._take_idle(key) or _Runner(self.file, height, width, threads)
             try:
