@@ -6,11 +6,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from services.faces.finder import make_face_finder
 from services.faces.models.blazeface import BlazeFaceModel
 from services.faces.models.centerface import CenterFaceModel
 from services.faces.models.cores import CORES, CoreUse
-from services.faces.settings import FaceFinderSettings
 from tests.conftest import FACE_MODEL, GROUP_PHOTO, ROOT
 
 
@@ -40,15 +38,8 @@ def test_a_small_blazeface_call_runs_on_one_thread_beside_another_models_call():
     assert threads == ({(128, 1), (128, 2), (640, 2)} if alone else {(128, 1), (640, 2)})
 
 
-def test_a_streams_pass_runs_on_the_image_session_only_while_every_core_is_idle():
-    finder = make_face_finder(FaceFinderSettings(backend="auto"))
-    assert finder._pass_model() is finder.centerface
-    with CORES.holding(1):
-        assert finder._pass_model() is finder.stream_centerface
-
-
 def test_the_models_answer_the_same_on_one_thread_and_on_two():
-    """Which session or interpreter a call gets depends on timing; its faces must not."""
+    """How many threads a call gets depends on timing; its faces must not."""
     group = cv2.imread(str(GROUP_PHOTO))
     rgb = np.ascontiguousarray(cv2.resize(group, (544, 384))[:, :, ::-1])
     on_one, on_two = (BlazeFaceModel(FACE_MODEL, threads=t).detect_padded(rgb, 0.3, 0.3)

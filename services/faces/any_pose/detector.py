@@ -21,7 +21,6 @@ from services.faces.geometry import (
     scale_within,
 )
 from services.faces.models.centerface import CenterFaceModel, resized
-from services.faces.models.cores import CORES
 from services.faces.settings import FaceFinderSettings
 
 
@@ -71,20 +70,14 @@ class AnyPoseDetector:
         on a background thread (the frame may be reused once this returns)."""
         height, width = bgr.shape[:2]
         scale = scale_within(width, height, self.stream_pixels)
-        return self._background.submit(self._pass_model().detect_resized,
+        return self._background.submit(self.stream_centerface.detect_resized,
                                        resized(bgr, scale), scale,
                                        self._pass_threshold(min_score), self.nms_iou)
 
     def tile_in_background(self, bgr: np.ndarray, tile: Region, min_score: float) -> Future:
         """tile_pass's faces, as a future (see discovery_in_background)."""
         return self._background.submit(self._tile_faces, self._tile_image(bgr, tile), tile,
-                                       bgr.shape[:2], min_score, self._pass_model())
-
-    def _pass_model(self) -> CenterFaceModel:
-        """The session a stream's pass runs on: the image's, on its threads, while every
-        core is idle (a lone stream's pass then stalls its frame less); the stream's own
-        one-thread session beside other calls."""
-        return self.centerface if CORES.busy == 0 else self.stream_centerface
+                                       bgr.shape[:2], min_score)
 
     def tile_pass(self, bgr: np.ndarray, tile: Region, min_score: float) -> list[DetectedFace]:
         """CenterFace over one tile at tile_scale, in frame pixels, raw scores; faces cut by
@@ -96,11 +89,11 @@ class AnyPoseDetector:
         return resized(bgr[y:y + h, x:x + w], self.tuning.tile_scale)
 
     def _tile_faces(self, image: np.ndarray, tile: Region, frame_size: tuple[int, int],
-                    min_score: float, model: CenterFaceModel | None = None) -> list[DetectedFace]:
+                    min_score: float) -> list[DetectedFace]:
         """The faces of a tile's resized `image`, in the pixels of a frame of
         `frame_size` (height, width), those cut by an inner tile border left out."""
         height, width = frame_size
-        found = (model or self.stream_centerface).detect_resized(
+        found = self.stream_centerface.detect_resized(
             image, self.tuning.tile_scale, raw_threshold(min_score, self.tuning), self.nms_iou,
             tile[:2])
         return [face for face in found if inside_inner_borders(face, tile, width, height)]
