@@ -1,8 +1,9 @@
-"""The machine's cores as the face models' calls share them. A call that may run on
-several threads takes them only while that many cores are idle, and one otherwise: a
-stream's CenterFace work beside its frontal scan, or other streams' calls, then run side
-by side on a thread each instead of oversubscribing the cores, where LiteRT's threads wait
-on each other (docs/detection.md#threads-per-call)."""
+"""The machine's cores as the face models' calls share them. A call that asks with
+`threads` (a small BlazeFace call) takes several only while that many cores are idle, and
+one otherwise: a stream's CenterFace work beside its frontal scan, or other streams'
+calls, then run side by side on a thread each instead of oversubscribing the cores, where
+LiteRT's threads wait on each other. A call whose threads are fixed counts them with
+`holding` (docs/detection.md#threads-per-call)."""
 
 from __future__ import annotations
 
