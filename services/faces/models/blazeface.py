@@ -19,7 +19,6 @@ the sparse full-range file, which OpenCV cannot load.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -162,30 +161,23 @@ class BlazeFaceModel:
     (each holds its shape's activations, which grow with the input's pixels).
     """
 
-    def __init__(self, model_path: str | Path, threads: int = 1, max_idle: int = 16,
-                 max_running: int | None = None) -> None:
+    def __init__(self, model_path: str | Path, threads: int = 1, max_idle: int = 16) -> None:
         self.file = read_model_file(model_path)
         self.input_size = self.file.input_size
         self._threads = threads
         self._max_idle = max_idle
         self._idle: OrderedDict[tuple[int, int, int], list[_Runner]] = OrderedDict()
         self._lock = threading.Lock()
-        # More calls at once than the cores can run only share them, and each holds its own
-        # interpreter and activations. A small call runs on `threads` only while that many
-        # cores are idle, on one otherwise (cores.py), so as many run at once as cores.
-        cores = os.cpu_count() or 1
-        if max_running is None:
-            max_running = max(1, cores // threads)
-        self._running = threading.BoundedSemaphore(max_running)
-        self._running_small = threading.BoundedSemaphore(max(max_running, cores))
 
     @contextmanager
     def _threads_for(self, height: int, width: int) -> Iterator[int]:
+        """Calls wait for idle cores (cores.py), so no more run at once than cores, each
+        with its own interpreter and activations."""
         if height * width > SMALL_CALL_PIXELS:
-            with self._running, CORES.holding(self._threads):
+            with CORES.holding(self._threads):
                 yield self._threads
         else:
-            with self._running_small, CORES.threads(self._threads) as threads:
+            with CORES.threads(self._threads) as threads:
                 yield threads
 
     @contextmanager
