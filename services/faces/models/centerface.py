@@ -9,8 +9,6 @@ profiles, faces behind hands, caps and sunglasses that BlazeFace (near-frontal) 
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 
 import cv2
@@ -83,9 +81,6 @@ class CenterFaceModel:
         self._session = onnxruntime.InferenceSession(self.path, options,
                                                      providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
-        # More calls at once than the cores serve only share them, and each holds its own
-        # activations.
-        self._running = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // threads))
         channels = tuple(output.shape[1] for output in self._run(
             np.zeros((1, 3, CENTERFACE_SIDE_MULTIPLE, CENTERFACE_SIDE_MULTIPLE), np.float32)))
         if channels != OUTPUT_CHANNELS:
@@ -93,7 +88,8 @@ class CenterFaceModel:
                              f"has {OUTPUT_CHANNELS}")
 
     def _run(self, blob: np.ndarray) -> list[np.ndarray]:
-        with self._running, CORES.holding(self.threads):
+        # The line for the cores bounds the calls at once (each holds its activations).
+        with CORES.holding(self.threads):
             return self._session.run(None, {self._input: blob})
 
     @staticmethod

@@ -35,7 +35,7 @@ class CoreUse:
                     turn.wait()
                 self._line.popleft()
             idle = self.cores - self._busy
-            granted = max(least, min(wanted, least if self._line else idle))
+            granted = least if self._line else min(wanted, idle)
             self._busy += granted
             self._wake_next()  # the next in line may fit beside this call
             return granted
