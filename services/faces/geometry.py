@@ -135,7 +135,14 @@ def tile_spans(length: int, max_tile: int, overlap: int) -> list[tuple[int, int]
     all the same length, evenly spread, so no tile overlaps more than it must."""
     if length <= max_tile:
         return [(0, length)]
-    count = math.ceil((length - overlap) / (max_tile - overlap))
+    return even_spans(length, math.ceil((length - overlap) / (max_tile - overlap)), overlap)
+
+
+def even_spans(length: int, count: int, overlap: int) -> list[tuple[int, int]]:
+    """(start, length) of `count` tiles of one length that cover [0, length), evenly
+    spread, neighbours overlapping by `overlap` (or 1 px more, from rounding)."""
+    if count <= 1:
+        return [(0, length)]
     tile = math.ceil((length + (count - 1) * overlap) / count)
     return [(round(i * (length - tile) / (count - 1)), tile) for i in range(count)]
 

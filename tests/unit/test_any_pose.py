@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from services.faces.any_pose import detector as any_pose_detector
 from services.faces.any_pose.combine import calibrated, combine, raw_threshold
 from services.faces.any_pose.schedule import AnyPoseSchedule
 from services.faces.any_pose.tuning import AnyPoseTuning
@@ -17,6 +18,7 @@ from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace, KnownFace
 from services.faces.finder import make_face_finder
 from services.faces.models.centerface import CENTERFACE_STRIDE as STRIDE
 from services.faces.models.centerface import CenterFaceModel, decode, six_keypoints
+from services.faces.models.cores import CoreUse
 from services.faces.pose import HEAD_MODEL, head_pose
 from services.faces.settings import FaceFinderSettings
 from tests.conftest import PORTRAIT, ROOT
@@ -328,8 +330,9 @@ def _frontal_jobs(finder) -> Iterator[list]:
 
 
 def test_a_frame_with_the_discovery_pass_leaves_the_frontal_scan_share_to_the_others():
-    """No frame runs both the discovery pass and a share of the frontal pyramid; the other
-    frames of each stream_scan_frames still visit the whole pyramid."""
+    """No frame runs both the discovery pass and a share of the frontal pyramid (only the
+    whole frame's coarsest level, which every frame runs); the other frames of each
+    stream_scan_frames still visit the whole pyramid."""
     finder = make_face_finder(FaceFinderSettings(backend="auto", stream_scan_frames=5))
     stream = finder.new_stream()
     per_frame = []
@@ -339,8 +342,10 @@ def test_a_frame_with_the_discovery_pass_leaves_the_frontal_scan_share_to_the_ot
             stream.detect(frame, DEFAULT_MIN_SCORE)
             per_frame.append(list(jobs))
     discovery_frames = [5, 10]
-    assert [per_frame[i] for i in discovery_frames] == [[], []]
-    assert all(per_frame[i] for i in range(1, 12) if i not in discovery_frames)
+    for i in discovery_frames:
+        assert per_frame[i] and all(job.coarsest for job in per_frame[i])
+    assert all(any(not job.coarsest for job in per_frame[i])
+               for i in range(1, 12) if i not in discovery_frames)
 
     def visited(frames):
         return {(job.scale, job.region) for i in frames for job in per_frame[i]}
@@ -380,3 +385,25 @@ def test_a_1080p_streams_frontal_scan_stops_at_the_tiles_scale_and_the_tiles_fin
     assert all(len(faces) == 1 for faces in found[first:])
     x, y, w, h = found[-1][0].box
     assert 1200 < x + w / 2 < 1350 and 600 < y + h / 2 < 750 and max(w, h) < 36
+
+
+def test_the_discovery_pass_takes_both_cores_while_idle_and_one_beside_another_call(
+        monkeypatch, portrait):
+    """One stream's discovery frame waits for the pass alone, so it runs on the image
+    model's two threads while both cores are idle; beside another call it runs on the
+    stream model's one. Its faces are the same either way."""
+    cores = CoreUse(2)
+    monkeypatch.setattr(any_pose_detector, "CORES", cores)
+    finder = make_face_finder(FaceFinderSettings(backend="auto", detector_threads=2))
+    ran = []
+    for model in (finder.centerface, finder.stream_centerface):
+        def detect_resized(*args, model=model, run=model.detect_resized, **kwargs):
+            ran.append((model.threads, cores.busy))
+            return run(*args, **kwargs)
+        monkeypatch.setattr(model, "detect_resized", detect_resized)
+    idle = finder.discovery_in_background(portrait, DEFAULT_MIN_SCORE).result()
+    with cores.holding(1):
+        beside = finder.discovery_in_background(portrait, DEFAULT_MIN_SCORE).result()
+    assert ran == [(2, 2), (1, 2)]  # (the model's threads, the cores held meanwhile)
+    assert idle and [face.box for face in idle] == [face.box for face in beside]
+    assert cores.busy == 0

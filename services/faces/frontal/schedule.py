@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from services.faces.frontal.tuning import FrontalTuning
-from services.faces.geometry import Region, tile_grid
+from services.faces.geometry import Region, even_spans, tile_spans
 
 
 def pyramid_scales(width: int, height: int, finest: float, input_size: int,
@@ -56,19 +56,65 @@ class ScanJob:
 
 
 def level_jobs(width: int, height: int, scale: float, tuning: FrontalTuning,
-               coarsest: bool = False) -> list[ScanJob]:
+               coarsest: bool = False, grid: tuple[int, int] | None = None) -> list[ScanJob]:
     """A level as tiles of `tuning.tile_model_px` model pixels (one job when it fits in
-    one tile)."""
-    side = tuning.tile_model_px
+    one tile), or as a `grid` of columns x rows of equal tiles."""
+    side, overlap = tuning.tile_model_px, tuning.tile_overlap_model_px
     scaled_w, scaled_h = round(width * scale), round(height * scale)
-    if scaled_w <= side and scaled_h <= side:
+    if grid is None:
+        columns, rows = tile_spans(scaled_w, side, overlap), tile_spans(scaled_h, side, overlap)
+    else:
+        columns, rows = even_spans(scaled_w, grid[0], overlap), even_spans(scaled_h, grid[1],
+                                                                           overlap)
+    if len(columns) == len(rows) == 1:
         return [ScanJob((0, 0, width, height), scale, True, coarsest)]
     jobs = []
-    for x, y, w, h in tile_grid(scaled_w, scaled_h, side, tuning.tile_overlap_model_px):
-        x0, y0 = math.floor(x / scale), math.floor(y / scale)
-        x1, y1 = min(width, math.ceil((x + w) / scale)), min(height, math.ceil((y + h) / scale))
-        jobs.append(ScanJob((x0, y0, x1 - x0, y1 - y0), scale, False, coarsest))
+    for y, h in rows:
+        for x, w in columns:
+            x0, y0 = math.floor(x / scale), math.floor(y / scale)
+            x1, y1 = min(width, math.ceil((x + w) / scale)), min(height, math.ceil((y + h) / scale))
+            jobs.append(ScanJob((x0, y0, x1 - x0, y1 - y0), scale, False, coarsest))
     return jobs
+
+
+def level_tilings(width: int, height: int, scale: float,
+                  tuning: FrontalTuning) -> list[list[ScanJob]]:
+    """The ways a stream may cut a level: its tiles of tile_model_px first, then every grid
+    of up to one more column or row whose tiles are at most stretched_tile_model_px (a
+    level that fits one tile stays whole)."""
+    default = level_jobs(width, height, scale, tuning)
+    tilings = [default]
+    if len(default) == 1:
+        return tilings
+    overlap, largest = tuning.tile_overlap_model_px, tuning.stretched_tile_model_px
+    counts = []
+    for length in (round(width * scale), round(height * scale)):
+        fewest = 1 if length <= largest else math.ceil((length - overlap) / (largest - overlap))
+        usual = len(tile_spans(length, tuning.tile_model_px, overlap))
+        counts.append(range(fewest, usual + 2))
+    for columns in counts[0]:
+        for rows in counts[1]:
+            jobs = level_jobs(width, height, scale, tuning, grid=(columns, rows))
+            if len(jobs) > 1 and jobs != default:
+                tilings.append(jobs)
+    return tilings
+
+
+def dealt(jobs: list[ScanJob], frames: int) -> list[list[ScanJob]]:
+    """Jobs dealt into `frames` groups (fewer when there are fewer jobs) of about equal
+    cost: largest first, each to the cheapest group so far."""
+    groups: list[list[ScanJob]] = [[] for _ in range(max(1, min(frames, len(jobs))))]
+    costs = [0.0] * len(groups)
+    for job in sorted(jobs, key=lambda j: -j.cost):
+        cheapest = costs.index(min(costs))
+        groups[cheapest].append(job)
+        costs[cheapest] += job.cost
+    return groups
+
+
+def _costliest_then_total(groups: list[list[ScanJob]]) -> tuple[float, float]:
+    costs = [sum(job.cost for job in group) for group in groups]
+    return max(costs), sum(costs)
 
 
 class StreamSchedule:
@@ -76,22 +122,21 @@ class StreamSchedule:
 
     The coarsest level (the whole frame in one model input, the cheapest call) runs on
     every frame: a face close to the camera is found at once. The jobs of the other levels
-    are dealt into `frames` groups of about equal cost (largest first, each to the cheapest
-    group so far); frame n runs group n mod frames, so every tile of every level is visited
-    once per `frames` frames.
+    are dealt into `frames` groups of about equal cost; frame n runs group n mod frames, so
+    every tile of every level is visited once per `frames` frames. The finest level (most
+    of the tiles) is cut the way whose costliest frame costs least: 640x480 over 9 frames
+    gets 8 tiles and its second level, one job a frame, rather than 9 and one frame of two.
     """
 
     def __init__(self, width: int, height: int, scales: list[float], frames: int,
                  tuning: FrontalTuning) -> None:
         self.every_frame = level_jobs(width, height, scales[-1], tuning, coarsest=True)
-        jobs = [job for scale in scales[:-1] for job in level_jobs(width, height, scale, tuning)]
-        groups: list[list[ScanJob]] = [[] for _ in range(max(1, min(frames, len(jobs))))]
-        costs = [0.0] * len(groups)
-        for job in sorted(jobs, key=lambda j: -j.cost):
-            cheapest = costs.index(min(costs))
-            groups[cheapest].append(job)
-            costs[cheapest] += job.cost
-        self.groups = groups
+        coarser = [job for scale in scales[1:-1] for job in level_jobs(width, height, scale,
+                                                                       tuning)]
+        tilings = level_tilings(width, height, scales[0], tuning) if len(scales) > 1 else [[]]
+        # The first of equal deals wins: the usual tiles unless another cut does better.
+        self.groups = min((dealt(finest + coarser, frames) for finest in tilings),
+                          key=_costliest_then_total)
         self._next = 0
 
     @property

@@ -40,8 +40,9 @@ class StreamScan:
         self._pending: list[DetectedFace] = []  # verified last frame, not yet reported
 
     def detect(self, bgr: np.ndarray, min_score: float, scan: bool = True) -> list[DetectedFace]:
-        """`scan=False` leaves this frame's share of the scan to the next frame: the known
-        faces are still followed, and new ones only confirmed."""
+        """`scan=False` leaves this frame's share of the scan to the next frame but for the
+        whole frame's coarsest level (a face close to the camera needs no neighbourhood
+        check then); the known faces are still followed."""
         height, width = bgr.shape[:2]
         if self._frame_size != (width, height):  # first frame, or the source changed size
             self._frame_size = (width, height)
@@ -54,7 +55,7 @@ class StreamScan:
             # image gets it, rather than within stream_scan_frames frames.
             return self._report([], self._detector.detect(bgr, min_score), min_score)
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        scanned = self._scan_share(rgb, min_score) if scan else []
+        scanned = self._scan_share(rgb, min_score, scan)
         tracked = self._followed(rgb, scanned, min_score) + self._confirmed(rgb, scanned,
                                                                              min_score)
         new = [face for face in scanned if not overlaps_any(face.box, tracked)]
@@ -63,11 +64,13 @@ class StreamScan:
         return self._report(tracked, self._detector.verify(rgb, new, min_score,
                                                            second_look=False), min_score)
 
-    def _scan_share(self, rgb: np.ndarray, min_score: float) -> list[DetectedFace]:
-        """This frame's jobs of the schedule, merged: the strong candidates they find."""
+    def _scan_share(self, rgb: np.ndarray, min_score: float,
+                    scan: bool) -> list[DetectedFace]:
+        """This frame's jobs of the schedule (without `scan`, those of every frame only),
+        merged: the strong candidates they find."""
         strong = strong_candidate_score(min_score, self._tuning)
         scanned = []
-        for job in self._schedule.next_jobs():
+        for job in self._schedule.next_jobs() if scan else self._schedule.every_frame:
             scanned += self._detector.run_job(rgb, job, strong)
         return merge(scanned, self._detector.nms_iou, strong)
 

@@ -18,6 +18,9 @@ class FrontalTuning:
     # so that a face that small lies whole in some tile; a larger one is the next level's.
     tile_model_px: int = 256
     tile_overlap_model_px: int = 64
+    # A stream's finest level may instead be cut into fewer tiles of up to this side, where
+    # its jobs then deal into the stream's frames so that no frame pays for two.
+    stretched_tile_model_px: int = 320
     # Faces larger than this in model pixels are left to the next, coarser level.
     max_face_model_px: int = 110
     # A face's neighbourhood, as a multiple of its box side: room for a frame's motion, and

@@ -39,7 +39,7 @@ from services.faces.models.cores import CORES
 # thread beside other calls. A larger one (an image's whole pyramid level) always runs on
 # its `threads`: it gains from them, and a second interpreter of a large shape holds tens
 # of MB.
-SMALL_CALL_PIXELS = 256 * 256
+SMALL_CALL_PIXELS = 320 * 320
 # (input size, anchor count) of a model file -> ((stride, anchors per cell), ...).
 ANCHOR_LAYOUTS = {
     (128, 896): ((8, 2), (16, 6)),

@@ -87,10 +87,13 @@ class CenterFaceModel:
             raise ValueError(f"{self.path}: outputs of {channels} channels; a CenterFace file "
                              f"has {OUTPUT_CHANNELS}")
 
-    def _run(self, blob: np.ndarray) -> list[np.ndarray]:
-        # The line for the cores bounds the calls at once (each holds its activations).
-        with CORES.holding(self.threads):
-            return self._session.run(None, {self._input: blob})
+    def _run(self, blob: np.ndarray, cores_held: bool = False) -> list[np.ndarray]:
+        """`cores_held`: the caller already holds this session's threads' cores."""
+        if not cores_held:
+            # The line for the cores bounds the calls at once (each holds its activations).
+            with CORES.holding(self.threads):
+                return self._run(blob, cores_held=True)
+        return self._session.run(None, {self._input: blob})
 
     @staticmethod
     def input_shape_for(height: int, width: int) -> tuple[int, int]:
@@ -98,7 +101,7 @@ class CenterFaceModel:
         CENTERFACE_SIDE_MULTIPLE."""
         return padded_shape(height, width, CENTERFACE_SIDE_MULTIPLE)
 
-    def detect_raw(self, bgr: np.ndarray, min_score: float):
+    def detect_raw(self, bgr: np.ndarray, min_score: float, cores_held: bool = False):
         """(scores, boxes, landmarks) of a BGR image placed top-left in its padded input, in
         the image's pixels, before non-maximum suppression."""
         height, width = bgr.shape[:2]
@@ -106,7 +109,7 @@ class CenterFaceModel:
         padded = cv2.copyMakeBorder(bgr, 0, shape[0] - height, 0, shape[1] - width,
                                     cv2.BORDER_CONSTANT, value=0)
         blob = cv2.dnn.blobFromImage(padded, 1.0, swapRB=True)
-        return decode(*self._run(blob), min_score)
+        return decode(*self._run(blob, cores_held), min_score)
 
     def detect_region(self, bgr: np.ndarray, region: Region, scale: float, min_score: float,
                       nms_iou: float) -> list[DetectedFace]:
@@ -122,10 +125,11 @@ class CenterFaceModel:
         return self.detect_resized(resized(bgr, scale), scale, min_score, nms_iou, origin)
 
     def detect_resized(self, image: np.ndarray, scale: float, min_score: float,
-                       nms_iou: float, origin: tuple[int, int] = (0, 0)) -> list[DetectedFace]:
+                       nms_iou: float, origin: tuple[int, int] = (0, 0),
+                       cores_held: bool = False) -> list[DetectedFace]:
         """Faces of `image`, a region of a frame (its corner at `origin`) already resized
-        by `scale`, in the frame's pixels."""
-        scores, boxes, landmarks = self.detect_raw(image, min_score)
+        by `scale`, in the frame's pixels (`cores_held`: see _run)."""
+        scores, boxes, landmarks = self.detect_raw(image, min_score, cores_held)
         if len(scores) == 0:
             return []
         offset = np.array(origin, np.float32)
