@@ -7,7 +7,13 @@ import threading
 import grpc
 import pytest
 
-from devkit.clips import crossing_clip, id_switches, stream_clip, tracked_boxes
+from devkit.clips import (
+    FIRST_CAPTURE_US,
+    crossing_clip,
+    id_switches,
+    stream_clip,
+    tracked_boxes,
+)
 from devkit.frames import raw_image
 from devkit.scenes import astronaut_face
 from facestream.v1 import detector_service_pb2 as pb
@@ -71,7 +77,11 @@ def test_a_stream_that_ended_leaves_no_tracks_behind(services_with_metrics, clip
 
         def requests():  # the stream's scan finds both faces within its first 10 frames
             for i, frame in enumerate(clip.frames[:12]):
-                yield pb.StreamDetectRequest(frame_id=i, image=raw_image(frame))
+                # Stamped as a camera stamps them: unstamped frames sent in a burst are
+                # stamped as the detector reads them, and a burst's motion is no face's.
+                yield pb.StreamDetectRequest(frame_id=i, image=raw_image(frame),
+                                             capture_time_us=int(FIRST_CAPTURE_US
+                                                                 + i * 1e6 / clip.fps))
             scraped.wait(30)  # the stream stays open until the metrics are read
 
         call = stub.StreamDetect(requests(), timeout=60)
