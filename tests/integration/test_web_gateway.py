@@ -124,8 +124,12 @@ def test_eight_pages_at_once_all_keep_receiving_results(detector_server):
         pages = asyncio.run(check(f"http://127.0.0.1:{gateway.port}"))
     counts = sorted(len(answered) for answered in pages)
     assert counts[0] >= counts[len(counts) // 2] / 3, counts  # nobody starves
-    for answered in pages:  # each kept receiving: answers in every second of the run
-        assert {int(t) for t in answered} >= set(range(int(seconds))), answered
+    for answered in pages:
+        # Each was answered early in the run (its first frame gets the full scan, eight at
+        # once: how soon depends on the machine's speed), then kept receiving: answers in
+        # every second from its first on.
+        assert answered and answered[0] < seconds / 2, answered
+        assert {int(t) for t in answered} >= set(range(int(answered[0]), int(seconds))), answered
 
 
 def test_a_page_token_is_required_when_set(detector_server):
