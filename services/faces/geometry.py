@@ -118,12 +118,15 @@ def neighbourhood(box: Box, width: int, height: int, side_factor: float) -> Regi
     return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
 
 
-def inside_inner_borders(face: DetectedFace, tile: Region, frame_w: int, frame_h: int) -> bool:
-    """False when the face's box crosses a tile edge that is not a frame edge: the face is
-    cut there, and the overlapping neighbour tile (or a coarser pass) sees it whole."""
+def inside_inner_borders(face: DetectedFace, tile: Region, frame_w: int, frame_h: int,
+                         margin: float = 0.0) -> bool:
+    """False when the face's box crosses a tile edge that is not a frame edge, or comes
+    within `margin` of it: the face is cut there (a model that sees part of a face may box
+    that part, up to the edge), and the overlapping neighbour tile (or a coarser pass) sees
+    it whole."""
     x, y, w, h = face.box
     tx, ty, tw, th = tile
-    t = TILE_BORDER_TOLERANCE_PX
+    t = TILE_BORDER_TOLERANCE_PX - margin
     return not ((tx > 0 and x < tx - t) or (ty > 0 and y < ty - t)
                 or (tx + tw < frame_w and x + w > tx + tw + t)
                 or (ty + th < frame_h and y + h > ty + th + t))

@@ -52,8 +52,9 @@ class FaceFinderSettings:
                                          "frames are downscaled to it")
     stream_centerface_pixels: int = setting(320 * 240, "frame pixels "
                                             "CenterFace sees when it looks for new faces in a "
-                                            "stream (auto), once every stream_scan_frames, "
-                                            "on one thread")
+                                            "stream (auto), once every stream_scan_frames "
+                                            "(frames up to 640x480: in three parts, one a "
+                                            "frame)")
     stream_discovery_lag_frames: int = setting(0, "frames a stream's CenterFace discovery "
                                                "pass (and tile) may run beside before its "
                                                "faces join (auto): 0 runs it within its frame; "

@@ -16,6 +16,7 @@ from services.faces.any_pose.schedule import AnyPoseSchedule
 from services.faces.any_pose.tuning import AnyPoseTuning
 from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace, KnownFace
 from services.faces.finder import make_face_finder
+from services.faces.geometry import iou
 from services.faces.models.centerface import CENTERFACE_STRIDE as STRIDE
 from services.faces.models.centerface import CenterFaceModel, decode, six_keypoints
 from services.faces.models.cores import CoreUse
@@ -206,6 +207,78 @@ def test_the_stream_schedule_plans_discovery_and_tiles_in_turn():
     assert schedule.plan(640, 480).first  # a new size starts over
 
 
+def test_a_stream_without_tiles_runs_its_discovery_pass_in_parts_that_cover_every_face_size():
+    """640x480 (no tiles): two bands across its width, overlapping by
+    discovery_band_overlap_px of the downscaled frame, and the whole frame at half the
+    scale for faces too large to lie whole in a band; one part a frame, on the last three
+    frames of each period, so the first period's all come within stream_scan_frames of the
+    first frame. A 1280x720 stream, whose tiles make frames costlier already, keeps its
+    pass whole."""
+    schedule = AnyPoseSchedule(stream_scan_frames=10, stream_pixels=320 * 240, tuning=ANY_POSE)
+    plans = [schedule.plan(640, 480) for _ in range(21)]
+    whole = schedule.whole_pass(640, 480)
+    assert plans[0].first and plans[0].discovery == whole and whole.region == (0, 0, 640, 480)
+    parts = {i: plan.discovery for i, plan in enumerate(plans[1:], 1) if plan.discovery}
+    assert sorted(parts) == [8, 9, 10, 18, 19, 20]
+    assert all(not plans[i].frontal_scan for i in parts) and schedule.frontal_scan_frames == 7
+    assert [parts[i] for i in (8, 9, 10)] == [parts[i] for i in (18, 19, 20)]
+    coarse, *bands = (parts[i] for i in (8, 9, 10))
+    assert coarse.region == whole.region and coarse.scale == whole.scale / 2
+    assert len(bands) == ANY_POSE.discovery_bands and all(b.scale == whole.scale for b in bands)
+    covered = np.zeros((480, 640), int)
+    for x, y, w, h in (band.region for band in bands):
+        covered[y:y + h, x:x + w] += 1
+    assert covered.min() == 1
+    # A face up to the overlap less a band's margin lies whole, and clear of the border, in
+    # one band; the coarse pass keeps every face larger than a smaller size than that.
+    overlap_px = int((covered == 2).any(axis=0).sum())
+    assert overlap_px >= ANY_POSE.discovery_band_overlap_px / whole.scale
+    assert coarse.min_face_px < overlap_px - 2 * bands[0].border_margin_px
+    assert not any(plan.discovery for plan in plans if plan.frontal_scan and not plan.first)
+
+    plans = [schedule.plan(1280, 720) for _ in range(21)]
+    assert [i for i, plan in enumerate(plans) if plan.discovery] == [0, 10, 20]
+    assert plans[10].discovery == schedule.whole_pass(1280, 720)
+    assert schedule.frontal_scan_frames == 9
+
+
+_FACE_CROPS = {"portrait": (0, 512, 0, 512), "head": (40, 280, 105, 345),
+               "close-up": (60, 240, 135, 315)}
+
+
+@pytest.mark.parametrize(("crop", "side", "centre_x", "found_by"), [
+    ("portrait", 240, 320, {1, 2}),  # a 42 px face whole in both bands
+    ("portrait", 480, 384, {0, 2}),  # 85 px, in the second band
+    ("head", 360, 320, {0}),  # 134 px across both bands' inner borders
+    ("close-up", 240, 320, {0}),  # 116 px, in the first band but at its border
+    ("close-up", 480, 256, {0}),  # 236 px
+])
+def test_the_parts_of_a_discovery_pass_find_a_face_whole_wherever_it_lies(
+        portrait, crop, side, centre_x, found_by):
+    """A face the whole pass finds is found by a part that sees it whole: by the bands when
+    it lies whole in one, clear of its inner border, and by the coarse pass when larger
+    than half the overlap. A band that sees only part of a face (and would box that part)
+    leaves it."""
+    finder = make_face_finder(FaceFinderSettings(backend="auto"))
+    schedule = AnyPoseSchedule(stream_scan_frames=10, stream_pixels=finder.stream_pixels,
+                               tuning=ANY_POSE)
+    top, bottom, left, right = _FACE_CROPS[crop]
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    x0, y0 = min(640 - side, centre_x - side // 2), (480 - side) // 2
+    frame[y0:y0 + side, x0:x0 + side] = cv2.resize(portrait[top:bottom, left:right],
+                                                   (side, side))
+
+    def faces(part):
+        found = finder.discovery_in_background(frame, part, DEFAULT_MIN_SCORE).result()
+        return combine([], found, DEFAULT_MIN_SCORE, ANY_POSE)
+
+    (whole,) = faces(schedule.whole_pass(640, 480))
+    per_part = [faces(part) for part in schedule.discovery_parts(640, 480)]
+    assert {i for i, found in enumerate(per_part) if found} == found_by
+    for found in per_part:
+        assert all(iou(np.array(face.box), np.array([whole.box]))[0] > 0.75 for face in found)
+
+
 def test_faces_only_centerface_keeps_are_checked_every_frame_until_a_crowd():
     schedule = AnyPoseSchedule(stream_scan_frames=10, stream_pixels=320 * 240, tuning=ANY_POSE)
     few = [_known(unconfirmed=1, x=100.0 * i) for i in range(ANY_POSE.checks_per_frame)]
@@ -329,19 +402,30 @@ def _frontal_jobs(finder) -> Iterator[list]:
         finder.frontal.run_job = run_job
 
 
-def test_a_frame_with_the_discovery_pass_leaves_the_frontal_scan_share_to_the_others():
-    """No frame runs both the discovery pass and a share of the frontal pyramid (only the
-    whole frame's coarsest level, which every frame runs); the other frames of each
-    stream_scan_frames still visit the whole pyramid."""
+def test_a_frame_with_a_part_of_the_discovery_pass_leaves_the_frontal_scan_share_to_the_others(
+        monkeypatch):
+    """No frame runs both a part of the discovery pass and a share of the frontal pyramid
+    (only the whole frame's coarsest level, which every frame runs); the other frames of
+    each stream_scan_frames still visit the whole pyramid. A 640x480 stream over 5 frames
+    runs its three parts on the last three frames of each period."""
     finder = make_face_finder(FaceFinderSettings(backend="auto", stream_scan_frames=5))
+    parts = []
+    start = finder.discovery_in_background
+    monkeypatch.setattr(finder, "discovery_in_background",
+                        lambda bgr, part, *rest: parts.append(part) or start(bgr, part, *rest))
     stream = finder.new_stream()
-    per_frame = []
+    per_frame, parts_per_frame = [], []
     with _frontal_jobs(finder) as jobs:
         for frame in _turned_face_walking_in(12):
             jobs.clear()
+            parts.clear()
             stream.detect(frame, DEFAULT_MIN_SCORE)
             per_frame.append(list(jobs))
-    discovery_frames = [5, 10]
+            parts_per_frame.append(list(parts))
+    discovery_frames = [i for i in range(1, 12) if parts_per_frame[i]]
+    assert discovery_frames == [3, 4, 5, 8, 9, 10]
+    assert [len(parts_per_frame[i]) for i in discovery_frames] == [1] * 6
+    assert parts_per_frame[3:6] == parts_per_frame[8:11]  # the same three, in turn
     for i in discovery_frames:
         assert per_frame[i] and all(job.coarsest for job in per_frame[i])
     assert all(any(not job.coarsest for job in per_frame[i])
@@ -350,9 +434,9 @@ def test_a_frame_with_the_discovery_pass_leaves_the_frontal_scan_share_to_the_ot
     def visited(frames):
         return {(job.scale, job.region) for i in frames for job in per_frame[i]}
 
-    # Frames 1-4 visit every job of the pyramid, as frames 6-9 do again.
-    assert visited(range(1, 5)) == visited(range(6, 10))
-    assert len(visited(range(1, 5))) > len(visited(range(1, 4)))
+    # Frames 1-2 visit every job of the pyramid, as frames 6-7 do again.
+    assert visited([1, 2]) == visited([6, 7])
+    assert len(visited([1, 2])) > len(visited([1]))
 
 
 def test_a_1080p_streams_frontal_scan_stops_at_the_tiles_scale_and_the_tiles_find_smaller_faces(
@@ -401,9 +485,11 @@ def test_the_discovery_pass_takes_both_cores_while_idle_and_one_beside_another_c
             ran.append((model.threads, cores.busy))
             return run(*args, **kwargs)
         monkeypatch.setattr(model, "detect_resized", detect_resized)
-    idle = finder.discovery_in_background(portrait, DEFAULT_MIN_SCORE).result()
+    whole = AnyPoseSchedule(stream_scan_frames=10, stream_pixels=finder.stream_pixels,
+                            tuning=ANY_POSE).whole_pass(portrait.shape[1], portrait.shape[0])
+    idle = finder.discovery_in_background(portrait, whole, DEFAULT_MIN_SCORE).result()
     with cores.holding(1):
-        beside = finder.discovery_in_background(portrait, DEFAULT_MIN_SCORE).result()
+        beside = finder.discovery_in_background(portrait, whole, DEFAULT_MIN_SCORE).result()
     assert ran == [(2, 2), (1, 2)]  # (the model's threads, the cores held meanwhile)
     assert idle and [face.box for face in idle] == [face.box for face in beside]
     assert cores.busy == 0

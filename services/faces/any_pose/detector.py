@@ -9,6 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from services.faces.any_pose.combine import combine, raw_threshold, rescored
+from services.faces.any_pose.schedule import DiscoveryPart
 from services.faces.any_pose.stream import AnyPoseStream
 from services.faces.any_pose.tuning import AnyPoseTuning
 from services.faces.detection import DetectedFace
@@ -66,24 +67,32 @@ class AnyPoseDetector:
         """A stream's pass over its whole frame, downscaled to `stream_pixels`, one thread."""
         return self.centerface_pass(bgr, min_score, self.stream_pixels, self.stream_centerface)
 
-    def discovery_in_background(self, bgr: np.ndarray, min_score: float) -> Future:
-        """discovery_pass's faces, as a future: the frame is downscaled here, the model runs
-        on a background thread (the frame may be reused once this returns)."""
-        height, width = bgr.shape[:2]
-        scale = scale_within(width, height, self.stream_pixels)
-        return self._background.submit(self._discovery_faces, resized(bgr, scale), scale,
-                                       self._pass_threshold(min_score))
+    def discovery_in_background(self, bgr: np.ndarray, part: DiscoveryPart,
+                                min_score: float) -> Future:
+        """A part of a stream's discovery pass (the whole frame, a band of it), its faces as
+        a future: the region is cut and downscaled here, the model runs on a background
+        thread (the frame may be reused once this returns)."""
+        x, y, w, h = part.region
+        return self._background.submit(self._discovery_faces,
+                                       resized(bgr[y:y + h, x:x + w], part.scale), part,
+                                       bgr.shape[:2], self._pass_threshold(min_score))
 
-    def _discovery_faces(self, image: np.ndarray, scale: float,
-                         threshold: float) -> list[DetectedFace]:
-        """A downscaled frame's discovery pass on the image model's threads while as many
-        cores are idle and no call waits (one stream's frame then waits for it alone), on
-        the stream model's one otherwise. The faces are the same either way."""
+    def _discovery_faces(self, image: np.ndarray, part: DiscoveryPart,
+                         frame_size: tuple[int, int], threshold: float) -> list[DetectedFace]:
+        """A discovery part's faces, from its downscaled `image`, on the image model's
+        threads while as many cores are idle and no call waits (one stream's frame then
+        waits for it alone), on the stream model's one otherwise. The faces are the same
+        either way."""
         with CORES.threads(self.centerface.threads) as granted:
             # A grant short of the image model's threads runs the stream model on them.
             model = (self.centerface if granted == self.centerface.threads
                      else self.stream_centerface)
-            return model.detect_resized(image, scale, threshold, self.nms_iou, cores_held=True)
+            found = model.detect_resized(image, part.scale, threshold, self.nms_iou,
+                                         part.region[:2], cores_held=True)
+        height, width = frame_size
+        return [face for face in found if max(face.box[2:]) >= part.min_face_px
+                and inside_inner_borders(face, part.region, width, height,
+                                         part.border_margin_px)]
 
     def tile_in_background(self, bgr: np.ndarray, tile: Region, min_score: float) -> Future:
         """tile_pass's faces, as a future (see discovery_in_background)."""

@@ -5,9 +5,13 @@ The first frame of a size gets the full detection. After it, CenterFace's discov
 over the downscaled frame runs once every `stream_scan_frames` frames, a large frame's
 tiles are looked through one every `tile_period` frames, and the faces only CenterFace
 keeps are re-checked every frame, or, in a crowd, every `recheck_frames` frames. A frame
-with the discovery pass leaves the frontal scan's share to the others, which spread it over
-one frame fewer: no frame pays for both, and the frontal scan still covers its pyramid
-within `stream_scan_frames` frames.
+without tiles gets its discovery pass in parts (overlapping bands, and the whole frame at
+half the scale for the faces too large for a band's overlap), one a frame, on the last
+frames of each period: the first period's parts all look at the frames within
+`stream_scan_frames` of the first. A frame with a part of the discovery pass leaves the
+frontal scan's share to the others, which spread it over as many frames fewer: no frame
+pays for both, and the frontal scan still covers its pyramid within `stream_scan_frames`
+frames.
 """
 
 from __future__ import annotations
@@ -16,13 +20,25 @@ from dataclasses import dataclass
 
 from services.faces.any_pose.tuning import AnyPoseTuning
 from services.faces.detection import KnownFace
-from services.faces.geometry import Region, scale_within, tile_grid
+from services.faces.geometry import Region, even_spans, scale_within, tile_grid
+
+
+@dataclass(frozen=True)
+class DiscoveryPart:
+    """A share of the discovery pass: a region of the frame seen at a scale, which keeps
+    its faces of at least `min_face_px` that stay `border_margin_px` inside its inner
+    borders (frame pixels)."""
+
+    region: Region
+    scale: float
+    min_face_px: float = 0.0
+    border_margin_px: float = 0.0
 
 
 @dataclass(frozen=True)
 class FramePlan:
     first: bool  # the first frame of its size: the full detection, as an image gets
-    discovery: bool  # CenterFace's pass over the whole, downscaled frame
+    discovery: DiscoveryPart | None  # CenterFace's pass over the downscaled frame, or a part
     tile: Region | None  # a tile CenterFace looks through at tile_scale
     frame: int = 0  # frames since the first of this size
     frontal_scan: bool = True  # the frontal scan runs its share of the pyramid
@@ -39,6 +55,7 @@ class AnyPoseSchedule:
         self._frame_size: tuple[int, int] | None = None
         self._frame = 0
         self._tiles: list[Region] = []
+        self._parts: list[DiscoveryPart] = []
 
     def tiles_for(self, width: int, height: int) -> list[Region]:
         """The tiles a stream of width x height frames looks through in turn (none when its
@@ -47,25 +64,52 @@ class AnyPoseSchedule:
             return []
         return tile_grid(width, height, self.tuning.tile_side_px, self.tuning.tile_overlap_px)
 
+    def discovery_parts(self, width: int, height: int) -> list[DiscoveryPart]:
+        """The discovery pass as a period's frames run it: whole where tiles already make
+        frames costlier or the period is too short to share, else discovery_bands bands
+        across the longer side and the whole frame at half the scale."""
+        whole = self.whole_pass(width, height)
+        bands, scale = self.tuning.discovery_bands, whole.scale
+        if bands < 2 or self.tiles_for(width, height) or self.stream_scan_frames < bands + 3:
+            return [whole]
+        overlap = self.tuning.discovery_band_overlap_px / scale
+        if width >= height:
+            regions = [(x, 0, w, height) for x, w in even_spans(width, bands, round(overlap))]
+        else:
+            regions = [(0, y, width, h) for y, h in even_spans(height, bands, round(overlap))]
+        margin = self.tuning.discovery_band_margin_px / scale
+        return ([DiscoveryPart(whole.region, scale / 2, overlap / 2)]
+                + [DiscoveryPart(region, scale, border_margin_px=margin) for region in regions])
+
+    def whole_pass(self, width: int, height: int) -> DiscoveryPart:
+        """The whole frame downscaled to stream_pixels: the first frame's pass."""
+        return DiscoveryPart((0, 0, width, height), scale_within(width, height,
+                                                                 self.stream_pixels))
+
     def plan(self, width: int, height: int) -> FramePlan:
         if self._frame_size != (width, height):  # first frame, or the source changed size
             self._frame_size, self._frame = (width, height), 0
             self._tiles = self.tiles_for(width, height)
-            return FramePlan(first=True, discovery=True, tile=None, frame=0)
+            self._parts = self.discovery_parts(width, height)
+            return FramePlan(first=True, discovery=self.whole_pass(width, height), tile=None,
+                             frame=0)
         self._frame += 1
         period = self.tuning.tile_period
         tile = None
         if self._tiles and self._frame % period == 0:
             tile = self._tiles[(self._frame // period) % len(self._tiles)]
-        discovery = self._frame % self.stream_scan_frames == 0
+        # The parts run on the last frames of each period, the last on its frame 0.
+        part = (self._frame + len(self._parts) - 1) % self.stream_scan_frames
+        discovery = self._parts[part] if part < len(self._parts) else None
         return FramePlan(first=False, discovery=discovery, tile=tile, frame=self._frame,
-                         frontal_scan=not discovery or self.stream_scan_frames == 1)
+                         frontal_scan=discovery is None or self.stream_scan_frames == 1)
 
     @property
     def frontal_scan_frames(self) -> int:
-        """The frames the frontal scan spreads its pyramid over: those without the
-        discovery pass."""
-        return max(1, self.stream_scan_frames - 1)
+        """The frames the frontal scan spreads its pyramid over: those without a part of
+        the discovery pass, at the frame size planned last (before one, a pass in one
+        part)."""
+        return max(1, self.stream_scan_frames - max(1, len(self._parts)))
 
     def checks_due(self, lost: list[KnownFace]) -> list[bool]:
         """For each face the frontal scan lost this frame, whether CenterFace checks it now:

@@ -47,7 +47,8 @@ class AnyPoseStream:
         detector = self._detector
         if plan.first:
             self._passes = []
-            discovery = detector.discovery_in_background(bgr, min_score)
+            self._frontal.scan_frames = self._schedule.frontal_scan_frames
+            discovery = detector.discovery_in_background(bgr, plan.discovery, min_score)
             found = combine(self._frontal.detect(bgr, min_score), discovery.result(), min_score,
                             self._tuning)
             self._known = [KnownFace(face) for face in found]
@@ -102,12 +103,12 @@ class AnyPoseStream:
                 for known, due in zip(kept, self._schedule.checks_due(kept), strict=True) if due}
 
     def _start_passes(self, bgr: np.ndarray, plan: FramePlan, min_score: float) -> None:
-        """The discovery pass and tile due on this frame, started beside it; their faces
-        join on this frame, or discovery_lag_frames later."""
+        """The part of the discovery pass and the tile due on this frame, started beside
+        it; their faces join on this frame, or discovery_lag_frames later."""
         joins_on = plan.frame + self._detector.discovery_lag_frames
-        if plan.discovery:
-            self._passes.append((joins_on, self._detector.discovery_in_background(bgr,
-                                                                                  min_score)))
+        if plan.discovery is not None:
+            self._passes.append((joins_on, self._detector.discovery_in_background(
+                bgr, plan.discovery, min_score)))
         if plan.tile is not None:
             self._passes.append((joins_on, self._detector.tile_in_background(bgr, plan.tile,
                                                                              min_score)))

@@ -18,6 +18,15 @@ class AnyPoseTuning:
     tile_side_px: int = 1088
     tile_overlap_px: int = 128
     tile_period: int = 3
+    # A stream without tiles runs its discovery pass in parts, one a frame, so that no frame
+    # waits for a whole pass: this many bands across the frame's longer side, overlapping
+    # by this many pixels of the downscaled frame, and the whole frame at half the scale
+    # for the faces larger than half the overlap. A band leaves a face that comes within
+    # its margin of an inner border (CenterFace boxes the part of a cut face it sees) to the
+    # other band, which sees it whole if it is no larger than the overlap less the margin.
+    discovery_bands: int = 2
+    discovery_band_overlap_px: int = 64
+    discovery_band_margin_px: int = 8
     # CenterFace's heatmap score that counts as the frontal scan's default min_score: where
     # it stops finding textures on real photos. Scores are mapped linearly so that one
     # min_score means the same for faces from either model.

@@ -28,9 +28,10 @@ class StreamScan:
         """`scan_frames`: the frames the full scan is spread over (stream_scan_frames);
         `scan_pixels`: what its finest level may cover (max_scan_pixels; the first frame
         gets the full scan of an image), and `over_budget_scale` the finest it may be in a
-        frame larger than that."""
+        frame larger than that. `scan_frames` may change between frame sizes: the schedule
+        of a size is made on its first frame."""
         self._detector = detector
-        self._scan_frames = scan_frames or detector.stream_scan_frames
+        self.scan_frames = scan_frames or detector.stream_scan_frames
         self._scan_pixels = scan_pixels
         self._over_budget_scale = over_budget_scale
         self._tuning = detector.tuning
@@ -48,7 +49,7 @@ class StreamScan:
             self._frame_size = (width, height)
             scales = self._detector.scales(width, height, self._scan_pixels,
                                            self._over_budget_scale)
-            self._schedule = StreamSchedule(width, height, scales, self._scan_frames,
+            self._schedule = StreamSchedule(width, height, scales, self.scan_frames,
                                             self._tuning)
             self._known, self._pending = [], []
             # The faces in view from the start are found at once by the full scan, as an
