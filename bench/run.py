@@ -236,6 +236,9 @@ def print_table(results: dict) -> None:
                  f"{w['direct_p50_ms']:.2f} ms straight to StreamDetect (+{w['added_ms']:.2f} ms)"))
     rows.append(("web gateway, 8 pages at 30 fps", "answered fps per page: "
                  + " ".join(f"{fps:.1f}" for fps in w["eight_pages_fps"])))
+    first = w["eight_pages_first_answer_ms"]
+    rows.append(("web gateway, 8 pages opened at once", "first answer after "
+                 + " ".join(str(ms) for ms in first) + " ms"))
     track = results["tracking_ms"]
     for faces, row in results["expressions_ms"].items():
         rows.append((f"expressions (mesh + blendshapes + gaze), {faces} face"

@@ -45,6 +45,8 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
         assert set(pipeline[key]) == {"decode", "detect", "align", "classify", "track",
                                       "expressions", "transport"}
     assert len(results["web"]["eight_pages_fps"]) == 8 and min(results["web"]["eight_pages_fps"]) > 0
+    first_answers = results["web"]["eight_pages_first_answer_ms"]
+    assert len(first_answers) == 8 and min(first_answers) > 0  # every page was answered
     assert results["web"]["gateway_p50_ms"] > 0 and results["web"]["direct_p50_ms"] > 0
     tracking = results["tracking_ms"]
     assert tracking["tracks"] == tracking["faces"] == 8 and tracking["p50_ms"] > 0
