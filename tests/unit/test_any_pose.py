@@ -240,6 +240,8 @@ def test_a_stream_without_tiles_runs_its_discovery_pass_in_parts_that_cover_ever
     assert [i for i, plan in enumerate(plans) if plan.discovery] == [0, 10, 20]
     assert plans[10].discovery == schedule.whole_pass(1280, 720)
     assert schedule.frontal_scan_frames == 9
+    # A frame too small for two bands of that overlap keeps its pass whole too.
+    assert schedule.discovery_parts(96, 72) == [schedule.whole_pass(96, 72)]
 
 
 _FACE_CROPS = {"portrait": (0, 512, 0, 512), "head": (40, 280, 105, 345),

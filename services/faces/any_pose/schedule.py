@@ -66,13 +66,15 @@ class AnyPoseSchedule:
 
     def discovery_parts(self, width: int, height: int) -> list[DiscoveryPart]:
         """The discovery pass as a period's frames run it: whole where tiles already make
-        frames costlier or the period is too short to share, else discovery_bands bands
+        frames costlier, where the period has no room for the parts and two frames of the
+        frontal scan, or where the frame is too small to cut; else discovery_bands bands
         across the longer side and the whole frame at half the scale."""
         whole = self.whole_pass(width, height)
         bands, scale = self.tuning.discovery_bands, whole.scale
-        if bands < 2 or self.tiles_for(width, height) or self.stream_scan_frames < bands + 3:
-            return [whole]
         overlap = self.tuning.discovery_band_overlap_px / scale
+        if (bands < 2 or self.tiles_for(width, height)
+                or self.stream_scan_frames < bands + 1 + 2 or max(width, height) < 2 * overlap):
+            return [whole]
         if width >= height:
             regions = [(x, 0, w, height) for x, w in even_spans(width, bands, round(overlap))]
         else:
