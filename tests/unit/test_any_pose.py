@@ -229,8 +229,8 @@ def test_a_stream_without_tiles_runs_its_discovery_pass_in_parts_that_cover_ever
     for x, y, w, h in (band.region for band in bands):
         covered[y:y + h, x:x + w] += 1
     assert covered.min() == 1
-    # A face up to the overlap less a band's margin lies whole, and clear of the border, in
-    # one band; the coarse pass keeps every face larger than a smaller size than that.
+    # A face up to the overlap less a band's margin on each side lies whole, clear of the
+    # border, in one band; the coarse part keeps the faces from a smaller size up.
     overlap_px = int((covered == 2).any(axis=0).sum())
     assert overlap_px >= ANY_POSE.discovery_band_overlap_px / whole.scale
     assert coarse.min_face_px < overlap_px - 2 * bands[0].border_margin_px
@@ -250,7 +250,7 @@ _FACE_CROPS = {"portrait": (0, 512, 0, 512), "head": (40, 280, 105, 345),
 
 @pytest.mark.parametrize(("crop", "side", "centre_x", "found_by"), [
     ("portrait", 240, 320, {1, 2}),  # a 42 px face whole in both bands
-    ("portrait", 480, 384, {0, 2}),  # 85 px, in the second band
+    ("portrait", 480, 384, {0, 2}),  # 85 px: the second band's, and the coarse part's
     ("head", 360, 320, {0}),  # 134 px across both bands' inner borders
     ("close-up", 240, 320, {0}),  # 116 px, in the first band but at its border
     ("close-up", 480, 256, {0}),  # 236 px
