@@ -134,7 +134,7 @@ class _DecodedFrame:
     frame: np.ndarray
     options: Options
     decode_ms: float
-    captured_at_s: float | None  # None: the caller sent no capture time
+    captured_at_s: float
 
 
 @dataclass
@@ -166,13 +166,14 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
 
     def _decoded(self, request, streaming: bool) -> _DecodedFrame:
         """A request's options checked and its frame decoded."""
+        arrived_at_s = time.monotonic()
         started = time.perf_counter()
         options = self._pipeline.resolve_options(_requested(request.options), streaming)
         image = request.image
         frame = decode_image(image.data, image.format, image.width, image.height, self._frame_limits)
         decode_ms = (time.perf_counter() - started) * 1000
         capture_time_us = getattr(request, "capture_time_us", 0)
-        captured_at_s = capture_time_us / 1e6 if capture_time_us else None
+        captured_at_s = capture_time_us / 1e6 if capture_time_us else arrived_at_s
         return _DecodedFrame(frame, options, decode_ms, captured_at_s)
 
     def _found(self, decoded: _DecodedFrame | Exception,
@@ -188,12 +189,8 @@ class DetectorServicer(pb_grpc.DetectorServiceServicer):
         """The found frame's crops, emotions, expressions, tracks and identities
         (`finish`)."""
         decoded = found.decoded
-        # An unstamped frame is stamped now, in frame order: frames decoded ahead of a
-        # burst arrive almost at once, and the tracks' velocities are measured between stamps.
-        captured_at_s = (decoded.captured_at_s if decoded.captured_at_s is not None
-                         else time.monotonic())
         result = self._pipeline.finish(found.result, decoded.frame, decoded.options,
-                                       time_left(context), stream, captured_at_s)
+                                       time_left(context), stream, decoded.captured_at_s)
         return result, _observe(result, decoded.decode_ms)
 
     @grpc_errors
