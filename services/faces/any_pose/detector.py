@@ -72,9 +72,8 @@ class AnyPoseDetector:
         """A part of a stream's discovery pass (the whole frame, a band of it), its faces as
         a future: the region is cut and downscaled here, the model runs on a background
         thread (the frame may be reused once this returns)."""
-        x, y, w, h = part.region
         return self._background.submit(self._discovery_faces,
-                                       resized(bgr[y:y + h, x:x + w], part.scale), part,
+                                       _region_image(bgr, part.region, part.scale), part,
                                        bgr.shape[:2], self._pass_threshold(min_score))
 
     def _discovery_faces(self, image: np.ndarray, part: DiscoveryPart,
@@ -96,17 +95,15 @@ class AnyPoseDetector:
 
     def tile_in_background(self, bgr: np.ndarray, tile: Region, min_score: float) -> Future:
         """tile_pass's faces, as a future (see discovery_in_background)."""
-        return self._background.submit(self._tile_faces, self._tile_image(bgr, tile), tile,
+        return self._background.submit(self._tile_faces,
+                                       _region_image(bgr, tile, self.tuning.tile_scale), tile,
                                        bgr.shape[:2], min_score)
 
     def tile_pass(self, bgr: np.ndarray, tile: Region, min_score: float) -> list[DetectedFace]:
         """CenterFace over one tile at tile_scale, in frame pixels, raw scores; faces cut by
         an inner tile border left to the neighbour tile."""
-        return self._tile_faces(self._tile_image(bgr, tile), tile, bgr.shape[:2], min_score)
-
-    def _tile_image(self, bgr: np.ndarray, tile: Region) -> np.ndarray:
-        x, y, w, h = tile
-        return resized(bgr[y:y + h, x:x + w], self.tuning.tile_scale)
+        return self._tile_faces(_region_image(bgr, tile, self.tuning.tile_scale), tile,
+                                bgr.shape[:2], min_score)
 
     def _tile_faces(self, image: np.ndarray, tile: Region, frame_size: tuple[int, int],
                     min_score: float) -> list[DetectedFace]:
@@ -138,9 +135,9 @@ class AnyPoseDetector:
         """The region CenterFace checks for a face at `box`, resized to the scale it sees it
         at: (image, scale, the region's corner)."""
         height, width = bgr.shape[:2]
-        x, y, w, h = neighbourhood(box, width, height, self.tuning.neighbourhood)
-        scale = self.tuning.neighbourhood_side_px / max(w, h)
-        return resized(bgr[y:y + h, x:x + w], scale), scale, (x, y)
+        region = neighbourhood(box, width, height, self.tuning.neighbourhood)
+        scale = self.tuning.neighbourhood_side_px / max(region[2:])
+        return _region_image(bgr, region, scale), scale, region[:2]
 
     def _best_around(self, image: np.ndarray, scale: float, origin: tuple[int, int], box,
                      min_score: float) -> DetectedFace | None:
@@ -152,3 +149,9 @@ class AnyPoseDetector:
 
     def new_stream(self) -> AnyPoseStream:
         return AnyPoseStream(self)
+
+
+def _region_image(bgr: np.ndarray, region: Region, scale: float) -> np.ndarray:
+    """An x, y, w, h region of a frame as CenterFace sees it at `scale`."""
+    x, y, w, h = region
+    return resized(bgr[y:y + h, x:x + w], scale)
