@@ -41,9 +41,9 @@ class FaceFinderSettings:
                                    "cover (auto, frontal); larger frames are scanned "
                                    "downscaled")
     stream_scan_pixels: int = setting(1280 * 720, "frame pixels a stream's frame may have "
-                                      "for the finest scan level (auto): a larger frame is "
-                                      "scanned no finer than CenterFace's tiles (0.5), and "
-                                      "its smaller faces are left to them")
+                                      "for the frontal scan (auto): a larger frame leaves "
+                                      "new faces to CenterFace's tiles (0.5) and runs only "
+                                      "the frontal scan's coarsest level")
     stream_scan_frames: int = setting(10, "frames over which a stream's full scan is spread "
                                       "(auto, frontal): a new face is found within this many "
                                       "frames")

@@ -196,6 +196,18 @@ def _known(missed=0, unconfirmed=None, x=0.0):
     return KnownFace(DetectedFace((x, 0.0, 40.0, 40.0), 0.8), missed, unconfirmed)
 
 
+def test_a_stream_over_the_frontal_scan_budget_gives_the_frontal_scan_no_share():
+    """A frame over stream_scan_pixels (which has tiles) leaves the frontal pyramid out of
+    every frame after its first; one within it keeps its share but on discovery frames."""
+    schedule = AnyPoseSchedule(stream_scan_frames=10, stream_pixels=320 * 240, tuning=ANY_POSE,
+                               stream_scan_pixels=1280 * 720)
+    plans = [schedule.plan(1920, 1080) for _ in range(21)]
+    assert not any(plan.frontal_scan for plan in plans[1:])
+    assert [i for i, plan in enumerate(plans) if plan.tile] == [3, 6, 9, 12, 15, 18]
+    plans = [schedule.plan(1280, 720) for _ in range(21)]
+    assert [i for i, plan in enumerate(plans[1:], 1) if not plan.frontal_scan] == [10, 20]
+
+
 def test_the_stream_schedule_plans_discovery_and_tiles_in_turn():
     schedule = AnyPoseSchedule(stream_scan_frames=4, stream_pixels=320 * 240, tuning=ANY_POSE)
     plans = [schedule.plan(1920, 1080) for _ in range(13)]
@@ -238,6 +250,7 @@ def test_a_stream_without_tiles_runs_its_discovery_pass_in_parts_that_cover_ever
 
     plans = [schedule.plan(1280, 720) for _ in range(21)]
     assert [i for i, plan in enumerate(plans) if plan.discovery] == [0, 10, 20]
+    assert [i for i, plan in enumerate(plans) if not plan.frontal_scan] == [10, 20]
     assert plans[10].discovery == schedule.whole_pass(1280, 720)
     assert schedule.frontal_scan_frames == 9
     # A frame too small for two bands of that overlap keeps its pass whole too.
@@ -441,16 +454,15 @@ def test_a_frame_with_a_part_of_the_discovery_pass_leaves_the_frontal_scan_share
     assert len(visited([1, 2])) > len(visited([1]))
 
 
-def test_a_1080p_streams_frontal_scan_stops_at_the_tiles_scale_and_the_tiles_find_smaller_faces(
+def test_a_1080p_stream_leaves_new_faces_to_the_tiles_and_runs_only_the_coarsest_frontal_level(
         portrait):
-    """A stream frame over stream_scan_pixels is scanned no finer than the tiles' scale (an
-    image's, within max_scan_pixels, finer still); a face too small for that is the tiles'
-    to find. A 720p stream, within the budget, keeps its finest level."""
+    """A stream frame over stream_scan_pixels gets no share of the frontal pyramid but its
+    coarsest level: its pyramid would be no finer than the tiles' scale, and the tiles find
+    those faces in any pose, small ones (under the frontal scan's ~48 px there) included. A
+    720p stream, within the budget, keeps its pyramid from the finest level."""
     settings = FaceFinderSettings(backend="auto")
     finder = make_face_finder(settings)
-    image_finest = finder.frontal.scales(1920, 1080)[0]
-    budget_scale = (settings.stream_scan_pixels / (1920 * 1080)) ** 0.5
-    assert ANY_POSE.tile_scale < budget_scale < image_finest
+    assert 1280 * 720 <= settings.stream_scan_pixels < 1920 * 1080
     with _frontal_jobs(finder) as jobs:
         stream = finder.new_stream()
         for _ in range(3):
@@ -460,17 +472,18 @@ def test_a_1080p_streams_frontal_scan_stops_at_the_tiles_scale_and_the_tiles_fin
     frame = np.full((1080, 1920, 3), 90, np.uint8)
     with _frontal_jobs(finder) as jobs:
         stream.detect(frame, DEFAULT_MIN_SCORE)  # the first frame: the full scan, no face
-        # The astronaut's face at ~25-31 px: one the image scan's finest level sees, under
-        # the stream's (~48 px); ~14 px in a tile at ANY_POSE.tile_scale.
+        # The astronaut's face at ~25-31 px (one tile) and at ~80 px (the other tile).
         frame[600:750, 1200:1350] = cv2.resize(portrait, (150, 150), interpolation=cv2.INTER_AREA)
+        frame[300:700, 200:600] = cv2.resize(portrait, (400, 400), interpolation=cv2.INTER_AREA)
         found = [stream.detect(frame, DEFAULT_MIN_SCORE) for _ in range(12)]
-    assert max(job.scale for job in jobs) == pytest.approx(ANY_POSE.tile_scale)
+    assert jobs and all(job.coarsest for job in jobs)
     frames_per_tile_round = ANY_POSE.tile_period * 2  # two tiles cover a 1080p frame
-    first = next(i for i, faces in enumerate(found) if faces)
-    assert first < frames_per_tile_round
-    assert all(len(faces) == 1 for faces in found[first:])
-    x, y, w, h = found[-1][0].box
+    assert all(len(faces) == 2 for faces in found[frames_per_tile_round:])
+    small, large = sorted(found[-1], key=lambda face: face.box[2])
+    x, y, w, h = small.box
     assert 1200 < x + w / 2 < 1350 and 600 < y + h / 2 < 750 and max(w, h) < 36
+    x, y, w, h = large.box
+    assert 200 < x + w / 2 < 600 and 300 < y + h / 2 < 700 and 60 < max(w, h) < 130
 
 
 def test_the_discovery_pass_takes_both_cores_while_idle_and_one_beside_another_call(

@@ -11,7 +11,9 @@ frames of each period: the first period's parts all look at the frames within
 `stream_scan_frames` of the first. A frame with a part of the discovery pass leaves the
 frontal scan's share to the others, which spread it over as many frames fewer: no frame
 pays for both, and the frontal scan still covers its pyramid within `stream_scan_frames`
-frames.
+frames. A frame over `stream_scan_pixels` gets no share of the frontal scan at all (but for
+its coarsest level): that scan would be no finer than the tiles, which find the same faces
+in any pose.
 """
 
 from __future__ import annotations
@@ -48,14 +50,18 @@ class AnyPoseSchedule:
     """One stream's schedule; `plan` is called once per frame, in frame order."""
 
     def __init__(self, *, stream_scan_frames: int, stream_pixels: int,
-                 tuning: AnyPoseTuning) -> None:
+                 tuning: AnyPoseTuning, stream_scan_pixels: int | None = None) -> None:
+        """`stream_scan_pixels`: the largest frame the frontal scan shares the frames'
+        work with the tiles in (None: any)."""
         self.stream_scan_frames = stream_scan_frames
         self.stream_pixels = stream_pixels
+        self.stream_scan_pixels = stream_scan_pixels
         self.tuning = tuning
         self._frame_size: tuple[int, int] | None = None
         self._frame = 0
         self._tiles: list[Region] = []
         self._parts: list[DiscoveryPart] = []
+        self._frontal_share = True
 
     def tiles_for(self, width: int, height: int) -> list[Region]:
         """The tiles a stream of width x height frames looks through in turn (none when its
@@ -93,6 +99,8 @@ class AnyPoseSchedule:
             self._frame_size, self._frame = (width, height), 0
             self._tiles = self.tiles_for(width, height)
             self._parts = self.discovery_parts(width, height)
+            self._frontal_share = not (self._tiles and self.stream_scan_pixels is not None
+                                       and width * height > self.stream_scan_pixels)
             return FramePlan(first=True, discovery=self.whole_pass(width, height), tile=None,
                              frame=0)
         self._frame += 1
@@ -103,8 +111,10 @@ class AnyPoseSchedule:
         # The parts run on the last frames of each period, the last on its frame 0.
         part = (self._frame + len(self._parts) - 1) % self.stream_scan_frames
         discovery = self._parts[part] if part < len(self._parts) else None
+        frontal_scan = self._frontal_share and (discovery is None
+                                                or self.stream_scan_frames == 1)
         return FramePlan(first=False, discovery=discovery, tile=tile, frame=self._frame,
-                         frontal_scan=discovery is None or self.stream_scan_frames == 1)
+                         frontal_scan=frontal_scan)
 
     @property
     def frontal_scan_frames(self) -> int:

@@ -27,9 +27,11 @@ class AnyPoseStream:
         self._tuning = detector.tuning
         self._schedule = AnyPoseSchedule(stream_scan_frames=detector.stream_scan_frames,
                                          stream_pixels=detector.stream_pixels,
-                                         tuning=detector.tuning)
-        # A frame over the stream's scan budget is scanned at the tiles' scale: its faces
-        # too small for that are the tiles', which see them in any pose.
+                                         tuning=detector.tuning,
+                                         stream_scan_pixels=detector.stream_scan_pixels)
+        # A frame over the stream's scan budget leaves its new faces to the tiles, which see
+        # them in any pose: its frontal pyramid, of which it runs the coarsest level, would
+        # start at their scale.
         self._frontal = detector.frontal.new_stream(self._schedule.frontal_scan_frames,
                                                     detector.stream_scan_pixels,
                                                     self._tuning.tile_scale)
