@@ -45,6 +45,9 @@ class KnownFace:
     face: DetectedFace
     missed: int = 0
     unconfirmed_frames: int | None = None  # None: not kept by the second model
+    # Pixels (x, y) a frame the face moved between its last two checks: where its box goes
+    # on a frame without a check.
+    motion: tuple[float, float] = (0.0, 0.0)
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -53,3 +56,23 @@ class KnownFace:
     @property
     def score(self) -> float:
         return self.face.score
+
+    @property
+    def checked_face(self) -> DetectedFace:
+        """The face where the second model last confirmed it: less the motions it was moved
+        by since."""
+        steps = (self.unconfirmed_frames or 1) - 1
+        if not steps:
+            return self.face
+        return moved(self.face, -steps * self.motion[0], -steps * self.motion[1])
+
+    @property
+    def checked_box(self) -> tuple[float, float, float, float]:
+        return self.checked_face.box
+
+
+def moved(face: DetectedFace, dx: float, dy: float) -> DetectedFace:
+    """The face shifted by (dx, dy) pixels, its keypoints with it."""
+    x, y, width, height = face.box
+    return DetectedFace((x + dx, y + dy, width, height), face.score,
+                        face.keypoints + np.float32([dx, dy]))

@@ -14,7 +14,7 @@ from services.faces.any_pose import detector as any_pose_detector
 from services.faces.any_pose.combine import calibrated, combine, raw_threshold
 from services.faces.any_pose.schedule import AnyPoseSchedule
 from services.faces.any_pose.tuning import AnyPoseTuning
-from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace, KnownFace
+from services.faces.detection import DEFAULT_MIN_SCORE, DetectedFace, KnownFace, moved
 from services.faces.finder import make_face_finder
 from services.faces.geometry import iou
 from services.faces.models.centerface import CENTERFACE_STRIDE as STRIDE
@@ -336,6 +336,41 @@ def test_a_lost_face_is_followed_where_centerface_sees_it_and_a_crowd_keeps_its_
     assert not calls and not missed
     assert [k.box for k in followed] == [k.box for k in crowd]
     assert {k.unconfirmed_frames for k in followed} == {2}
+
+
+def test_a_crowds_boxes_move_on_between_checks_as_their_faces_moved_between_the_last_two(
+        portrait):
+    """A face CenterFace keeps and a crowd spaces out is moved on frames without a check by
+    what it moved a frame between its last two checks; its check looks where it was last
+    confirmed, and a face the check misses waits there."""
+    finder = make_face_finder(FaceFinderSettings(backend="auto"))
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[140:340, 220:420] = cv2.resize(portrait, (200, 200), interpolation=cv2.INTER_AREA)
+    (seen,) = [f for f in finder.discovery_pass(frame, DEFAULT_MIN_SCORE) if f.score >= 0.5]
+    stream = finder.new_stream()
+    stream.detect(frame, DEFAULT_MIN_SCORE)
+    step = (2.0, -1.0)
+    crowd = [KnownFace(DetectedFace((60.0 * i, 100.0, 40.0, 40.0), 0.8,
+                                    np.full((6, 2), 60.0 * i + 20, np.float32)), 0, 1, step)
+             for i in range(ANY_POSE.checks_per_frame + 1)]
+    followed, missed = stream._follow(frame, crowd, 0.5, {})
+    assert not missed and {k.unconfirmed_frames for k in followed} == {2}
+    for before, after in zip(crowd, followed, strict=True):
+        assert after.box == (before.box[0] + 2.0, 99.0, 40.0, 40.0) and after.motion == step
+        assert np.allclose(after.face.keypoints, before.face.keypoints + np.float32(step))
+        assert after.checked_box == before.box
+    # Confirmed three frames ago at 3 steps short of where the face is; moved one step a
+    # frame since (twice), its check due now: the face found, its motion measured anew.
+    last_checked = moved(seen, -3 * step[0], -3 * step[1])
+    known = KnownFace(moved(last_checked, 2 * step[0], 2 * step[1]), 0, 3, step)
+    assert known.checked_box == pytest.approx(last_checked.box)
+    (found,), missed = stream._follow(frame, [known], 0.5, {})
+    assert not missed and found.unconfirmed_frames == 1
+    assert found.box == pytest.approx(seen.box, abs=5.0)
+    assert found.motion == pytest.approx(step, abs=1.0)
+    followed, (waiting,) = stream._follow(np.full_like(frame, 90), [known], 0.5, {})
+    assert not followed and waiting.missed == 1
+    assert waiting.box == pytest.approx(last_checked.box)
 
 
 @pytest.mark.parametrize("lag", [0, 2])

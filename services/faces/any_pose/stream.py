@@ -11,7 +11,7 @@ import numpy as np
 
 from services.faces.any_pose.combine import combine
 from services.faces.any_pose.schedule import AnyPoseSchedule, FramePlan
-from services.faces.detection import DetectedFace, KnownFace
+from services.faces.detection import DetectedFace, KnownFace, moved
 from services.faces.geometry import distinct, overlaps, overlaps_any
 
 if TYPE_CHECKING:
@@ -79,21 +79,23 @@ class AnyPoseStream:
     def _follow(self, bgr: np.ndarray, lost: list[KnownFace], keep_score: float,
                 started: dict[int, Future]) -> tuple[list[KnownFace], list[KnownFace]]:
         """(followed, missed): the lost faces CenterFace finds in their neighbourhoods (or
-        whose check is not due, at their last box), and those it missed, still looked for
-        up to keep_missed_frames. `started`: checks already running, by id of the face."""
+        whose check is not due, at their last box moved as they moved between checks), and
+        those it missed, still looked for up to keep_missed_frames where they were last
+        confirmed. `started`: checks already running, by id of the face."""
         followed, missed = [], []
         keep_missed = self._detector.frontal.tuning.keep_missed_frames
         for known, due in zip(lost, self._schedule.checks_due(lost), strict=True):
             if not due:
-                followed.append(KnownFace(known.face, 0, known.unconfirmed_frames + 1))
+                followed.append(KnownFace(moved(known.face, *known.motion), 0,
+                                          known.unconfirmed_frames + 1, known.motion))
                 continue
             check = started.get(id(known))
             seen = (check.result() if check is not None
-                    else self._detector.look_around(bgr, known.box, keep_score))
+                    else self._detector.look_around(bgr, known.checked_box, keep_score))
             if seen is not None:
-                followed.append(KnownFace(seen, 0, 1))
+                followed.append(KnownFace(seen, 0, 1, _motion(known, seen)))
             elif known.missed < keep_missed:
-                missed.append(KnownFace(known.face, known.missed + 1))
+                missed.append(KnownFace(known.checked_face, known.missed + 1))
         return followed, missed
 
     def _start_checks(self, bgr: np.ndarray, keep_score: float) -> dict[int, Future]:
@@ -101,7 +103,8 @@ class AnyPoseStream:
         scan most likely loses them again (when it does not, the answer goes unused; the
         faces are the same either way)."""
         kept = [known for known in self._known if known.unconfirmed_frames is not None]
-        return {id(known): self._detector.look_around_in_background(bgr, known.box, keep_score)
+        return {id(known): self._detector.look_around_in_background(bgr, known.checked_box,
+                                                                    keep_score)
                 for known, due in zip(kept, self._schedule.checks_due(kept), strict=True) if due}
 
     def _start_passes(self, bgr: np.ndarray, plan: FramePlan, min_score: float) -> None:
@@ -143,3 +146,14 @@ class AnyPoseStream:
         reported = [known.face for known in kept]
         self._known = kept + [known for known in missed if not overlaps_any(known.box, reported)]
         return reported
+
+
+def _motion(known: KnownFace, seen: DetectedFace) -> tuple[float, float]:
+    """Pixels a frame `seen` moved since CenterFace last confirmed it; (0, 0) unless both
+    boxes are CenterFace's (the models frame a face differently) and the face was not
+    missed in between (its box stood still)."""
+    if known.unconfirmed_frames is None or known.missed:
+        return 0.0, 0.0
+    (x, y, w, h), (sx, sy, sw, sh) = known.checked_box, seen.box
+    frames = known.unconfirmed_frames
+    return ((sx + sw / 2 - x - w / 2) / frames, (sy + sh / 2 - y - h / 2) / frames)
