@@ -306,13 +306,20 @@ def test_faces_only_centerface_keeps_are_checked_every_frame_until_a_crowd():
     assert schedule.checks_due(crowd) == [False] * ANY_POSE.checks_per_frame + [True] * 3
 
 
-def test_a_lost_face_is_followed_where_centerface_sees_it_and_a_crowd_keeps_its_boxes(portrait):
+def _a_stream_that_saw_the_astronaut(portrait):
+    """(finder, a 640x480 frame with the astronaut's face, that face as CenterFace finds it,
+    a stream that has seen the frame)."""
     finder = make_face_finder(FaceFinderSettings(backend="auto"))
     frame = np.full((480, 640, 3), 90, np.uint8)
     frame[140:340, 220:420] = cv2.resize(portrait, (200, 200), interpolation=cv2.INTER_AREA)
     (seen,) = [f for f in finder.discovery_pass(frame, DEFAULT_MIN_SCORE) if f.score >= 0.5]
     stream = finder.new_stream()
     stream.detect(frame, DEFAULT_MIN_SCORE)
+    return finder, frame, seen, stream
+
+
+def test_a_lost_face_is_followed_where_centerface_sees_it_and_a_crowd_keeps_its_boxes(portrait):
+    finder, frame, seen, stream = _a_stream_that_saw_the_astronaut(portrait)
     # The follow path: CenterFace finds the lost face in its neighbourhood and confirms it
     # now; on a frame without it the face is missed, and still looked for.
     followed, missed = stream._follow(frame, [KnownFace(seen)], 0.5, {})
@@ -343,12 +350,7 @@ def test_a_crowds_boxes_move_on_between_checks_as_their_faces_moved_between_the_
     """A face CenterFace keeps and a crowd spaces out is moved on frames without a check by
     what it moved a frame between its last two checks; its check looks where it was last
     confirmed, and a face the check misses waits there."""
-    finder = make_face_finder(FaceFinderSettings(backend="auto"))
-    frame = np.full((480, 640, 3), 90, np.uint8)
-    frame[140:340, 220:420] = cv2.resize(portrait, (200, 200), interpolation=cv2.INTER_AREA)
-    (seen,) = [f for f in finder.discovery_pass(frame, DEFAULT_MIN_SCORE) if f.score >= 0.5]
-    stream = finder.new_stream()
-    stream.detect(frame, DEFAULT_MIN_SCORE)
+    _, frame, seen, stream = _a_stream_that_saw_the_astronaut(portrait)
     step = (2.0, -1.0)
     crowd = [KnownFace(DetectedFace((60.0 * i, 100.0, 40.0, 40.0), 0.8,
                                     np.full((6, 2), 60.0 * i + 20, np.float32)), 0, 1, step)
