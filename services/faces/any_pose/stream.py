@@ -150,9 +150,9 @@ class AnyPoseStream:
 
 def _motion(known: KnownFace, seen: DetectedFace) -> tuple[float, float]:
     """Pixels a frame `seen` moved since CenterFace last confirmed it; (0, 0) unless both
-    boxes are CenterFace's (the models frame a face differently) and the face was not
-    missed in between (its box stood still)."""
-    if known.unconfirmed_frames is None or known.missed:
+    boxes are CenterFace's (the models frame a face differently; a missed face, whose box
+    stood still, carries no confirmation)."""
+    if known.unconfirmed_frames is None:
         return 0.0, 0.0
     (x, y, w, h), (sx, sy, sw, sh) = known.checked_box, seen.box
     frames = known.unconfirmed_frames
